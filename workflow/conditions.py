@@ -1,0 +1,79 @@
+"""Named conditions a transition may require. Each says, in words, why it does not hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.definitions import Definition
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a condition may look at: plain values, no ORM objects and no I/O."""
+
+    definition: Definition
+    fields: Mapping[str, Any]
+    attachment_count: int
+    actor_id: int | None
+    principal_id: int | None  # whom the actor acts for (a delegation), else the actor
+    submitted_by_id: int | None
+    comment: str | None
+
+
+# A check returns None when the condition holds, else (zh-TW, English) saying what is wrong.
+Failure = tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    description: str
+    description_en: str
+    check: Callable[[CheckContext], Failure]
+
+
+def _fields_complete(ctx: CheckContext) -> Failure:
+    from workflow.fields import missing_required
+
+    missing = missing_required(ctx.definition, ctx.fields)
+    if not missing:
+        return None
+    shown = "、".join(missing[:5]) + ("…" if len(missing) > 5 else "")
+    return (f"尚有必填欄位未完成或有誤：{shown}", f"required fields missing or invalid: {', '.join(missing[:5])}")
+
+
+def _attachments_present(ctx: CheckContext) -> Failure:
+    need = ctx.definition.min_attachments
+    if ctx.attachment_count >= need:
+        return None
+    return (
+        f"需上傳至少 {need} 個附件（例如活動照片），目前 {ctx.attachment_count} 個",
+        f"needs at least {need} attachment(s), has {ctx.attachment_count}",
+    )
+
+
+def _not_submitter(ctx: CheckContext) -> Failure:
+    if ctx.submitted_by_id is None:
+        return None
+    if ctx.submitted_by_id in (ctx.actor_id, ctx.principal_id):
+        return ("送出案件的人不得審核同一案件（職務分離）", "the person who submitted the case cannot approve it")
+    return None
+
+
+def _comment_given(ctx: CheckContext) -> Failure:
+    if ctx.comment and ctx.comment.strip():
+        return None
+    return ("請填寫意見，說明退回或處理的理由", "a comment is required")
+
+
+CONDITIONS: dict[str, Condition] = {
+    c.name: c
+    for c in (
+        Condition("fields_complete", "必填欄位皆已完成", "all required fields are complete", _fields_complete),
+        Condition("attachments_present", "已上傳必要附件", "required attachments are present", _attachments_present),
+        Condition("not_submitter", "審核者不是送出者", "the actor did not submit the case", _not_submitter),
+        Condition("comment_given", "已填寫意見", "a comment is given", _comment_given),
+    )
+}

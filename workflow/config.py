@@ -1,0 +1,63 @@
+"""Every environment variable caseflow reads, in one place.
+
+The embedded default needs none of them: a SQLite file under ``./instance`` and in-process
+background work. Production sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("CASEFLOW_INSTANCE", "instance")).resolve()
+
+
+def _default_database_url(instance: Path) -> str:
+    return f"sqlite:///{instance / 'caseflow.db'}"
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    env = os.environ.get("SECRET_KEY")
+    if env:
+        return env
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str = field(repr=False)
+    timezone: str = "Asia/Taipei"
+    cookie_secure: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """True when running without Redis: background work runs in-process."""
+        return not self.redis_url
+
+
+def load_settings() -> Settings:
+    instance = _instance_path()
+    return Settings(
+        instance_path=instance,
+        database_url=os.environ.get("DATABASE_URL") or _default_database_url(instance),
+        redis_url=os.environ.get("REDIS_URL") or None,
+        secret_key=_secret_key(instance),
+        timezone=os.environ.get("CASEFLOW_TIMEZONE", "Asia/Taipei"),
+        cookie_secure=os.environ.get("CASEFLOW_COOKIE_SECURE", "0") == "1",
+    )

@@ -1,0 +1,132 @@
+"""Engine, sessions and the unit of work.
+
+One ``Database`` per process. A unit of work commits only when ``commit()`` is called and rolls back
+otherwise, so an operation never commits halfway. On SQLite a writing unit of work starts with
+``BEGIN IMMEDIATE`` (SQLAlchemy's recipe): pysqlite's deferred BEGIN would let two writers read the
+same version and then fail late with "database is locked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the user gave."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("caseflow_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """An engine and its session factory."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
+        self.url = normalise_url(url)
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if ":memory:" in self.url or self.url in ("sqlite://", "sqlite:///"):
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 10
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _setup_sqlite(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        session = self.sessions()
+        if write:
+            # Procure the connection now so SQLite's BEGIN IMMEDIATE is issued before any read.
+            session.connection(execution_options={"caseflow_write": True})
+        uow = UnitOfWork(session)
+        try:
+            yield uow
+        finally:
+            if not uow.committed:
+                session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """A session that is committed once, explicitly, or rolled back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.committed = False
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.committed = True
+
+
+_default: Database | None = None
+
+
+def configure(url: str, **kwargs: Any) -> Database:
+    """Set the process-wide database used when an operation is not given one."""
+    global _default
+    if _default is not None and _default.url == normalise_url(url):
+        return _default
+    if _default is not None:
+        _default.dispose()
+    _default = Database(url, **kwargs)
+    return _default
+
+
+def default() -> Database:
+    if _default is None:
+        from workflow.config import load_settings
+
+        return configure(load_settings().database_url)
+    return _default
+
+
+def reset_default() -> None:
+    global _default
+    if _default is not None:
+        _default.dispose()
+    _default = None

@@ -1,0 +1,212 @@
+"""The demo district office: its units, a fictitious person for each role, and cases of every kind.
+
+Everything is created through the same operations a user's clicks go through, with the clock set
+back, so the history, hash chains and queues of the demo are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from workflow import clock, operations, people, registry
+from workflow.db import Database
+from workflow.models import Office, Unit, User
+
+DEMO_PASSWORD = "caseflow-demo"
+OFFICE_CODE = "demo"
+
+UNITS = [
+    ("civil", "民政課", "Civil Affairs Section"),
+    ("social", "社會課", "Social Affairs Section"),
+    ("personnel", "人事室", "Personnel Office"),
+    ("accounting", "會計室", "Accounting Office"),
+    ("secretariat", "秘書室", "Secretariat"),
+]
+
+# login, name, sex, unit, title, roles (role, unit for unit-scoped roles)
+PEOPLE: list[tuple[str, str, str, str, str, list[str]]] = [
+    ("personnel.staff", "林雅婷", "F", "personnel", "科員", ["staff", "personnel"]),
+    ("personnel.chief", "陳志明", "M", "personnel", "人事室主任", ["chief"]),
+    ("social.staff", "王怡君", "F", "social", "社工員", ["staff", "social_affairs"]),
+    ("social.chief", "張家豪", "M", "social", "課長", ["chief"]),
+    ("civil.staff", "李俊傑", "M", "civil", "課員", ["staff"]),
+    ("civil.chief", "吳美玲", "F", "civil", "課長", ["chief"]),
+    ("accounting.staff", "許文馨", "F", "accounting", "佐理員", ["staff"]),
+    ("accounting.chief", "鄭國強", "M", "accounting", "會計主任", ["chief"]),
+    ("secretariat.staff", "黃淑芬", "F", "secretariat", "課員", ["staff"]),
+    ("secretariat", "蔡宗翰", "M", "secretariat", "秘書室主任", ["secretariat", "chief"]),
+    ("liaison", "劉淑惠", "F", "civil", "課長", ["liaison"]),
+    ("deputy.liaison", "楊明哲", "M", "social", "課員", ["deputy_liaison"]),
+    ("convener", "周文華", "M", "secretariat", "區長", ["convener"]),
+    ("deputy.convener", "蔡佩珊", "F", "secretariat", "主任秘書", ["deputy_convener"]),
+    ("member", "謝美華", "F", "secretariat", "外聘委員", ["member"]),
+    ("city", "趙怡萱", "F", "secretariat", "市府性別主流化推動組", ["city_reviewer"]),
+    ("admin", "系統管理者", "X", "secretariat", "資訊管理", ["admin"]),
+]
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A small valid PNG (a stand-in event photo for the demo's postings)."""
+    raw = b"".join(b"\x00" + b"\xc8\x64\x96" * width for _ in range(height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def sample_fields(kind: str, roc_year: int, period: str | None) -> dict[str, Any]:
+    """Complete, realistic fields for a case of ``kind`` (used by the demo and the tests)."""
+    y = roc_year + 1911
+    q = int(period[1]) if period and period.startswith("Q") else 1
+    d = dt.date(y, 3 * q - 1, 15).isoformat()
+    if kind == "training_report":
+        return {
+            "summary": f"本季辦理性別主流化課程 2 場，CEDAW 實體課程 1 場。",
+            "courses": [
+                {"course": "性別平等政策概論", "date": d, "hours": 2, "mode": "實體", "level": "基礎",
+                 "male": 18, "female": 25},
+                {"course": "CEDAW 案例研討：間接歧視", "date": d, "hours": 1, "mode": "實體", "level": "進階",
+                 "cedaw_code": "412", "male": 12, "female": 20},
+            ],
+        }
+    if kind == "outreach_report":
+        return {
+            "summary": "本季於里民活動中心辦理 CEDAW 宣導。",
+            "events": [{"event": "CEDAW 與你我生活", "date": d, "place": "里民活動中心", "audience": "轄區民眾",
+                        "male": 31, "female": 46, "materials": "摺頁 100 份"}],
+        }
+    if kind == "annual_result":
+        return {
+            "summary": f"{roc_year - 1}年度性別主流化執行成果。",
+            "items": [{"item": "性別意識培力", "result": "辦理課程 8 場", "male": 70, "female": 96},
+                      {"item": "性別平等宣導", "result": "辦理宣導 4 場", "male": 120, "female": 180}],
+        }
+    if kind == "budget_review":
+        return {
+            "items": [{"category": 1, "item": "性別平等宣導活動", "budgeted": 60000, "executed": 0},
+                      {"category": 3, "item": "性別意識培力課程", "budgeted": 30000, "executed": 0}],
+            "previous_year_note": "前年度預算執行率 96%。",
+        }
+    if kind == "outreach_event":
+        return {"topic": "CEDAW 與多元性別權益", "event_date": d, "place": "區公所大禮堂",
+                "audience": "轄區民眾", "male": 40, "female": 55}
+    if kind == "promo_material":
+        return {"material": "CEDAW 宣導摺頁", "format": "摺頁", "quantity": 500,
+                "content": "介紹直接歧視、間接歧視與暫行特別措施。"}
+    if kind == "task_force_meeting":
+        return {"session_no": f"{roc_year}年第1次定期會議", "meeting_date": dt.date(y, 4, 20).isoformat(),
+                "place": "本所第一會議室", "chair": "周文華區長",
+                "agenda": [{"section": "報告事項", "subject": "前一年度性平執行成果", "outcome": "洽悉"},
+                           {"section": "討論事項", "subject": "本年度性別預算", "outcome": "照案通過"}]}
+    if kind == "local_programme":
+        return {"programme": "社區性別友善環境改善方案", "partners": "婦幼發展局",
+                "description": "盤點社區公共空間之性別友善設施。", "budget": 50000}
+    if kind == "plan_amendment":
+        return {"reason": "配合市府計畫調整成果報告提交時程。",
+                "changes": [{"amended": "每季結束後10日內提交成果報告", "current": "每季初提交成果報告",
+                             "explanation": "明定提交期限"}]}
+    if kind == "web_posting":
+        return {"heading": "CEDAW 宣導活動成果", "body": "本所社會課於里民活動中心辦理宣導，感謝民眾參與。",
+                "activity_date": d}
+    raise KeyError(kind)
+
+
+@dataclass
+class Script:
+    """One demo case: who drafts it, and the steps it goes through (trigger, login, comment)."""
+
+    kind: str
+    unit: str
+    drafter: str
+    period: str | None
+    steps: list[tuple[str, str, str | None]]
+    year_offset: int = 0
+
+
+MAIN_TO_FILED = [("submit", "@", None), ("approve", "@chief", None), ("approve", "secretariat", None),
+                 ("approve", "convener", None), ("file_with_city_group", "liaison", None)]
+
+
+def _scripts() -> list[Script]:
+    p, s = "personnel.staff", "social.staff"
+    return [
+        Script("training_report", "personnel", p, "Q1", MAIN_TO_FILED),
+        Script("training_report", "personnel", p, "Q2", MAIN_TO_FILED[:3]),
+        Script("training_report", "personnel", p, "Q3", [("submit", "@", None),
+               ("return_for_revision", "@chief", "第2列課程時數請依簽到表更正。")]),
+        Script("training_report", "personnel", p, "Q4", []),
+        Script("outreach_report", "social", s, "Q1", MAIN_TO_FILED[:4]),
+        Script("outreach_report", "social", s, "Q2", MAIN_TO_FILED[:2]),
+        Script("outreach_report", "social", s, "Q3", MAIN_TO_FILED[:1]),
+        Script("outreach_report", "social", s, "Q4", []),
+        Script("annual_result", "personnel", p, "Y", MAIN_TO_FILED, year_offset=-1),
+        Script("annual_result", "personnel", p, "Y", MAIN_TO_FILED[:3]),
+        Script("budget_review", "accounting", "accounting.staff", "Y", MAIN_TO_FILED[:1]),
+        Script("outreach_event", "social", s, "Y", MAIN_TO_FILED[:2]),
+        Script("promo_material", "social", s, "Y", []),
+        Script("task_force_meeting", "secretariat", "secretariat.staff", "Y", MAIN_TO_FILED[:4]),
+        Script("local_programme", "civil", "civil.staff", "Y", [("withdraw", "@", "本年度改與市府合辦，撤回本案。")]),
+        Script("plan_amendment", "secretariat", "secretariat.staff", None,
+               MAIN_TO_FILED[:4] + [("file_with_city_group", "liaison", None)]),
+        Script("web_posting", "social", s, None, MAIN_TO_FILED[:3] + [("mark_published", "!", None)]),
+        Script("web_posting", "social", s, None, MAIN_TO_FILED[:3] + [("mark_publish_failed", "!", None)]),
+        Script("web_posting", "social", s, None, []),
+    ]
+
+
+def seed(db: Database, *, roc_year: int | None = None) -> Office:
+    """Create the demo office and its cases; refuses to run twice."""
+    roc_year = roc_year or clock.current_roc_year()
+    registry.default().sync(db)
+    with db.unit_of_work() as uow:
+        s = uow.session
+        if s.scalar(select(Office).where(Office.code == OFFICE_CODE)):
+            raise RuntimeError("the demo office already exists")
+        office = people.add_office(s, OFFICE_CODE, "桃園市示範區公所", "Demo District Office, Taoyuan")
+        units = {code: people.add_unit(s, office, code, name, en) for code, name, en in UNITS}
+        from workflow.passwords import hash_password
+
+        pw = hash_password(DEMO_PASSWORD)  # one hash for all demo people: seeding stays fast
+        for login, name, sex, unit, title, roles in PEOPLE:
+            u = people.add_user(s, office, login, name, sex=sex, unit=units[unit], title=title,
+                                password_hash=pw, email=f"{login}@demo.caseflow.invalid")
+            for role in roles:
+                people.grant(s, u, role, unit=units[unit])
+        users = {u.login: u for u in s.scalars(select(User).where(User.office_id == office.id))}
+        today = clock.today()
+        people.delegate(s, users["personnel.chief"], users["civil.chief"], "chief", today - dt.timedelta(days=2),
+                        today + dt.timedelta(days=12), "人事室主任公差，由民政課課長代理")
+        uow.commit()
+        office_id = office.id
+        ids = {u.login: u.id for u in s.scalars(select(User).where(User.office_id == office_id))}
+        unit_ids = {u.code: u.id for u in s.scalars(select(Unit).where(Unit.office_id == office_id))}
+    start = clock.now() - dt.timedelta(days=40)
+    png = _png()
+    for n, sc in enumerate(_scripts()):
+        year = roc_year + sc.year_offset
+        at = start + dt.timedelta(days=n % 7, hours=n)
+        chief = f"{sc.unit}.chief" if sc.unit != "secretariat" else "secretariat"
+        defn = registry.default().latest(sc.kind)
+        label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(sc.period or "", "")
+        with clock.shifted(at):
+            case_id = operations.create_case(
+                kind=sc.kind, unit_id=unit_ids[sc.unit], roc_year=year, period=sc.period,
+                title=f"{year}年{label}{defn.label}", actor=ids[sc.drafter],
+                fields=sample_fields(sc.kind, year, sc.period), db=db,
+            )
+            if defn.min_attachments:
+                operations.add_attachment(case_id, ids[sc.drafter], name="活動照片.png", content_type="image/png",
+                                          content=png, db=db)
+        for i, (trigger, who, comment) in enumerate(sc.steps, start=1):
+            login = {"@": sc.drafter, "@chief": chief}.get(who, who)
+            with clock.shifted(at + dt.timedelta(days=3 * i, hours=i)):
+                operations.fire(case_id, trigger, None if who == "!" else ids[login], comment, db=db)
+    return office

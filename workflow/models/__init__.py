@@ -1,0 +1,22 @@
+"""The tables. Every row belongs to one office (a district office is a tenant)."""
+
+from workflow.models.base import Base
+from workflow.models.case import Attachment, Case
+from workflow.models.history import HistoryEvent
+from workflow.models.outbox import OutboxMessage
+from workflow.models.people import Delegation, Office, RoleAssignment, Unit, User
+from workflow.models.workflow_version import WorkflowVersion
+
+__all__ = [
+    "Attachment",
+    "Base",
+    "Case",
+    "Delegation",
+    "HistoryEvent",
+    "Office",
+    "OutboxMessage",
+    "RoleAssignment",
+    "Unit",
+    "User",
+    "WorkflowVersion",
+]

@@ -1,0 +1,104 @@
+"""Offices (tenants), units (課室), people, their roles and delegations (代理)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflow.clock import now
+from workflow.models.base import Base
+
+
+class Office(Base):
+    """A district office (區公所), e.g. 桃園市桃園區公所."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")
+
+
+class Unit(Base):
+    """A section (課室) of an office: 民政課, 社會課, 人事室, 秘書室, ..."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("office_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+
+    office: Mapped[Office] = relationship(back_populates="units")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("sex IN ('F', 'M', 'X')", name="sex"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))  # for statistics by sex: F, M, or X (not stated)
+    title: Mapped[str | None] = mapped_column(String(64))  # 職稱, e.g. 課長
+    rank: Mapped[str | None] = mapped_column(String(64))  # 職等, e.g. 薦任第8職等
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+    office: Mapped[Office] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class RoleAssignment(Base):
+    """A user holds a role in an office (and for one unit, for unit-scoped roles) over a period."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period"),
+        Index("ix_role_assignments_office_role", "office_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+    user: Mapped[User] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Delegation(Base):
+    """代理: while ``from_user`` is away, ``to_user`` acts in their role, in their name."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (
+        CheckConstraint("valid_to >= valid_from", name="period"),
+        CheckConstraint("from_user_id <> to_user_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    from_user: Mapped[User] = relationship(foreign_keys=[from_user_id])
+    to_user: Mapped[User] = relationship(foreign_keys=[to_user_id])

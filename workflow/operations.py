@@ -1,0 +1,487 @@
+"""Operations: the only way a case changes. Each is one use case and one transaction.
+
+Shape of every operation (cosmicpython's handlers, indico's operations): load the case, check the
+actor may act, check the transition and its conditions, write state + history + outbox, commit once.
+The write is a compare-and-set on ``version`` (``UPDATE ... WHERE id = :id AND version = :seen``):
+portable to SQLite, where ``FOR UPDATE`` is silently dropped, and it makes the loser of a race get
+``Conflict`` instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow import audit, clock, engine, fields as fieldmod, permissions, registry, storage
+from workflow.conditions import CONDITIONS, CheckContext
+from workflow.db import Database, UnitOfWork
+from workflow.db import default as default_db
+from workflow.definitions import Definition
+from workflow.errors import (
+    ConditionFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+    ValidationError,
+)
+from workflow.models import Attachment, Case, HistoryEvent, OutboxMessage, Unit, User
+from workflow.roles import SYSTEM
+
+DOCUMENT_TOPIC = "document.render"
+PERIODS = {
+    "quarterly": ("Q1", "Q2", "Q3", "Q4"),
+    "yearly": ("Y",),
+    "yearly_or_adhoc": ("Y", None),
+    "adhoc": (None,),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    case_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    event_seq: int
+    outbox_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as the operation saw it (after checking they exist and are active)."""
+
+    id: int
+    office_id: int
+    display_name: str
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _db(db: Database | None) -> Database:
+    return db or default_db()
+
+
+def _load_actor(s: Session, actor_id: int) -> Actor:
+    row = s.execute(
+        select(User.id, User.office_id, User.display_name, User.active).where(User.id == actor_id)
+    ).one_or_none()
+    if row is None or not row.active:
+        raise PermissionDenied("找不到此使用者或帳號已停用", f"user {actor_id} does not exist or is inactive")
+    return Actor(row.id, row.office_id, row.display_name)
+
+
+def _load_case(s: Session, case_id: int, actor: Actor | None) -> Case:
+    case = s.get(Case, case_id)
+    # A case of another office does not exist as far as this actor is concerned.
+    if case is None or (actor is not None and case.office_id != actor.office_id):
+        raise NotFound(f"找不到案件 {case_id}", f"no case {case_id}")
+    return case
+
+
+def _conflict(db: Database, case_id: int, expected: int) -> Conflict:
+    """Who acted first and when, read after the losing transaction rolled back."""
+    with db.unit_of_work(write=False) as uow:
+        s = uow.session
+        current = s.scalar(select(Case.version).where(Case.id == case_id)) or expected
+        last = s.execute(
+            select(User.display_name, HistoryEvent.at)
+            .outerjoin(User, User.id == HistoryEvent.actor_id)
+            .where(HistoryEvent.case_id == case_id)
+            .order_by(HistoryEvent.seq.desc())
+            .limit(1)
+        ).one_or_none()
+    return Conflict(case_id, by=last[0] if last else None, at=last[1] if last else None,
+                    current_version=current, expected_version=expected)
+
+
+def _history_row(
+    case: Case,
+    *,
+    seq: int,
+    prev_hash: str,
+    event: str,
+    at: dt.datetime,
+    actor_id: int | None,
+    on_behalf_of_id: int | None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The next history row for ``case``, hash-chained to ``prev_hash``; inserted after the CAS."""
+    data = data or {}
+    h = audit.event_hash(
+        prev_hash, case_id=case.id, seq=seq, event=event, at=at, actor_id=actor_id,
+        on_behalf_of_id=on_behalf_of_id, trigger=trigger, from_state=from_state, to_state=to_state,
+        comment=comment, data=data,
+    )
+    return dict(
+        office_id=case.office_id, case_id=case.id, seq=seq, event=event, at=at, actor_id=actor_id,
+        on_behalf_of_id=on_behalf_of_id, trigger=trigger, from_state=from_state, to_state=to_state,
+        comment=comment, data=data, prev_hash=prev_hash, hash=h,
+    )
+
+
+def _write(
+    s: Session, database: Database, case: Case, values: dict[str, Any], history: dict[str, Any]
+) -> None:
+    """Compare-and-set the case row, then append its history event; Conflict if someone was first.
+
+    The UPDATE comes first so a concurrent writer blocks on the row lock and then matches no row,
+    rather than colliding on the (case_id, seq) key of the history table.
+    """
+    values = {**values, "history_seq": history["seq"], "history_head": history["hash"]}
+    try:
+        ok = _cas_update(s, case, values)
+        if ok:
+            s.execute(insert(HistoryEvent).values(**history))
+    except IntegrityError:
+        ok = False
+    if not ok:
+        s.rollback()
+        raise _conflict(database, case.id, case.version)
+
+
+def _cas_update(s: Session, case: Case, values: dict[str, Any]) -> bool:
+    res = s.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(version=Case.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _clean_comment(comment: str | None) -> str | None:
+    if comment is None:
+        return None
+    text = fieldmod._CONTROL.sub("", comment).strip()
+    if len(text) > 4000:
+        raise ValidationError({"comment": ("意見最多 4000 字", "comment is at most 4000 characters")})
+    return text or None
+
+
+def allowed_triggers(defn: Definition, state: str) -> list[str]:
+    return sorted({t.trigger for t in defn.transitions_from(state)})
+
+
+# -- fire -------------------------------------------------------------------------------------
+def fire(
+    case_id: int,
+    trigger: str,
+    actor: int | None,
+    comment: str | None = None,
+    expected_version: int | None = None,
+    *,
+    db: Database | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Result:
+    """Fire ``trigger`` on a case as user ``actor`` (None: the system, for background outcomes).
+
+    Raises NotFound, Conflict, PermissionDenied, TransitionNotAllowed, ConditionFailed or
+    ValidationError; on any of them nothing was written.
+    """
+    database = _db(db)
+    comment = _clean_comment(comment)
+    with database.unit_of_work() as uow:
+        s = uow.session
+        who = _load_actor(s, actor) if actor is not None else None
+        case = _load_case(s, case_id, who)
+        seen = case.version
+        if expected_version is not None and expected_version != seen:
+            raise _conflict(database, case_id, expected_version)
+        defn = registry.default().get(database, case.kind, case.workflow_version)
+        spec = defn.transition(trigger, case.state)
+        if spec is None:
+            allowed = allowed_triggers(defn, case.state)
+            st = defn.state(case.state)
+            raise TransitionNotAllowed(
+                f"案件目前為「{st.label}」，不能執行「{trigger}」；可執行：{'、'.join(allowed) or '無（已結案）'}",
+                f"cannot {trigger!r} from {case.state!r}; allowed: {', '.join(allowed) or 'none (final)'}",
+                allowed=allowed,
+            )
+        today = clock.today()
+        if who is None:
+            if SYSTEM not in spec.roles:
+                raise PermissionDenied("此步驟須由使用者執行", f"{trigger!r} must be done by a person")
+            on_behalf: int | None = None
+        else:
+            caps = permissions.capacities(s, who.id, case.office_id, today)
+            cap = permissions.match(caps, spec.roles, case.unit_id)
+            if cap is None:
+                unit = s.get(Unit, case.unit_id)
+                zh, en = permissions.describe_roles(spec.roles, unit_name=unit.name if unit else None)
+                raise PermissionDenied(f"需要以下角色之一才能執行此動作：{zh}", f"needs one of the roles: {en}")
+            on_behalf = cap.on_behalf_of
+        ctx = CheckContext(
+            definition=defn,
+            fields=case.fields or {},
+            attachment_count=_attachment_count(s, case.id) if "attachments_present" in spec.conditions else 0,
+            actor_id=who.id if who else None,
+            principal_id=on_behalf or (who.id if who else None),
+            submitted_by_id=case.submitted_by_id,
+            comment=comment,
+        )
+        for name in spec.conditions:
+            failure = CONDITIONS[name].check(ctx)
+            if failure is not None:
+                raise ConditionFailed(name, failure[0], failure[1])
+        new_state = engine.apply(defn, case.state, trigger)
+        if new_state != spec.dest:  # the shared machine and the declaration disagree: a bug
+            raise RuntimeError(f"machine refused {trigger} from {case.state} for {case.kind}")
+
+        now = clock.now()
+        seq = case.history_seq + 1
+        event_data: dict[str, Any] = {}
+        values: dict[str, Any] = {"state": new_state, "updated_at": now, "entered_state_at": now}
+        if trigger == "submit":
+            values["submitted_by_id"] = who.id if who else None
+            values["last_submitted_fields"] = case.fields
+            if case.last_submitted_fields is not None:
+                event_data["changed_fields"] = fieldmod.changed_fields(case.last_submitted_fields, case.fields)
+        elif trigger == "return_for_revision":
+            values["revision_count"] = case.revision_count + 1
+            event_data["revision"] = case.revision_count + 1
+        if data:
+            event_data.update(data)
+        history = _history_row(
+            case, seq=seq, prev_hash=case.history_head or audit.GENESIS, event="transition", at=now,
+            actor_id=who.id if who else None, on_behalf_of_id=on_behalf, trigger=trigger,
+            from_state=case.state, to_state=new_state, comment=comment, data=event_data,
+        )
+        _write(s, database, case, values, history)
+        outbox_ids = _enqueue_documents(s, case, defn, new_state, seq, now)
+        uow.commit()
+        return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
+
+
+def _attachment_count(s: Session, case_id: int) -> int:
+    from sqlalchemy import func
+
+    return int(s.scalar(select(func.count(Attachment.id)).where(Attachment.case_id == case_id)) or 0)
+
+
+def _enqueue_documents(
+    s: Session, case: Case, defn: Definition, state: str, seq: int, now: dt.datetime
+) -> tuple[int, ...]:
+    docs = defn.state(state).documents
+    if not docs:
+        return ()
+    rows = [
+        {
+            "office_id": case.office_id,
+            "topic": DOCUMENT_TOPIC,
+            "payload": {"case_id": case.id, "document": doc, "event_seq": seq},
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for doc in docs
+    ]
+    if s.get_bind().dialect.insert_returning:
+        return tuple(s.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows))
+    s.execute(insert(OutboxMessage), rows)
+    return ()
+
+
+# -- named wrappers ---------------------------------------------------------------------------
+def submit(case_id: int, actor: int, expected_version: int | None = None, *, db: Database | None = None) -> Result:
+    return fire(case_id, "submit", actor, expected_version=expected_version, db=db)
+
+
+def approve(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "approve", actor, comment, expected_version, db=db)
+
+
+def return_for_revision(
+    case_id: int, actor: int, comment: str, expected_version: int | None = None, *, db: Database | None = None
+) -> Result:
+    return fire(case_id, "return_for_revision", actor, comment, expected_version, db=db)
+
+
+def withdraw(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "withdraw", actor, comment, expected_version, db=db)
+
+
+def file_with_city_group(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "file_with_city_group", actor, comment, expected_version, db=db)
+
+
+# -- creating and editing ---------------------------------------------------------------------
+def _check_period(defn: Definition, roc_year: int, period: str | None) -> None:
+    allowed = PERIODS[defn.cycle]
+    if period not in allowed:
+        shown = "、".join(p or "（不填）" for p in allowed)
+        raise ValidationError({"period": (f"此類案件的期別須為 {shown}", f"period must be one of {allowed}")})
+    if not 100 <= roc_year <= 200:
+        raise ValidationError({"roc_year": ("民國年須在 100 到 200 之間", "ROC year must be between 100 and 200")})
+
+
+def create_case(
+    *,
+    kind: str,
+    unit_id: int,
+    roc_year: int,
+    title: str,
+    actor: int | None,
+    period: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    due_date: dt.date | None = None,
+    office_id: int | None = None,
+    db: Database | None = None,
+) -> int:
+    """Open a case in its kind's initial state; ``actor`` None means the plan calendar (system)."""
+    database = _db(db)
+    reg = registry.default()
+    defn = reg.latest(kind)
+    version = reg.current_version(database, kind)
+    _check_period(defn, roc_year, period)
+    title = " ".join(fieldmod._CONTROL.sub("", title or "").split())
+    if not title or len(title) > 200:
+        raise ValidationError({"title": ("請填寫標題（最多 200 字）", "a title of at most 200 characters is required")})
+    clean = fieldmod.clean(defn, fields or {}, complete=False)
+    with database.unit_of_work() as uow:
+        s = uow.session
+        unit = s.get(Unit, unit_id)
+        if actor is not None:
+            who = _load_actor(s, actor)
+            if unit is None or unit.office_id != who.office_id:
+                raise NotFound(f"找不到課室 {unit_id}", f"no unit {unit_id}")
+            caps = permissions.capacities(s, who.id, who.office_id, clock.today())
+            if permissions.match(caps, defn.drafter_roles, unit_id) is None:
+                zh, en = permissions.describe_roles(defn.drafter_roles, unit_name=unit.name)
+                raise PermissionDenied(f"需要以下角色才能建立此類案件：{zh}", f"creating needs one of: {en}")
+            office = who.office_id
+        else:
+            if unit is None or (office_id is not None and unit.office_id != office_id):
+                raise NotFound(f"找不到課室 {unit_id}", f"no unit {unit_id}")
+            office = unit.office_id
+        now = clock.now()
+        case = Case(
+            office_id=office, unit_id=unit_id, kind=kind, roc_year=roc_year, period=period, title=title,
+            state=defn.initial, version=1, workflow_version=version, fields=clean, drafter_id=actor,
+            due_date=due_date, created_at=now, updated_at=now, entered_state_at=now,
+            history_seq=1, history_head="",
+        )
+        s.add(case)
+        s.flush()
+        history = _history_row(
+            case, seq=1, prev_hash=audit.GENESIS, event="created", at=now, actor_id=actor,
+            on_behalf_of_id=None, to_state=defn.initial,
+            data={"kind": kind, "roc_year": roc_year, "period": period, "workflow_version": version},
+        )
+        case.history_head = history["hash"]
+        s.execute(insert(HistoryEvent).values(**history))
+        s.flush()
+        uow.commit()
+        return case.id
+
+
+def _edit(
+    uow: UnitOfWork, database: Database, case_id: int, actor: int, expected_version: int | None
+) -> tuple[Case, Definition, Actor, int | None]:
+    """Load a case for editing: only in the drafter's states, only by a drafter of its unit."""
+    s = uow.session
+    who = _load_actor(s, actor)
+    case = _load_case(s, case_id, who)
+    if expected_version is not None and expected_version != case.version:
+        raise _conflict(database, case_id, expected_version)
+    defn = registry.default().get(database, case.kind, case.workflow_version)
+    editable = {t.source for t in defn.transitions if t.trigger == "submit"}
+    if case.state not in editable:
+        raise TransitionNotAllowed(
+            f"案件目前為「{defn.state(case.state).label}」，只有草稿或退回修正時可以修改",
+            f"case is {case.state!r}; it can be edited only as a draft or when returned",
+            allowed=allowed_triggers(defn, case.state),
+        )
+    cap = permissions.match(permissions.capacities(s, who.id, case.office_id, clock.today()),
+                            defn.drafter_roles, case.unit_id)
+    if cap is None:
+        zh, en = permissions.describe_roles(defn.drafter_roles)
+        raise PermissionDenied(f"需要以下角色才能修改：{zh}", f"editing needs one of: {en}")
+    return case, defn, who, cap.on_behalf_of
+
+
+def save_fields(
+    case_id: int,
+    actor: int,
+    fields: Mapping[str, Any],
+    expected_version: int | None = None,
+    *,
+    title: str | None = None,
+    db: Database | None = None,
+) -> int:
+    """Save a draft's fields (incomplete is fine, wrong is not); returns the new version."""
+    database = _db(db)
+    with database.unit_of_work() as uow:
+        case, defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
+        clean = fieldmod.clean(defn, fields, complete=False)
+        values: dict[str, Any] = {"fields": clean}
+        if title is not None:
+            t = " ".join(fieldmod._CONTROL.sub("", title).split())
+            if not t or len(t) > 200:
+                raise ValidationError({"title": ("請填寫標題（最多 200 字）", "a title of at most 200 characters is required")})
+            values["title"] = t
+        changed = fieldmod.changed_fields(case.fields, clean)
+        if title is not None and values["title"] != case.title:
+            changed.append("title")
+        now = clock.now()
+        seq = case.history_seq + 1
+        values["updated_at"] = now
+        history = _history_row(
+            case, seq=seq, prev_hash=case.history_head, event="edited", at=now,
+            actor_id=who.id, on_behalf_of_id=on_behalf, data={"changed_fields": changed},
+        )
+        _write(uow.session, database, case, values, history)
+        uow.commit()
+        return case.version + 1
+
+
+def add_attachment(
+    case_id: int,
+    actor: int,
+    *,
+    name: str,
+    content_type: str,
+    content: bytes,
+    expected_version: int | None = None,
+    db: Database | None = None,
+) -> int:
+    """Store a file for a draft (content-addressed) and record it; returns the attachment id."""
+    database = _db(db)
+    key, digest = storage.default().put(content)
+    with database.unit_of_work() as uow:
+        case, _defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
+        s = uow.session
+        now = clock.now()
+        att = Attachment(
+            office_id=case.office_id, case_id=case.id, name=name[:255], content_type=content_type[:100],
+            size=len(content), sha256=digest, storage_key=key, uploaded_by_id=who.id, uploaded_at=now,
+        )
+        s.add(att)
+        s.flush()
+        seq = case.history_seq + 1
+        history = _history_row(
+            case, seq=seq, prev_hash=case.history_head, event="attachment", at=now, actor_id=who.id,
+            on_behalf_of_id=on_behalf, data={"attachment_id": att.id, "name": att.name, "sha256": digest},
+        )
+        _write(s, database, case, {"updated_at": now}, history)
+        uow.commit()
+        return att.id

@@ -1,0 +1,112 @@
+"""Which version of each kind's workflow is current, and every version ever used.
+
+The files in ``kinds/`` are the current definitions. ``sync`` stores each one whose fingerprint is
+new as the next version of its kind, so a changed definition becomes a new version while cases
+already under way keep the version they started on (read back from ``workflow_versions``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from workflow.db import Database
+from workflow.definitions import Definition, load_files
+from workflow.errors import NotFound
+from workflow.models import WorkflowVersion
+
+
+class Registry:
+    def __init__(self, files: dict[str, Definition] | None = None) -> None:
+        self._files = files
+        self._lock = threading.Lock()
+        self._current: dict[str, int] = {}
+        self._by_version: dict[tuple[str, int], Definition] = {}
+        self._synced_url: str | None = None
+
+    @property
+    def files(self) -> dict[str, Definition]:
+        if self._files is None:
+            self._files = load_files()
+        return self._files
+
+    def kinds(self) -> list[str]:
+        return sorted(self.files)
+
+    def latest(self, kind: str) -> Definition:
+        try:
+            return self.files[kind]
+        except KeyError:
+            raise NotFound(
+                f"沒有「{kind}」這類案件；可用的類別：{', '.join(self.kinds())}",
+                f"unknown case kind {kind!r}; known kinds: {', '.join(self.kinds())}",
+            ) from None
+
+    def sync(self, db: Database) -> dict[str, int]:
+        """Store new definitions as new versions; return kind -> current version."""
+        with self._lock:
+            if self._synced_url == db.url:
+                return dict(self._current)
+            current: dict[str, int] = {}
+            for kind, d in self.files.items():
+                current[kind] = self._register(db, d)
+                self._by_version[(kind, current[kind])] = d
+            self._current = current
+            self._synced_url = db.url
+            return dict(current)
+
+    def _register(self, db: Database, d: Definition) -> int:
+        fp = d.fingerprint()
+        for _attempt in range(3):
+            with db.unit_of_work() as uow:
+                s = uow.session
+                found = s.scalar(select(WorkflowVersion.version).where(
+                    WorkflowVersion.kind == d.kind, WorkflowVersion.fingerprint == fp))
+                if found is not None:
+                    return found
+                top = s.scalar(select(func.max(WorkflowVersion.version)).where(WorkflowVersion.kind == d.kind))
+                version = (top or 0) + 1
+                s.add(WorkflowVersion(kind=d.kind, version=version, fingerprint=fp, definition=d.to_dict()))
+                try:
+                    uow.commit()
+                    return version
+                except IntegrityError:
+                    continue  # another process registered it at the same moment; read it back
+        raise RuntimeError(f"could not register workflow {d.kind}")
+
+    def current_version(self, db: Database, kind: str) -> int:
+        self.latest(kind)
+        return self.sync(db)[kind]
+
+    def get(self, db: Database, kind: str, version: int) -> Definition:
+        key = (kind, version)
+        d = self._by_version.get(key)
+        if d is not None:
+            return d
+        self.sync(db)
+        d = self._by_version.get(key)
+        if d is None:
+            with db.unit_of_work(write=False) as uow:
+                row = uow.session.scalar(select(WorkflowVersion.definition).where(
+                    WorkflowVersion.kind == kind, WorkflowVersion.version == version))
+            if row is None:
+                raise NotFound(f"找不到流程 {kind} 第 {version} 版", f"no workflow {kind} version {version}")
+            d = Definition.from_dict(row)
+            self._by_version[key] = d  # versions never change once stored
+        return d
+
+    def forget_sync(self) -> None:
+        """For tests that recreate the schema."""
+        with self._lock:
+            self._synced_url = None
+            self._current.clear()
+            self._by_version.clear()
+
+
+_default = Registry()
+
+
+def default() -> Registry:
+    return _default
