@@ -191,6 +191,7 @@ def fire(
     """
     database = _db(db)
     comment = _clean_comment(comment)
+    registry.default().sync(database)  # outside the transaction: it may write new versions
     with database.unit_of_work() as uow:
         s = uow.session
         who = _load_actor(s, actor) if actor is not None else None
@@ -198,7 +199,7 @@ def fire(
         seen = case.version
         if expected_version is not None and expected_version != seen:
             raise _conflict(database, case_id, expected_version)
-        defn = registry.default().get(database, case.kind, case.workflow_version)
+        defn = registry.default().get(database, case.kind, case.workflow_version, s)
         spec = defn.transition(trigger, case.state)
         if spec is None:
             allowed = allowed_triggers(defn, case.state)
@@ -403,7 +404,7 @@ def _edit(
     case = _load_case(s, case_id, who)
     if expected_version is not None and expected_version != case.version:
         raise _conflict(database, case_id, expected_version)
-    defn = registry.default().get(database, case.kind, case.workflow_version)
+    defn = registry.default().get(database, case.kind, case.workflow_version, s)
     editable = {t.source for t in defn.transitions if t.trigger == "submit"}
     if case.state not in editable:
         raise TransitionNotAllowed(
@@ -430,6 +431,7 @@ def save_fields(
 ) -> int:
     """Save a draft's fields (incomplete is fine, wrong is not); returns the new version."""
     database = _db(db)
+    registry.default().sync(database)
     with database.unit_of_work() as uow:
         case, defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
         clean = fieldmod.clean(defn, fields, complete=False)
@@ -467,6 +469,7 @@ def add_attachment(
     """Store a file for a draft (content-addressed) and record it; returns the attachment id."""
     database = _db(db)
     key, digest = storage.default().put(content)
+    registry.default().sync(database)
     with database.unit_of_work() as uow:
         case, _defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
         s = uow.session

@@ -39,10 +39,9 @@ class QueueItem:
 def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset[str]]]:
     """(kind, version, state, roles that act there) for every stored workflow version."""
     reg = registry.default()
-    reg.sync(db)
     out = []
     for kind, version in s.execute(select(WorkflowVersion.kind, WorkflowVersion.version)):
-        defn = reg.get(db, kind, version)
+        defn = reg.get(db, kind, version, s)
         drafting = {t.source for t in defn.transitions if t.trigger == "submit"}
         for st in defn.states:
             roles = defn.actor_roles(st.name) - {SYSTEM}
@@ -53,6 +52,7 @@ def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset
 
 def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit: int = 500) -> list[QueueItem]:
     today = today or clock.today()
+    registry.default().sync(db)
     with db.unit_of_work(write=False) as uow:
         s = uow.session
         user = s.get(User, user_id)

@@ -11,6 +11,7 @@ import threading
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from workflow.db import Database
 from workflow.definitions import Definition, load_files
@@ -80,21 +81,24 @@ class Registry:
         self.latest(kind)
         return self.sync(db)[kind]
 
-    def get(self, db: Database, kind: str, version: int) -> Definition:
+    def get(self, db: Database, kind: str, version: int, session: Session | None = None) -> Definition:
+        """The definition a case runs on. Pass the caller's session when inside a unit of work:
+        opening a second writer there would deadlock SQLite."""
         key = (kind, version)
         d = self._by_version.get(key)
         if d is not None:
             return d
-        self.sync(db)
-        d = self._by_version.get(key)
-        if d is None:
+        query = select(WorkflowVersion.definition).where(
+            WorkflowVersion.kind == kind, WorkflowVersion.version == version)
+        if session is not None:
+            row = session.scalar(query)
+        else:
             with db.unit_of_work(write=False) as uow:
-                row = uow.session.scalar(select(WorkflowVersion.definition).where(
-                    WorkflowVersion.kind == kind, WorkflowVersion.version == version))
-            if row is None:
-                raise NotFound(f"找不到流程 {kind} 第 {version} 版", f"no workflow {kind} version {version}")
-            d = Definition.from_dict(row)
-            self._by_version[key] = d  # versions never change once stored
+                row = uow.session.scalar(query)
+        if row is None:
+            raise NotFound(f"找不到流程 {kind} 第 {version} 版", f"no workflow {kind} version {version}")
+        d = Definition.from_dict(row)
+        self._by_version[key] = d  # versions never change once stored
         return d
 
     def forget_sync(self) -> None:

@@ -1,0 +1,3 @@
+from caseflow.cli import main
+
+main()
