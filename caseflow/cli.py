@@ -6,7 +6,6 @@ line on stderr and exits 2, never a traceback.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import sys
@@ -158,7 +157,7 @@ def users_list(app: App, as_json: bool) -> None:
         roles: dict[int, list[str]] = {}
         for ra in s.scalars(select(RoleAssignment).order_by(RoleAssignment.id)):
             roles.setdefault(ra.user_id, []).append(ra.role)
-        out = [{"id": u.id, "login": u.login, "name": u.display_name, "office_id": u.office_id,
+        out: list[dict[str, Any]] = [{"id": u.id, "login": u.login, "name": u.display_name, "office_id": u.office_id,
                 "unit_id": u.unit_id, "title": u.title, "active": u.active, "roles": roles.get(u.id, [])}
                for u in rows]
     if as_json:
@@ -363,7 +362,7 @@ def bench_transitions(app: App, as_json: bool, n_cases: int, ops: int) -> None:
 
     results = bt.run(app.db, n_cases=n_cases, ops=ops)
     if as_json:
-        _dump([dataclasses.asdict(r) for r in results])
+        _dump([r.as_json() for r in results])
     else:
         for r in results:
             click.echo(r.line())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,7 @@ def sample_fields(kind: str, roc_year: int, period: str | None) -> dict[str, Any
     d = dt.date(y, 3 * q - 1, 15).isoformat()
     if kind == "training_report":
         return {
-            "summary": f"本季辦理性別主流化課程 2 場，CEDAW 實體課程 1 場。",
+            "summary": "本季辦理性別主流化課程 2 場，CEDAW 實體課程 1 場。",
             "courses": [
                 {"course": "性別平等政策概論", "date": d, "hours": 2, "mode": "實體", "level": "基礎",
                  "male": 18, "female": 25},
@@ -127,11 +128,11 @@ class Script:
     unit: str
     drafter: str
     period: str | None
-    steps: list[tuple[str, str, str | None]]
+    steps: Sequence[tuple[str, str, str | None]]
     year_offset: int = 0
 
 
-MAIN_TO_FILED = [("submit", "@", None), ("approve", "@chief", None), ("approve", "secretariat", None),
+MAIN_TO_FILED: list[tuple[str, str, str | None]] = [("submit", "@", None), ("approve", "@chief", None), ("approve", "secretariat", None),
                  ("approve", "convener", None), ("file_with_city_group", "liaison", None)]
 
 
@@ -155,9 +156,9 @@ def _scripts() -> list[Script]:
         Script("task_force_meeting", "secretariat", "secretariat.staff", "Y", MAIN_TO_FILED[:4]),
         Script("local_programme", "civil", "civil.staff", "Y", [("withdraw", "@", "本年度改與市府合辦，撤回本案。")]),
         Script("plan_amendment", "secretariat", "secretariat.staff", None,
-               MAIN_TO_FILED[:4] + [("file_with_city_group", "liaison", None)]),
-        Script("web_posting", "social", s, None, MAIN_TO_FILED[:3] + [("mark_published", "!", None)]),
-        Script("web_posting", "social", s, None, MAIN_TO_FILED[:3] + [("mark_publish_failed", "!", None)]),
+               [*MAIN_TO_FILED[:4], ("file_with_city_group", "liaison", None)]),
+        Script("web_posting", "social", s, None, [*MAIN_TO_FILED[:3], ("mark_published", "!", None)]),
+        Script("web_posting", "social", s, None, [*MAIN_TO_FILED[:3], ("mark_publish_failed", "!", None)]),
         Script("web_posting", "social", s, None, []),
     ]
 

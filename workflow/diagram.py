@@ -26,5 +26,5 @@ def mermaid(defn: Definition, current: str | None = None) -> str:
     )
     text: str = model.get_graph().draw(None)  # type: ignore[attr-defined]
     if current is None:
-        text = text.replace("Class {0} s_active".format(defn.initial), "Class {0} s_default".format(defn.initial))
+        text = text.replace(f"Class {defn.initial} s_active", f"Class {defn.initial} s_default")
     return text

@@ -19,7 +19,7 @@ from workflow.definitions import Definition
 class _Token:
     """The model handed to the shared machine for one trigger: just the state."""
 
-    __slots__ = ("state", "__weakref__")
+    __slots__ = ("__weakref__", "state")
 
     def __init__(self, state: str) -> None:
         self.state = state

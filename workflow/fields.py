@@ -32,7 +32,8 @@ def _scalar(spec: FieldSpec, value: Any) -> tuple[Any, tuple[str, str] | None]:
         if t == "text":
             s = " ".join(s.split())
         if spec.max_length and len(s) > spec.max_length:
-            return None, (f"最多 {spec.max_length} 字，目前 {len(s)} 字", f"at most {spec.max_length} characters, got {len(s)}")
+            return None, (f"最多 {spec.max_length} 字，目前 {len(s)} 字",
+                          f"at most {spec.max_length} characters, got {len(s)}")
         return s, None
     if t in ("int", "decimal"):
         if isinstance(value, bool):
@@ -147,7 +148,8 @@ def _rows(spec: FieldSpec, value: Any, errors: Errors, *, complete: bool) -> lis
                 row[col.name] = v
         rows.append(row)
     if complete and len(rows) < spec.min_rows:
-        errors[spec.name] = (f"「{spec.label}」至少需 {spec.min_rows} 列", f"{spec.label_en} needs at least {spec.min_rows} row(s)")
+        errors[spec.name] = (f"「{spec.label}」至少需 {spec.min_rows} 列",
+                             f"{spec.label_en} needs at least {spec.min_rows} row(s)")
     return rows
 
 

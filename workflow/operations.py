@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import audit, clock, engine, fields as fieldmod, permissions, registry, storage
+from workflow import audit, clock, engine, permissions, registry, storage
+from workflow import fields as fieldmod
 from workflow.conditions import CONDITIONS, CheckContext
 from workflow.db import Database, UnitOfWork
 from workflow.db import default as default_db
@@ -35,6 +36,37 @@ from workflow.models import Attachment, Case, HistoryEvent, OutboxMessage, Unit,
 from workflow.roles import SYSTEM
 
 DOCUMENT_TOPIC = "document.render"
+
+_cases = cast(Table, Case.__table__)
+_users = cast(Table, User.__table__)
+_outbox = cast(Table, OutboxMessage.__table__)
+_INSERT_HISTORY = insert(cast(Table, HistoryEvent.__table__))
+_INSERT_OUTBOX = insert(_outbox)
+# One round trip: the case, the actor's office and whether the account is active, and one row per
+# capacity (role) the actor holds today in their office (NULL role when none).
+_caps = permissions.capacities_in_own_office().subquery("caps")
+_LOAD_FOR_FIRE = (
+    select(
+        _cases,
+        select(_users.c.office_id).where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_office"),
+        select(_users.c.active).where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_active"),
+        _caps.c.role.label("cap_role"), _caps.c.unit_id.label("cap_unit"), _caps.c.user_id.label("cap_principal"),
+    )
+    .select_from(_cases.outerjoin(_caps, true()))
+    .where(_cases.c.id == bindparam("case_id"))
+)
+_COUNT_ATTACHMENTS = select(func.count()).where(Attachment.case_id == bindparam("case_id"))
+
+
+class CaseLike(Protocol):
+    """A case as an ORM object or a row: what the write helpers read from it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def office_id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
 PERIODS = {
     "quarterly": ("Q1", "Q2", "Q3", "Q4"),
     "yearly": ("Y",),
@@ -102,7 +134,7 @@ def _conflict(db: Database, case_id: int, expected: int) -> Conflict:
 
 
 def _history_row(
-    case: Case,
+    case: CaseLike,
     *,
     seq: int,
     prev_hash: str,
@@ -131,7 +163,7 @@ def _history_row(
 
 
 def _write(
-    s: Session, database: Database, case: Case, values: dict[str, Any], history: dict[str, Any]
+    s: Session, database: Database, case: CaseLike, values: dict[str, Any], history: dict[str, Any]
 ) -> None:
     """Compare-and-set the case row, then append its history event; Conflict if someone was first.
 
@@ -142,7 +174,7 @@ def _write(
     try:
         ok = _cas_update(s, case, values)
         if ok:
-            s.execute(insert(HistoryEvent).values(**history))
+            s.connection().execute(_INSERT_HISTORY, history)
     except IntegrityError:
         ok = False
     if not ok:
@@ -150,14 +182,12 @@ def _write(
         raise _conflict(database, case.id, case.version)
 
 
-def _cas_update(s: Session, case: Case, values: dict[str, Any]) -> bool:
-    res = s.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == case.version)
-        .values(version=Case.version + 1, **values)
-        .execution_options(synchronize_session=False)
+def _cas_update(s: Session, case: CaseLike, values: dict[str, Any]) -> bool:
+    res = s.connection().execute(
+        update(_cases).where(_cases.c.id == case.id, _cases.c.version == case.version)
+        .values(version=_cases.c.version + 1, **values)
     )
-    return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+    return res.rowcount == 1
 
 
 def _clean_comment(comment: str | None) -> str | None:
@@ -194,8 +224,20 @@ def fire(
     registry.default().sync(database)  # outside the transaction: it may write new versions
     with database.unit_of_work() as uow:
         s = uow.session
-        who = _load_actor(s, actor) if actor is not None else None
-        case = _load_case(s, case_id, who)
+        rows = s.connection().execute(
+            _LOAD_FOR_FIRE, {"case_id": case_id, "user_id": actor, "today": clock.today()}
+        ).all()
+        case = rows[0] if rows else None
+        who_id: int | None = None
+        if actor is not None:
+            if case is not None and case.actor_office is None:
+                raise PermissionDenied("找不到此使用者", f"user {actor} does not exist")
+            if case is not None and not case.actor_active:
+                raise PermissionDenied("帳號已停用", f"user {actor} is inactive")
+            who_id = actor
+        # A case of another office does not exist as far as this actor is concerned.
+        if case is None or (actor is not None and case.actor_office != case.office_id):
+            raise NotFound(f"找不到案件 {case_id}", f"no case {case_id}")
         seen = case.version
         if expected_version is not None and expected_version != seen:
             raise _conflict(database, case_id, expected_version)
@@ -209,13 +251,16 @@ def fire(
                 f"cannot {trigger!r} from {case.state!r}; allowed: {', '.join(allowed) or 'none (final)'}",
                 allowed=allowed,
             )
-        today = clock.today()
-        if who is None:
+        if who_id is None:
             if SYSTEM not in spec.roles:
                 raise PermissionDenied("此步驟須由使用者執行", f"{trigger!r} must be done by a person")
             on_behalf: int | None = None
         else:
-            caps = permissions.capacities(s, who.id, case.office_id, today)
+            caps = sorted(
+                (permissions.capacity_from_row(who_id, r.cap_role, r.cap_unit, r.cap_principal)
+                 for r in rows if r.cap_role is not None),
+                key=lambda c: c.on_behalf_of is not None,
+            )
             cap = permissions.match(caps, spec.roles, case.unit_id)
             if cap is None:
                 unit = s.get(Unit, case.unit_id)
@@ -226,8 +271,8 @@ def fire(
             definition=defn,
             fields=case.fields or {},
             attachment_count=_attachment_count(s, case.id) if "attachments_present" in spec.conditions else 0,
-            actor_id=who.id if who else None,
-            principal_id=on_behalf or (who.id if who else None),
+            actor_id=who_id,
+            principal_id=on_behalf or who_id,
             submitted_by_id=case.submitted_by_id,
             comment=comment,
         )
@@ -244,7 +289,7 @@ def fire(
         event_data: dict[str, Any] = {}
         values: dict[str, Any] = {"state": new_state, "updated_at": now, "entered_state_at": now}
         if trigger == "submit":
-            values["submitted_by_id"] = who.id if who else None
+            values["submitted_by_id"] = who_id
             values["last_submitted_fields"] = case.fields
             if case.last_submitted_fields is not None:
                 event_data["changed_fields"] = fieldmod.changed_fields(case.last_submitted_fields, case.fields)
@@ -255,7 +300,7 @@ def fire(
             event_data.update(data)
         history = _history_row(
             case, seq=seq, prev_hash=case.history_head or audit.GENESIS, event="transition", at=now,
-            actor_id=who.id if who else None, on_behalf_of_id=on_behalf, trigger=trigger,
+            actor_id=who_id, on_behalf_of_id=on_behalf, trigger=trigger,
             from_state=case.state, to_state=new_state, comment=comment, data=event_data,
         )
         _write(s, database, case, values, history)
@@ -265,13 +310,11 @@ def fire(
 
 
 def _attachment_count(s: Session, case_id: int) -> int:
-    from sqlalchemy import func
-
-    return int(s.scalar(select(func.count(Attachment.id)).where(Attachment.case_id == case_id)) or 0)
+    return int(s.connection().execute(_COUNT_ATTACHMENTS, {"case_id": case_id}).scalar_one())
 
 
 def _enqueue_documents(
-    s: Session, case: Case, defn: Definition, state: str, seq: int, now: dt.datetime
+    s: Session, case: CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
 ) -> tuple[int, ...]:
     docs = defn.state(state).documents
     if not docs:
@@ -287,9 +330,10 @@ def _enqueue_documents(
         }
         for doc in docs
     ]
-    if s.get_bind().dialect.insert_returning:
-        return tuple(s.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows))
-    s.execute(insert(OutboxMessage), rows)
+    conn = s.connection()
+    if conn.dialect.insert_returning and len(rows) == 1:
+        return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
+    conn.execute(_INSERT_OUTBOX, rows)
     return ()
 
 
@@ -439,7 +483,7 @@ def save_fields(
         if title is not None:
             t = " ".join(fieldmod._CONTROL.sub("", title).split())
             if not t or len(t) > 200:
-                raise ValidationError({"title": ("請填寫標題（最多 200 字）", "a title of at most 200 characters is required")})
+                raise ValidationError({"title": ("請填寫標題（最多 200 字）", "a title of at most 200 characters")})
             values["title"] = t
         changed = fieldmod.changed_fields(case.fields, clean)
         if title is not None and values["title"] != case.title:

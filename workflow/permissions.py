@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Date, Integer, Select, Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from workflow.models import Delegation, RoleAssignment
+from workflow.models import Delegation, RoleAssignment, User
 from workflow.roles import ROLE_LABELS, UNIT_SCOPED
 
 
@@ -24,12 +25,18 @@ class Capacity:
     on_behalf_of: int | None = None  # the principal when acting as a delegate
 
 
-def capacities(session: Session, user_id: int, office_id: int, today: dt.date) -> list[Capacity]:
-    """The user's roles valid today in ``office_id``, own ones first, then delegated ones."""
+def _capacities_statement(office: Any = None) -> Select[tuple[str, int | None, int]]:
+    """Own roles valid today, then roles delegated to the user by someone who holds them today.
+
+    Built once with bind parameters: constructing it per call cost more than running it. With
+    ``office`` given (an SQL expression), it replaces the ``office_id`` parameter.
+    """
     ra = RoleAssignment
-    valid = and_(ra.valid_from <= today, or_(ra.valid_to.is_(None), ra.valid_to >= today))
+    user, today = bindparam("user_id", type_=Integer()), bindparam("today", type_=Date())
+    office = bindparam("office_id") if office is None else office
     own = select(ra.role, ra.unit_id, ra.user_id).where(
-        ra.user_id == user_id, ra.office_id == office_id, valid
+        ra.user_id == user, ra.office_id == office, ra.valid_from <= today,
+        or_(ra.valid_to.is_(None), ra.valid_to >= today),
     )
     d = Delegation
     pra = aliased(RoleAssignment)
@@ -37,18 +44,33 @@ def capacities(session: Session, user_id: int, office_id: int, today: dt.date) -
         select(pra.role, pra.unit_id, d.from_user_id)
         .join(pra, and_(pra.user_id == d.from_user_id, pra.role == d.role, pra.office_id == d.office_id))
         .where(
-            d.to_user_id == user_id,
-            d.office_id == office_id,
-            d.valid_from <= today,
-            d.valid_to >= today,
-            pra.valid_from <= today,
-            or_(pra.valid_to.is_(None), pra.valid_to >= today),
+            d.to_user_id == user, d.office_id == office, d.valid_from <= today, d.valid_to >= today,
+            pra.valid_from <= today, or_(pra.valid_to.is_(None), pra.valid_to >= today),
         )
     )
+    return own.union_all(delegated)  # type: ignore[return-value]
+
+
+_CAPACITIES = _capacities_statement()
+
+
+def capacities_in_own_office() -> Select[tuple[str, int | None, int]]:
+    """The same capacities, in the office the user belongs to (for joining into another query)."""
+    users = cast(Table, User.__table__)
+    office = select(users.c.office_id).where(users.c.id == bindparam("user_id")).scalar_subquery()
+    return _capacities_statement(office)
+
+
+def capacity_from_row(user_id: int, role: str, unit_id: int | None, principal: int) -> Capacity:
+    return Capacity(role, unit_id if role in UNIT_SCOPED else None, None if principal == user_id else principal)
+
+
+def capacities(session: Session, user_id: int, office_id: int, today: dt.date) -> list[Capacity]:
+    """The user's roles valid today in ``office_id``, own ones first, then delegated ones."""
     out: list[Capacity] = []
-    for role, unit_id, principal in session.execute(own.union_all(delegated)):
-        on_behalf = None if principal == user_id else principal
-        out.append(Capacity(role, unit_id if role in UNIT_SCOPED else None, on_behalf))
+    rows = session.execute(_CAPACITIES, {"user_id": user_id, "office_id": office_id, "today": today})
+    for row in rows:
+        out.append(capacity_from_row(user_id, row[0], row[1], row[2]))
     out.sort(key=lambda c: c.on_behalf_of is not None)
     return out
 

@@ -46,7 +46,8 @@ def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset
         for st in defn.states:
             roles = defn.actor_roles(st.name) - {SYSTEM}
             if roles:
-                out.append((kind, version, st.name, frozenset(roles) | frozenset({"__draft__"} if st.name in drafting else set())))
+                marker = {"__draft__"} if st.name in drafting else set()
+                out.append((kind, version, st.name, frozenset(roles | marker)))
     return out
 
 

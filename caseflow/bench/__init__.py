@@ -1,0 +1,54 @@
+"""Benchmarks: each measures our code and, in the same run, the floor it is compared against."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Result:
+    """One line of a bench: ``value`` against ``floor``; ``ratio`` = value / floor; ``goal`` on ratio
+    (or on value when there is no floor)."""
+
+    name: str
+    value: float
+    unit: str
+    floor: float | None
+    ratio: float | None
+    goal: str
+    passed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": round(self.value, 3), "unit": self.unit,
+                "floor": None if self.floor is None else round(self.floor, 3),
+                "ratio": None if self.ratio is None else round(self.ratio, 3),
+                "goal": self.goal, "pass": self.passed}
+
+    def line(self) -> str:
+        floor = "" if self.floor is None else f"  floor {self.floor:.3f} {self.unit}"
+        ratio = "" if self.ratio is None else f"  ratio {self.ratio:.2f}"
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict}  {self.name:<44} {self.value:>10.3f} {self.unit}{floor}{ratio}  goal {self.goal}"
+
+
+def ratio_result(name: str, value: float, floor: float, unit: str, max_ratio: float) -> Result:
+    r = value / floor if floor else float("inf")
+    return Result(name, value, unit, floor, r, f"ratio <= {max_ratio}", r <= max_ratio)
+
+
+def time_each(fn: Callable[[], object], n: int) -> list[float]:
+    """Wall time of each of ``n`` calls, in microseconds."""
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        fn()
+        out.append((time.perf_counter_ns() - t0) / 1000)
+    return out
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
