@@ -132,7 +132,8 @@ class Script:
     year_offset: int = 0
 
 
-MAIN_TO_FILED: list[tuple[str, str, str | None]] = [("submit", "@", None), ("approve", "@chief", None), ("approve", "secretariat", None),
+MAIN_TO_FILED: list[tuple[str, str, str | None]] = [
+    ("submit", "@", None), ("approve", "@chief", None), ("approve", "secretariat", None),
                  ("approve", "convener", None), ("file_with_city_group", "liaison", None)]
 
 

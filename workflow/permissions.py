@@ -25,7 +25,7 @@ class Capacity:
     on_behalf_of: int | None = None  # the principal when acting as a delegate
 
 
-def _capacities_statement(office: Any = None) -> Select[tuple[str, int | None, int]]:
+def _capacities_statement(office: Any = None) -> Select[str, int | None, int]:
     """Own roles valid today, then roles delegated to the user by someone who holds them today.
 
     Built once with bind parameters: constructing it per call cost more than running it. With
@@ -54,7 +54,7 @@ def _capacities_statement(office: Any = None) -> Select[tuple[str, int | None, i
 _CAPACITIES = _capacities_statement()
 
 
-def capacities_in_own_office() -> Select[tuple[str, int | None, int]]:
+def capacities_in_own_office() -> Select[str, int | None, int]:
     """The same capacities, in the office the user belongs to (for joining into another query)."""
     users = cast(Table, User.__table__)
     office = select(users.c.office_id).where(users.c.id == bindparam("user_id")).scalar_subquery()
@@ -70,7 +70,7 @@ def capacities(session: Session, user_id: int, office_id: int, today: dt.date) -
     out: list[Capacity] = []
     rows = session.execute(_CAPACITIES, {"user_id": user_id, "office_id": office_id, "today": today})
     for row in rows:
-        out.append(capacity_from_row(user_id, row[0], row[1], row[2]))
+        out.append(capacity_from_row(user_id, *row))
     out.sort(key=lambda c: c.on_behalf_of is not None)
     return out
 

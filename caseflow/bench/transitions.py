@@ -136,7 +136,8 @@ def _bulk_cases(db: Database, office: _Office, n: int) -> None:
     """N cases loaded straight into the table (their own office; history chains are empty and valid)."""
     version = registry.default().current_version(db, "plan_amendment")
     now = clock.now()
-    rows: list[dict[str, object]] = [dict(office_id=office.id, unit_id=office.unit, kind="plan_amendment", roc_year=115, period=None,
+    rows: list[dict[str, object]] = [
+        dict(office_id=office.id, unit_id=office.unit, kind="plan_amendment", roc_year=115, period=None,
                  title=f"bulk {i}", state=("draft", "section_review", "secretariat_review")[i % 3], version=1,
                  workflow_version=version, fields={}, drafter_id=office.staff, revision_count=0,
                  created_at=now, updated_at=now, entered_state_at=now, history_seq=0, history_head=audit.GENESIS)
