@@ -10,7 +10,8 @@ portable to SQLite, where ``FOR UPDATE`` is silently dropped, and it makes the l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -35,6 +36,7 @@ from workflow.errors import (
 from workflow.models import Attachment, Case, HistoryEvent, OutboxMessage, Unit, User
 from workflow.roles import SYSTEM
 
+log = logging.getLogger(__name__)
 DOCUMENT_TOPIC = "document.render"
 
 _cases = cast(Table, Case.__table__)
@@ -67,6 +69,8 @@ class CaseLike(Protocol):
     def office_id(self) -> int: ...
     @property
     def version(self) -> int: ...
+    @property
+    def history_seq(self) -> int: ...
 PERIODS = {
     "quarterly": ("Q1", "Q2", "Q3", "Q4"),
     "yearly": ("Y",),
@@ -179,15 +183,34 @@ def _write(
         ok = False
     if not ok:
         s.rollback()
+        with database.unit_of_work(write=False) as uow:
+            current = uow.session.scalar(select(_cases.c.version).where(_cases.c.id == case.id))
+        if current == case.version:
+            raise _HistoryMoved()
         raise _conflict(database, case.id, case.version)
 
 
 def _cas_update(s: Session, case: CaseLike, values: dict[str, Any]) -> bool:
     res = s.connection().execute(
-        update(_cases).where(_cases.c.id == case.id, _cases.c.version == case.version)
+        update(_cases)
+        .where(_cases.c.id == case.id, _cases.c.version == case.version,
+               _cases.c.history_seq == case.history_seq)
         .values(version=_cases.c.version + 1, **values)
     )
     return res.rowcount == 1
+
+
+class _HistoryMoved(Exception):
+    """Only the history moved under us (a document was recorded): the operation simply runs again."""
+
+
+def _retrying(fn: Callable[[], int]) -> int:
+    for _attempt in range(5):
+        try:
+            return fn()
+        except _HistoryMoved:
+            continue
+    raise RuntimeError("the case history kept moving; try again")
 
 
 def _clean_comment(comment: str | None) -> str | None:
@@ -217,11 +240,31 @@ def fire(
     """Fire ``trigger`` on a case as user ``actor`` (None: the system, for background outcomes).
 
     Raises NotFound, Conflict, PermissionDenied, TransitionNotAllowed, ConditionFailed or
-    ValidationError; on any of them nothing was written.
+    ValidationError; on any of them nothing was written. After the commit, the after-commit
+    listeners (the outbox relay) are told which outbox rows were written.
     """
     database = _db(db)
     comment = _clean_comment(comment)
     registry.default().sync(database)  # outside the transaction: it may write new versions
+    for _attempt in range(5):
+        try:
+            result = _fire_once(database, case_id, trigger, actor, comment, expected_version, data)
+        except _HistoryMoved:
+            continue
+        notify_committed(result.outbox_ids)
+        return result
+    raise _conflict(database, case_id, expected_version or 0)
+
+
+def _fire_once(
+    database: Database,
+    case_id: int,
+    trigger: str,
+    actor: int | None,
+    comment: str | None,
+    expected_version: int | None,
+    data: Mapping[str, Any] | None,
+) -> Result:
     with database.unit_of_work() as uow:
         s = uow.session
         rows = s.connection().execute(
@@ -335,6 +378,87 @@ def _enqueue_documents(
         return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
     conn.execute(_INSERT_OUTBOX, rows)
     return ()
+
+
+# -- after commit -----------------------------------------------------------------------------
+_listeners: list[Callable[[tuple[int, ...]], None]] = []
+
+
+def on_committed(listener: Callable[[tuple[int, ...]], None]) -> None:
+    """Call ``listener(outbox_ids)`` after each operation that wrote outbox rows has committed.
+
+    The relay registers here. A failing listener is logged, never raised: the rows are committed
+    and the relay's periodic sweep sends whatever a listener missed.
+    """
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def clear_listeners() -> None:
+    _listeners.clear()
+
+
+def notify_committed(outbox_ids: tuple[int, ...]) -> None:
+    if not outbox_ids:
+        return
+    for listener in list(_listeners):
+        try:
+            listener(outbox_ids)
+        except Exception:  # the sweep covers it; never fail the user's committed action
+            log.exception("after-commit listener failed for outbox rows %s", outbox_ids)
+
+
+# -- events that are not transitions ---------------------------------------------------------
+def record_event(
+    case_id: int,
+    event: str,
+    *,
+    data: dict[str, Any],
+    actor: int | None = None,
+    comment: str | None = None,
+    session: Session | None = None,
+    db: Database | None = None,
+) -> int:
+    """Append a non-transition event (a generated document, a publication attempt) to the case's
+    hash chain without changing its version, so nobody's open page goes stale because of it.
+
+    With ``session``, the append joins the caller's transaction (its effect and its history commit
+    together); compare-and-set on the chain length makes concurrent appends safe. Returns the seq.
+    """
+    if session is None:
+        database = _db(db)
+        for _attempt in range(10):
+            with database.unit_of_work() as uow:
+                try:
+                    seq = _append_event(uow.session, case_id, event, data, actor, comment)
+                except _HistoryMoved:
+                    continue
+                uow.commit()
+                return seq
+        raise RuntimeError(f"could not append to the history of case {case_id}")
+    return _append_event(session, case_id, event, data, actor, comment)
+
+
+def _append_event(
+    s: Session, case_id: int, event: str, data: dict[str, Any], actor: int | None, comment: str | None
+) -> int:
+    row = s.connection().execute(
+        select(_cases.c.id, _cases.c.office_id, _cases.c.version, _cases.c.history_seq, _cases.c.history_head)
+        .where(_cases.c.id == case_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"找不到案件 {case_id}", f"no case {case_id}")
+    seq: int = row.history_seq + 1
+    history = _history_row(row, seq=seq, prev_hash=row.history_head, event=event, at=clock.now(),
+                           actor_id=actor, on_behalf_of_id=None, comment=comment, data=data)
+    res = s.connection().execute(
+        update(_cases).where(_cases.c.id == case_id, _cases.c.history_seq == row.history_seq)
+        .values(history_seq=seq, history_head=history["hash"])
+    )
+    if res.rowcount != 1:
+        raise _HistoryMoved()
+    s.connection().execute(_INSERT_HISTORY, history)
+    return seq
 
 
 # -- named wrappers ---------------------------------------------------------------------------
@@ -474,7 +598,13 @@ def save_fields(
     db: Database | None = None,
 ) -> int:
     """Save a draft's fields (incomplete is fine, wrong is not); returns the new version."""
-    database = _db(db)
+    return _retrying(lambda: _save_fields_once(case_id, actor, fields, expected_version, title, _db(db)))
+
+
+def _save_fields_once(
+    case_id: int, actor: int, fields: Mapping[str, Any], expected_version: int | None, title: str | None,
+    database: Database,
+) -> int:
     registry.default().sync(database)
     with database.unit_of_work() as uow:
         case, defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
@@ -513,6 +643,14 @@ def add_attachment(
     """Store a file for a draft (content-addressed) and record it; returns the attachment id."""
     database = _db(db)
     key, digest = storage.default().put(content)
+    return _retrying(lambda: _add_attachment_once(case_id, actor, name, content_type, content, key, digest,
+                                                  expected_version, database))
+
+
+def _add_attachment_once(
+    case_id: int, actor: int, name: str, content_type: str, content: bytes, key: str, digest: str,
+    expected_version: int | None, database: Database,
+) -> int:
     registry.default().sync(database)
     with database.unit_of_work() as uow:
         case, _defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)

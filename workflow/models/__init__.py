@@ -2,6 +2,7 @@
 
 from workflow.models.base import Base
 from workflow.models.case import Attachment, Case
+from workflow.models.document import Document, DocumentTemplate
 from workflow.models.history import HistoryEvent
 from workflow.models.outbox import OutboxMessage
 from workflow.models.people import Delegation, Office, RoleAssignment, Unit, User
@@ -12,6 +13,8 @@ __all__ = [
     "Base",
     "Case",
     "Delegation",
+    "Document",
+    "DocumentTemplate",
     "HistoryEvent",
     "Office",
     "OutboxMessage",

@@ -23,5 +23,8 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     available_at: Mapped[dt.datetime] = mapped_column(default=now)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column()
+    # Set by the consumer when its effect is committed; a dispatched row without it is sent again
+    # by the sweep after a while (the broker may have lost the message).
+    processed_at: Mapped[dt.datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
