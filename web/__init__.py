@@ -1,0 +1,78 @@
+"""The web app: ``create_app`` builds it (the CLI's ``caseflow serve`` and the tests call it).
+
+Settings come from ``workflow.config.load_settings`` (the one module that reads the environment);
+``config`` overrides them, e.g. ``{"TESTING": True, "DATABASE_URL": ..., "WTF_CSRF_ENABLED": False,
+"RATELIMIT_STORAGE_URI": "memory://"}``. Blueprints are by audience: auth, queues, cases, i18n.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from jinja2 import StrictUndefined
+
+from web import auth, cases, i18n, queues
+from web.db import init_db
+from web.errors import init_errors
+from web.extensions import init_extensions
+from web.filters import register_filters
+from web.security import cookie_config, init_security
+from workflow.config import load_settings
+
+
+def _defaults() -> dict[str, Any]:
+    settings = load_settings()
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        **cookie_config(settings.cookie_secure),
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=7),
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=10),
+        # A reviewer may leave a case page open for a working day before approving.
+        "WTF_CSRF_TIME_LIMIT": 10 * 3600,
+        # No uploads yet: small bodies only (the upload views raise their own per-request limit).
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "MAX_FORM_PARTS": 200,
+        "BABEL_DEFAULT_LOCALE": i18n.DEFAULT_LOCALE,
+        "BABEL_DEFAULT_TIMEZONE": settings.timezone,
+        "BABEL_TRANSLATION_DIRECTORIES": "translations",
+        # Redis when configured (shared by every web process), else this process's memory.
+        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": "caseflow",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed login attempts only (a successful login does not count).
+        "LOGIN_LIMIT_PER_IP": "30 per minute; 300 per day",
+        "LOGIN_LIMIT_PER_USER": "5 per minute; 30 per day",
+    }
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(_defaults())
+    if config:
+        app.config.update(config)
+    app.jinja_env.undefined = StrictUndefined  # a typo in a template fails loudly, in tests
+    init_db(app, app.config["DATABASE_URL"])
+    init_extensions(app)
+    init_security(app)
+    init_errors(app)
+    register_filters(app)
+    app.jinja_env.globals.update(
+        localized=i18n.localized,
+        html_lang=i18n.html_lang,
+        current_language=i18n.current_language,
+        here=_here,
+    )
+    for bp in (auth.bp, queues.bp, cases.bp, i18n.bp):
+        app.register_blueprint(bp)
+    return app
+
+
+def _here() -> str:
+    """The current path and query, for 'come back here' links (language switch)."""
+    return request.full_path.rstrip("?")

@@ -1,0 +1,85 @@
+"""Words for the codes the domain stores: triggers, periods, history events, kinds and states.
+
+Kind, state and field labels are declared in both languages in ``workflow/kinds``; triggers are
+not (yet), so their words live here as translatable strings.
+"""
+
+from __future__ import annotations
+
+from flask_babel.speaklater import LazyString
+
+from web.i18n import lazy_gettext as _l
+from web.i18n import localized
+from workflow import registry
+from workflow.definitions import Definition
+from workflow.errors import NotFound
+
+TRIGGERS: dict[str, LazyString] = {
+    "submit": _l("送出審核"),
+    "withdraw": _l("撤回"),
+    "approve": _l("核准"),
+    "return_for_revision": _l("退回修正"),
+    "file_with_city_group": _l("函送推動組備查"),
+    "city_approve": _l("推動組審查通過"),
+    "record_council_noted": _l("登錄性平會備查"),
+    "retry_publish": _l("重新刊登"),
+    "record_manual_posting": _l("登錄人工刊登"),
+    "mark_published": _l("刊登成功"),
+    "mark_publish_failed": _l("刊登失敗"),
+}
+
+PERIODS: dict[str, LazyString] = {
+    "Q1": _l("第1季"),
+    "Q2": _l("第2季"),
+    "Q3": _l("第3季"),
+    "Q4": _l("第4季"),
+    "Y": _l("全年度"),
+}
+
+EVENTS: dict[str, LazyString] = {
+    "created": _l("建立案件"),
+    "transition": _l("狀態變更"),
+    "edited": _l("修改內容"),
+    "attachment": _l("上傳附件"),
+    "document": _l("產生文件"),
+}
+
+
+def trigger_label(trigger: str | None) -> str:
+    if not trigger:
+        return ""
+    label = TRIGGERS.get(trigger)
+    return str(label) if label is not None else trigger
+
+
+def period_label(period: str | None) -> str:
+    if period is None:
+        return "—"
+    label = PERIODS.get(period)
+    return str(label) if label is not None else period
+
+
+def event_label(event: str) -> str:
+    label = EVENTS.get(event)
+    return str(label) if label is not None else event
+
+
+def kind_label(kind: str) -> str:
+    try:
+        d = registry.default().latest(kind)
+    except NotFound:
+        return kind
+    return localized(d.label, d.label_en)
+
+
+def state_label(defn: Definition | None, state: str | None) -> str:
+    """A state's label in ``defn``; the raw name if the definition no longer has it."""
+    if not state:
+        return ""
+    if defn is None:
+        return state
+    try:
+        st = defn.state(state)
+    except KeyError:
+        return state
+    return localized(st.label, st.label_en)
