@@ -188,8 +188,8 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
         detail = ""
         if data.get("changed_fields"):
             detail = _("變更：%(fields)s", fields="、".join(labels.get(n, n) for n in data["changed_fields"]))
-        elif ev.event == "attachment" and data.get("name"):
-            detail = str(data["name"])
+        elif data.get("name") or data.get("document"):  # an attachment's or a document's name
+            detail = str(data.get("name") or data.get("document"))
         out.append(HistoryView(
             at=ev.at,
             what=trigger_label(ev.trigger) if ev.event == "transition" else event_label(ev.event),
