@@ -1,0 +1,312 @@
+"""The web app through its pages, with CSRF on: log in, see the queue, open a case, act on it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from tests.conftest import OfficeFixture
+from tests.web.conftest import Browser, case_row, csrf_token, forms, text
+from workflow import operations, people
+from workflow.clock import today
+from workflow.models import User
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def submitted(office: OfficeFixture, kind: str = "training_report") -> int:
+    """A case its unit's staff member has sent to the chief (state section_review)."""
+    cid = office.case(kind)
+    unit = {"training_report": "personnel", "outreach_report": "social"}[kind]
+    operations.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
+    return cid
+
+
+# -- logging in -------------------------------------------------------------------------------
+def test_login_lands_on_the_queue(browser: Callable[[], Browser], office: OfficeFixture) -> None:
+    b = browser()
+    resp = b.login(office.logins["personnel_chief"])
+    assert resp.status_code == 303 and resp.headers["Location"] == "/"
+    page = b.get("/")
+    assert page.status_code == 200
+    assert "personnel_chief" in text(page) and "我的工作" in text(page)
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown account"])
+def test_failed_login_does_not_say_which_part_was_wrong(
+    browser: Callable[[], Browser], office: OfficeFixture, who: str
+) -> None:
+    b = browser()
+    login = office.logins["personnel_chief"] if who == "wrong password" else "no.such.person"
+    resp = b.login(login, "not-the-password")
+    assert resp.status_code == 200
+    assert "帳號或密碼錯誤" in text(resp)
+    assert b.get("/").status_code == 302  # still not logged in
+
+
+def test_pages_need_a_login_and_come_back_after_it(browser: Callable[[], Browser], office: OfficeFixture) -> None:
+    cid = submitted(office)
+    b = browser()
+    resp = b.get(f"/cases/{cid}")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next=")
+    resp = b.login(office.logins["personnel_chief"], next_url=f"/cases/{cid}")
+    assert resp.headers["Location"] == f"/cases/{cid}"
+
+
+def test_login_never_redirects_off_site(browser: Callable[[], Browser], office: OfficeFixture) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        resp = browser().login(office.logins["personnel_chief"], next_url=target)
+        assert resp.headers["Location"] == "/", target
+
+
+def test_repeated_failures_for_one_account_get_429(
+    browser: Callable[[], Browser], office: OfficeFixture
+) -> None:
+    b = browser()
+    victim = office.logins["personnel_chief"]
+    for _ in range(5):
+        assert b.login(victim, "guess").status_code == 200
+    blocked = b.login(victim, "guess")
+    assert blocked.status_code == 429
+    assert "嘗試次數過多" in text(blocked) and blocked.headers["Retry-After"]
+    assert b.login(victim).status_code == 429  # even the right password waits: no oracle
+    # The limit is per account: another account from the same address still gets in.
+    assert browser().login(office.logins["secretariat"]).status_code == 303
+
+
+def test_failures_from_one_address_get_429(db, tmp_path, monkeypatch, office: OfficeFixture) -> None:
+    from web import create_app
+
+    monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": db.url, "LOGIN_LIMIT_PER_IP": "3 per minute"})
+    b = Browser(app.test_client())
+    for key in ("civil_staff", "civil_chief", "social_staff"):
+        assert b.login(office.logins[key], "guess").status_code == 200
+    assert b.login(office.logins["social_chief"], "guess").status_code == 429
+
+
+def test_logout_is_a_post_and_ends_the_session(as_user: Callable[[str], Browser]) -> None:
+    b = as_user("personnel_chief")
+    page = b.get("/")
+    assert b.client.get("/logout").status_code == 405
+    resp = b.client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert resp.status_code == 303
+    assert b.get("/").status_code == 302
+
+
+def test_a_password_change_ends_existing_sessions(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    b = as_user("personnel_chief")
+    assert b.get("/").status_code == 200
+    with office.db.unit_of_work() as uow:
+        user = uow.session.get(User, office.users["personnel_chief"])
+        assert user is not None
+        user.password_hash = "scrypt:changed"
+        uow.commit()
+    assert b.get("/").status_code == 302
+
+
+# -- the queue ----------------------------------------------------------------------------------
+def test_queue_lists_the_chiefs_waiting_cases_oldest_first(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    first, second = submitted(office), submitted(office)
+    page = as_user("personnel_chief").get("/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert body.index(f'href="/cases/{first}"') < body.index(f'href="/cases/{second}"')
+    words = text(page)
+    assert "培力成果報告" in words and "課長審核" in words and "personnel" in words
+    assert "等候天數" in words and "期限" in words
+
+
+def test_empty_queue_says_so(as_user: Callable[[str], Browser]) -> None:
+    page = as_user("nobody").get("/")
+    assert "目前沒有需要您處理的案件。" in text(page)
+
+
+# -- the case page ------------------------------------------------------------------------------
+def test_case_page_shows_state_fields_actions_and_history(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = submitted(office)
+    page = as_user("personnel_chief").get(f"/cases/{cid}")
+    assert page.status_code == 200
+    html, words = page.get_data(as_text=True), text(page)
+    assert "培力成果報告" in words and "民國 115 年" in words and "課長審核" in words
+    # fields by their declared specs: the summary, and the course rows as a table
+    assert "辦理情形摘要" in words and "本季辦理性別主流化課程" in words
+    assert "課程名稱" in words and "CEDAW 案例研討：間接歧視" in words
+    # the workflow with the current state marked
+    assert re.search(r'<li class="current" aria-current="step">\s*<span class="flow-state">課長審核', html)
+    # actions this chief may take, each a POST form carrying the case version
+    found = forms(html)
+    approve, back = found[f"/cases/{cid}/actions/approve"], found[f"/cases/{cid}/actions/return_for_revision"]
+    assert approve["approve-version"] == "2" and "approve-comment" not in approve
+    assert "return_for_revision-comment" in back  # a comment is required to return a case
+    # history: who did what, from which state to which
+    assert "建立案件" in words and "送出審核" in words and "草稿 → 課長審核" in words
+    assert "personnel_staff" in words
+
+
+def test_approving_through_the_page_moves_the_case(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    cid = submitted(office)
+    b = as_user("personnel_chief")
+    resp = b.submit(f"/cases/{cid}", f"/cases/{cid}/actions/approve")
+    assert resp.status_code == 303 and resp.headers["Location"] == f"/cases/{cid}"
+    assert case_row(office.db, cid).state == "secretariat_review"
+    page = b.get(f"/cases/{cid}")
+    assert "已完成「核准」，案件目前為「秘書室審核」。" in text(page)
+    assert f"/cases/{cid}/actions/approve" not in forms(page.get_data(as_text=True))  # not the chief's step now
+
+
+def test_returning_needs_a_comment_and_keeps_it(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    cid = submitted(office)
+    b = as_user("personnel_chief")
+    action = f"/cases/{cid}/actions/return_for_revision"
+    b.submit(f"/cases/{cid}", action)
+    assert "請填寫意見" in text(b.get(f"/cases/{cid}"))
+    assert case_row(office.db, cid).state == "section_review"
+    b.submit(f"/cases/{cid}", action, comment="第2列時數請更正。")
+    assert case_row(office.db, cid).state == "returned"
+    assert "第2列時數請更正。" in text(b.get(f"/cases/{cid}"))
+
+
+def test_a_post_without_csrf_token_is_refused(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    cid = submitted(office)
+    b = as_user("personnel_chief")
+    resp = b.client.post(f"/cases/{cid}/actions/approve", data={"approve-version": "2"})
+    assert resp.status_code == 400
+    assert "表單已逾時或缺少安全驗證碼" in text(resp)
+    assert case_row(office.db, cid).state == "section_review"
+
+
+def test_a_stale_page_gets_409_naming_who_acted_first(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    page = b.get(f"/cases/{cid}").get_data(as_text=True)
+    data = forms(page)[f"/cases/{cid}/actions/submit"]
+    operations.fire(cid, "submit", office.users["personnel_staff2"], db=office.db)  # a colleague, meanwhile
+    resp = b.client.post(f"/cases/{cid}/actions/submit", data=data)
+    assert resp.status_code == 409
+    assert "personnel_staff2" in text(resp) and "已過期" in text(resp)
+    assert f'href="/cases/{cid}"' in resp.get_data(as_text=True)
+    assert case_row(office.db, cid).version == 2  # one submission, not two
+
+
+# -- who may see and do what --------------------------------------------------------------------
+def test_a_case_of_another_office_is_not_found(
+    as_user: Callable[[str], Browser], office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
+    browser: Callable[[], Browser],
+) -> None:
+    cid = submitted(office)
+    other = office_factory()
+    b = browser()
+    assert b.login(other.logins["personnel_chief"]).status_code == 303
+    seen = b.get(f"/cases/{cid}")
+    missing = b.get("/cases/999999999")
+    assert seen.status_code == missing.status_code == 404
+    assert text(seen).split("錯誤代碼")[0] == text(missing).split("錯誤代碼")[0]  # same page: ids reveal nothing
+    token = csrf_token(seen.get_data(as_text=True))
+    post = b.client.post(f"/cases/{cid}/actions/approve", data={"approve-csrf_token": token, "approve-version": "2"})
+    assert post.status_code == 404
+    assert case_row(office.db, cid).state == "section_review"
+
+
+@pytest.mark.parametrize("key", ["personnel_staff", "personnel_chief", "civil_chief", "secretariat", "nobody"])
+def test_anyone_in_the_office_can_open_a_case(as_user: Callable[[str], Browser], office: OfficeFixture,
+                                              key: str) -> None:
+    assert as_user(key).get(f"/cases/{submitted(office)}").status_code == 200
+
+
+def test_without_the_role_there_is_no_button_and_a_forced_post_is_refused(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = submitted(office)
+    b = as_user("civil_chief")  # a chief, but of another unit
+    page = b.get(f"/cases/{cid}")
+    assert forms(page.get_data(as_text=True)).keys() == {"/logout"}
+    assert "您目前無須對這個案件採取動作。" in text(page)
+    token = csrf_token(page.get_data(as_text=True))
+    resp = b.client.post(f"/cases/{cid}/actions/approve", data={"approve-csrf_token": token, "approve-version": "2"})
+    assert resp.status_code == 303
+    assert "需要以下角色之一才能執行此動作" in text(b.get(f"/cases/{cid}"))
+    assert case_row(office.db, cid).state == "section_review"
+
+
+def test_the_submitter_gets_no_approve_button_even_as_a_delegate(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = submitted(office)
+    with office.db.unit_of_work() as uow:  # the chief is away; the staff member who submitted stands in
+        s = uow.session
+        chief, staff = s.get(User, office.users["personnel_chief"]), s.get(User, office.users["personnel_staff"])
+        assert chief is not None and staff is not None
+        people.delegate(s, chief, staff, "chief", today(), today(), "休假")
+        uow.commit()
+    b = as_user("personnel_staff")
+    page = b.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f"/cases/{cid}/actions/approve" not in forms(page)
+    assert f"/cases/{cid}/actions/return_for_revision" in forms(page)  # returning is not approving
+    b.client.post(f"/cases/{cid}/actions/approve", data={"approve-csrf_token": csrf_token(page),
+                                                        "approve-version": "2"})
+    assert "送出案件的人不得審核同一案件" in text(b.get(f"/cases/{cid}"))
+    assert case_row(office.db, cid).state == "section_review"
+
+
+# -- headers, cookies, languages ----------------------------------------------------------------
+def test_security_headers_on_pages_and_errors(as_user: Callable[[str], Browser]) -> None:
+    b = as_user("personnel_chief")
+    for url, status in [("/", 200), ("/login", 303), ("/no/such/page", 404), ("/static/caseflow.css", 200)]:
+        resp = b.get(url)
+        assert resp.status_code == status, url
+        for name, value in SECURITY_HEADERS.items():
+            assert resp.headers.get(name) == value, (url, name)
+
+
+def test_session_cookie_flags(browser: Callable[[], Browser], office: OfficeFixture) -> None:
+    resp = browser().login(office.logins["personnel_chief"])
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("caseflow_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_secure_cookies_when_configured(db, tmp_path, monkeypatch) -> None:
+    from web import create_app
+
+    monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("CASEFLOW_COOKIE_SECURE", "1")
+    app: Flask = create_app({"DATABASE_URL": db.url})
+    c = app.config
+    assert c["SESSION_COOKIE_SECURE"] and c["REMEMBER_COOKIE_SECURE"]
+    assert c["SESSION_COOKIE_NAME"].startswith("__Host-") and c["REMEMBER_COOKIE_NAME"].startswith("__Host-")
+    assert c["REMEMBER_COOKIE_HTTPONLY"] and c["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_english_can_be_chosen_and_chinese_is_the_default(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = submitted(office)
+    b = as_user("personnel_chief")
+    zh = b.get("/")
+    assert 'lang="zh-Hant-TW"' in zh.get_data(as_text=True) and "我的工作" in text(zh)
+    resp = b.get("/lang/en?next=/")
+    assert resp.status_code == 303 and resp.headers["Location"] == "/"
+    en = b.get("/")
+    words = text(en)
+    assert '<html lang="en">' in en.get_data(as_text=True)
+    assert "My work" in words and "Section chief review" in words and "Training result report" in words
+    case_words = text(b.get(f"/cases/{cid}"))
+    assert "What you can do" in case_words and "Approve" in case_words and "History" in case_words
+    assert "Courses" in case_words and "Draft → Section chief review" in case_words
+    b.get("/lang/zh_TW")
+    assert "我的工作" in text(b.get("/"))
+    assert b.get("/lang/fr").status_code == 404
