@@ -17,6 +17,7 @@ CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors '
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
+    # Not "no-referrer": over HTTPS Flask-WTF checks that a POST's Referer is this site.
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",  # for browsers that predate frame-ancestors
     "Cross-Origin-Opener-Policy": "same-origin",

@@ -57,6 +57,7 @@ def test_pages_need_a_login_and_come_back_after_it(browser: Callable[[], Browser
     b = browser()
     resp = b.get(f"/cases/{cid}")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next=")
+    assert "請先登入。" in text(b.get(resp.headers["Location"]))
     resp = b.login(office.logins["personnel_chief"], next_url=f"/cases/{cid}")
     assert resp.headers["Location"] == f"/cases/{cid}"
 
