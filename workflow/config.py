@@ -44,6 +44,9 @@ class Settings:
     secret_key: str = field(repr=False)
     timezone: str = "Asia/Taipei"
     cookie_secure: bool = False
+    documents_path: Path | None = None  # generated documents, by content hash
+    # Seconds a worker holds a document it renders before another worker may take it over.
+    document_lease_seconds: int = 120
 
     @property
     def embedded(self) -> bool:
@@ -60,4 +63,6 @@ def load_settings() -> Settings:
         secret_key=_secret_key(instance),
         timezone=os.environ.get("CASEFLOW_TIMEZONE", "Asia/Taipei"),
         cookie_secure=os.environ.get("CASEFLOW_COOKIE_SECURE", "0") == "1",
+        documents_path=Path(os.environ.get("CASEFLOW_DOCUMENTS_DIR") or instance / "documents").resolve(),
+        document_lease_seconds=int(os.environ.get("CASEFLOW_DOCUMENT_LEASE_SECONDS", "120")),
     )

@@ -1,0 +1,239 @@
+"""Case → plain dict per document (JSON-serialisable, so it is stored with the document and a
+rerender reproduces the same text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import clock, registry, rocdate
+from workflow.db import Database
+from workflow.models import Attachment, Case, HistoryEvent, Office, RoleAssignment, Unit, User
+
+# Reference data that DOMAIN.md marks [unverified]: defaults an administrator will be able to edit.
+RECEIVER = "桃園市政府性別平等辦公室（性別主流化推動組）"
+COPIES = "本所秘書室、人事室"
+PERIOD_LABELS = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度", None: ""}
+TRIGGER_LABELS = {
+    "submit": "送出審核", "approve": "核准", "return_for_revision": "退回修正", "withdraw": "撤回",
+    "file_with_city_group": "函送推動組備查", "city_approve": "推動組審查通過",
+    "record_council_noted": "性平會備查", "retry_publish": "重新刊登", "record_manual_posting": "登錄人工刊登",
+    "mark_published": "刊登完成", "mark_publish_failed": "刊登失敗",
+}
+_NUMERALS = "一二三四五六七八九十"
+
+
+def chinese_number(n: int) -> str:
+    if 1 <= n <= 10:
+        return _NUMERALS[n - 1]
+    if n < 20:
+        return "十" + _NUMERALS[n - 11]
+    tens, ones = divmod(n, 10)
+    return _NUMERALS[tens - 1] + "十" + (_NUMERALS[ones - 1] if ones else "")
+
+
+def _num(v: Any) -> int | float:
+    if isinstance(v, bool) or v is None or v == "":
+        return 0
+    return float(v) if isinstance(v, float) else int(v)
+
+
+def _fmt(n: int | float) -> str:
+    """Thousands separators; halves kept (course hours), no trailing .0."""
+    if isinstance(n, float) and not n.is_integer():
+        return f"{Decimal(str(n)).normalize():,}"
+    return f"{int(n):,}"
+
+
+def _date(iso: str | None) -> str:
+    return rocdate.short(dt.date.fromisoformat(iso)) if iso else ""
+
+
+def _explanations(*texts: str) -> list[dict[str, str]]:
+    return [{"no": chinese_number(i), "text": t} for i, t in enumerate(texts, start=1) if t]
+
+
+class Loaded:
+    """What the context builders read, loaded once per document."""
+
+    def __init__(self, s: Session, db: Database, case_id: int, cause_seq: int) -> None:
+        self.case = s.get_one(Case, case_id)
+        self.office = s.get_one(Office, self.case.office_id)
+        self.unit = s.get_one(Unit, self.case.unit_id)
+        self.defn = registry.default().get(db, self.case.kind, self.case.workflow_version, s)
+        self.names = dict(s.execute(select(User.id, User.display_name)
+                                    .where(User.office_id == self.case.office_id)).tuples().all())
+        self.history = list(s.scalars(select(HistoryEvent).where(
+            HistoryEvent.case_id == case_id, HistoryEvent.seq <= cause_seq).order_by(HistoryEvent.seq)))
+        self.cause = self.history[-1] if self.history else None
+        chief = s.scalar(select(User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
+            RoleAssignment.role == "chief", RoleAssignment.unit_id == self.case.unit_id).limit(1))
+        self.chief = chief or ""
+        convener = s.scalar(select(User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
+            RoleAssignment.role == "convener", RoleAssignment.office_id == self.case.office_id).limit(1))
+        self.convener = convener or ""
+        self.attachments = list(s.scalars(select(Attachment).where(Attachment.case_id == case_id)
+                                          .order_by(Attachment.id)))
+
+
+def common(d: Loaded) -> dict[str, Any]:
+    c = d.case
+    when = (d.cause.at if d.cause else clock.now()).astimezone(clock.TAIPEI).date()
+    return {
+        "office_name": d.office.name,
+        "unit_name": d.unit.name,
+        "case_title": c.title,
+        "kind_label": d.defn.label,
+        "roc_year": c.roc_year,
+        "period_label": PERIOD_LABELS.get(c.period, c.period or ""),
+        "date_long": rocdate.long(when),
+        "date_short": rocdate.short(when),
+        "drafter": d.names.get(c.drafter_id, "") if c.drafter_id else "",
+        "chief": d.chief,
+        "doc_no": f"{d.office.name.removeprefix('桃園市')[:2]}性字第{c.roc_year}{c.id:07d}號",
+        "footer_text": f"{d.office.name}　案件編號 {c.id}　第 {c.version} 版",
+    }
+
+
+def _rows_with_totals(rows: list[dict[str, Any]], keys: tuple[str, ...] = ("male", "female")) -> tuple[
+        list[dict[str, Any]], dict[str, str]]:
+    out, totals = [], {"male": 0, "female": 0, "total": 0}
+    for i, r in enumerate(rows, start=1):
+        m, f = _num(r.get(keys[0])), _num(r.get(keys[1]))
+        totals["male"] += int(m)
+        totals["female"] += int(f)
+        totals["total"] += int(m + f)
+        out.append({**{k: ("" if v is None else v) for k, v in r.items()}, "no": i, "male": _fmt(m),
+                    "female": _fmt(f), "total": _fmt(m + f), "date": _date(r.get("date"))})
+    return out, {k: _fmt(v) for k, v in totals.items()}
+
+
+def sign_memo(d: Loaded) -> dict[str, Any]:
+    trail = [
+        {"date": rocdate.short(e.at.astimezone(clock.TAIPEI).date()),
+         "actor": d.names.get(e.actor_id, "系統") if e.actor_id else "系統",
+         "action": TRIGGER_LABELS.get(e.trigger or "", e.trigger or ""), "comment": e.comment or ""}
+        for e in d.history if e.event == "transition"
+    ]
+    return {**common(d), "subject": f"陳報{d.case.title}，請鑒核。",
+            "explanations": _explanations(
+                f"依本所性別主流化實施計畫{d.defn.plan_ref}辦理。",
+                f"檢陳{d.defn.label}（{d.case.roc_year}年{PERIOD_LABELS.get(d.case.period, '')}）如附。",
+                f"本案經退回修正 {d.case.revision_count} 次。" if d.case.revision_count else ""),
+            "proposal": "奉核後，依程序陳送專案小組審議並函送市府性別主流化推動組備查。", "trail": trail}
+
+
+def training_results(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    rows, totals = _rows_with_totals(f.get("courses", []))
+    for r in rows:
+        r["hours"] = _fmt(_num(r.get("hours")))
+        r.setdefault("cedaw_code", "")
+    totals["hours"] = _fmt(sum(_num(r.get("hours")) for r in f.get("courses", [])))
+    return {**common(d), "rows": rows, "totals": totals, "summary": f.get("summary", "")}
+
+
+def outreach_results(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    rows, totals = _rows_with_totals(f.get("events", []))
+    for r in rows:
+        r.setdefault("materials", "")
+    photos = [{"storage_key": a.storage_key, "caption": a.name.rsplit(".", 1)[0]}
+              for a in d.attachments if a.content_type.startswith("image/")][:4]
+    return {**common(d), "rows": rows, "totals": totals, "summary": f.get("summary", ""), "photos": photos}
+
+
+def annual_results(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    rows, totals = _rows_with_totals(f.get("items", []))
+    return {**common(d), "rows": rows, "totals": totals, "summary": f.get("summary", ""),
+            "result_year": d.case.roc_year - 1}
+
+
+def _rate(executed: float, budgeted: float) -> str:
+    return f"{executed / budgeted * 100:.1f}%" if budgeted else "—"
+
+
+def budget_review_table(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    rows, tb, te = [], 0, 0
+    for r in f.get("items", []):
+        b, e = _num(r.get("budgeted")), _num(r.get("executed"))
+        tb, te = tb + int(b), te + int(e)
+        rows.append({"category": r.get("category", ""), "item": r.get("item", ""), "budgeted": _fmt(b),
+                     "executed": _fmt(e), "rate": _rate(e, b)})
+    return {**common(d), "rows": rows, "previous_year_note": f.get("previous_year_note", ""),
+            "totals": {"budgeted": _fmt(tb), "executed": _fmt(te), "rate": _rate(te, tb)}}
+
+
+def _meeting_common(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    meeting = f.get("meeting_date")
+    return {**common(d), "session_no": f.get("session_no", ""), "place": f.get("place", ""),
+            "chair": f.get("chair", ""),
+            "meeting_date_long": rocdate.long(dt.date.fromisoformat(meeting)) if meeting else "",
+            "attendees": "本所性別平等專案小組委員", "observers": "本所各課室主管",
+            "recipients": "本所性別平等專案小組委員"}
+
+
+def meeting_notice(d: Loaded) -> dict[str, Any]:
+    agenda = [{"section": a.get("section", ""), "subject": a.get("subject", "")}
+              for a in d.case.fields.get("agenda", [])]
+    return {**_meeting_common(d), "agenda": agenda}
+
+
+def meeting_minutes(d: Loaded) -> dict[str, Any]:
+    def part(section: str) -> list[dict[str, Any]]:
+        items = [a for a in d.case.fields.get("agenda", []) if a.get("section") == section]
+        return [{"no": chinese_number(i), "subject": a.get("subject", ""), "outcome": a.get("outcome", "")}
+                for i, a in enumerate(items, start=1)]
+
+    return {**_meeting_common(d), "recorder": d.names.get(d.case.drafter_id, "") if d.case.drafter_id else "",
+            "absent": "無", "reports": part("報告事項"), "discussions": part("討論事項"), "motions": part("臨時動議")}
+
+
+def amendment_table(d: Loaded) -> dict[str, Any]:
+    f = d.case.fields
+    return {**common(d), "reason": f.get("reason", ""), "rows": [
+        {"amended": r.get("amended", ""), "current": r.get("current", ""), "explanation": r.get("explanation", "")}
+        for r in f.get("changes", [])]}
+
+
+def city_letter(d: Loaded) -> dict[str, Any]:
+    docs = [d.defn.label] + [a.name for a in d.attachments]
+    return {**common(d), "office_address": f"{d.office.name}（地址請於管理頁面設定）", "receiver": RECEIVER,
+            "copies": COPIES, "attachments_text": "、".join(docs),
+            "subject": f"檢送本所{d.case.title}，請查照備查。",
+            "explanations": _explanations(
+                f"依本所性別主流化實施計畫{d.defn.plan_ref}辦理。",
+                f"本案業經本所性別平等專案小組審議通過（{common(d)['date_long']}）。"),
+            "signatory": f"區長　{d.convener}" if d.convener else "區長"}
+
+
+BUILDERS: dict[str, Callable[[Loaded], dict[str, Any]]] = {
+    "sign_memo": sign_memo,
+    "training_results": training_results,
+    "outreach_results": outreach_results,
+    "annual_results": annual_results,
+    "budget_review_table": budget_review_table,
+    "meeting_notice": meeting_notice,
+    "meeting_minutes": meeting_minutes,
+    "amendment_table": amendment_table,
+    "city_letter": city_letter,
+}
+
+DOCUMENT_LABELS = {
+    "sign_memo": "簽", "training_results": "培力成果表", "outreach_results": "宣導成果表",
+    "annual_results": "年度性平執行成果表", "budget_review_table": "性別預算審議表",
+    "meeting_notice": "開會通知單", "meeting_minutes": "會議紀錄", "amendment_table": "修正對照表",
+    "city_letter": "函",
+}
+
+
+def build(s: Session, db: Database, case_id: int, name: str, cause_seq: int) -> dict[str, Any]:
+    return BUILDERS[name](Loaded(s, db, case_id, cause_seq))

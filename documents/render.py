@@ -1,0 +1,126 @@
+"""Render a .docx template in a Jinja sandbox, with autoescaping, for any text and any template.
+
+Every part docxtpl renders (body, headers, footers, footnotes, core properties) gets the same
+``SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)``, so user text with ``& < >``
+stays text, a template cannot reach Python internals (docxtpl issues #549, #632), and a missing
+variable is an error naming it rather than a silent blank.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+from jinja2 import StrictUndefined, TemplateError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+# XML 1.0 forbids these; escaping does not help, so they are removed from every string.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_ENTRIES = 500
+
+
+class TemplateProblem(Exception):
+    """A template that cannot be used, with what is wrong in zh-TW and English."""
+
+    def __init__(self, message: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message = message
+        self.message_en = message_en
+
+
+def sandbox() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+def clean_text(value: Any) -> Any:
+    """Strip XML-illegal control characters from every string in a nested structure."""
+    if isinstance(value, str):
+        return _ILLEGAL_XML.sub("", value)
+    if isinstance(value, Mapping):
+        return {k: clean_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_text(v) for v in value]
+    return value
+
+
+def check_package(data: bytes) -> None:
+    """Refuse what is not a sane .docx before any XML is parsed (size, zip bomb, missing parts)."""
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise TemplateProblem(f"範本檔案過大（上限 {MAX_TEMPLATE_BYTES // 1024 // 1024} MB）",
+                              "the template file is too large")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise TemplateProblem("這不是 Word（.docx）檔案，請以 Word 或 LibreOffice 另存為 .docx 後再上傳",
+                              "not a .docx file (not a zip package)") from None
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES or sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+        raise TemplateProblem("範本解壓縮後過大，請移除大型圖片後再上傳", "the template unpacks too large")
+    names = {i.filename for i in infos}
+    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
+        raise TemplateProblem("檔案缺少 Word 文件內容（word/document.xml），請確認是 .docx 檔",
+                              "no word/document.xml in the package")
+
+
+ImageLoader = Callable[[str], bytes]
+
+
+def render_docx(template: bytes, context: Mapping[str, Any], *, load_image: ImageLoader | None = None) -> bytes:
+    """Render ``template`` with ``context`` (plain data); photos given as ``{"storage_key": ...}`` in
+    ``context["photos"]`` become inline images read through ``load_image``."""
+    check_package(template)
+    tpl = DocxTemplate(io.BytesIO(template))
+    ctx: dict[str, Any] = clean_text(dict(context))
+    if load_image is not None and isinstance(ctx.get("photos"), list):
+        ctx["photos"] = [
+            {**p, "image": InlineImage(tpl, io.BytesIO(load_image(p["storage_key"])), width=Mm(70))}
+            for p in ctx["photos"]
+        ]
+    try:
+        tpl.render(ctx, jinja_env=sandbox(), autoescape=True)
+    except SecurityError as exc:
+        raise TemplateProblem(f"範本使用了不允許的語法（安全限制）：{exc}",
+                              f"the template uses forbidden constructs: {exc}") from None
+    except UndefinedError as exc:
+        raise TemplateProblem(f"範本使用了系統沒有提供的欄位：{exc}", f"undefined variable: {exc}") from None
+    except TemplateError as exc:
+        raise TemplateProblem(f"範本語法錯誤：{exc}", f"template syntax error: {exc}") from None
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
+
+
+def undeclared_variables(template: bytes) -> set[str]:
+    check_package(template)
+    tpl = DocxTemplate(io.BytesIO(template))
+    try:
+        return set(tpl.get_undeclared_template_variables(jinja_env=sandbox()))
+    except TemplateError as exc:
+        raise TemplateProblem(f"範本語法錯誤：{exc}", f"template syntax error: {exc}") from None
+
+
+def validate_template(template: bytes, sample_context: Mapping[str, Any]) -> None:
+    """What an upload must pass: opens as docx, uses only variables the context has, renders in the
+    sandbox against a sample. Raises TemplateProblem saying what is wrong and how to fix it."""
+    used = undeclared_variables(template)
+    missing = sorted(used - set(sample_context) - set(sandbox().globals))
+    if missing:
+        raise TemplateProblem(
+            f"範本使用了此文件沒有的欄位：{'、'.join(missing)}；可用欄位：{'、'.join(sorted(sample_context))}",
+            f"the template uses variables this document does not have: {', '.join(missing)}",
+        )
+    render_docx(template, sample_context, load_image=lambda _k: _PIXEL)
+
+
+# A 1x1 PNG for rendering samples with photos.
+_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db00000000049454e44ae426082"
+)

@@ -1,0 +1,212 @@
+"""Render one document for one outbox message, exactly once in effect.
+
+A document's identity is (case, document name, the history event that caused it): one row, made
+with a unique key, however often the message is delivered. A worker claims the row with a lease
+(compare-and-set); only the lease holder may mark it ready, in the same transaction as the history
+event and the outbox row's ``processed_at``. A worker that dies leaves a lease that expires, and
+the next delivery finishes the job. Files are stored by content hash, so a lost race wastes a
+render but never makes a second version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from documents import context as contexts
+from documents import convert, render
+from workflow import clock, operations, storage
+from workflow.config import load_settings
+from workflow.db import Database
+from workflow.models import Document, DocumentTemplate, OutboxMessage
+from workflow.storage import FileStore
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    document_id: int | None
+    status: str  # ready, already_ready, busy (someone else holds the lease), skipped, failed
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+_store: FileStore | None = None
+
+
+def document_store() -> FileStore:
+    global _store
+    if _store is None:
+        settings = load_settings()
+        _store = FileStore(settings.documents_path or settings.instance_path / "documents")
+    return _store
+
+
+def configure_store(root: Path) -> FileStore:
+    global _store
+    _store = FileStore(root)
+    return _store
+
+
+def template_for(db: Database, office_id: int, name: str) -> tuple[bytes, str, int]:
+    """(bytes, sha256, version) of the template in force: the office's newest active upload, else
+    the built-in file (version 0)."""
+    with db.unit_of_work(write=False) as uow:
+        row = uow.session.scalars(
+            select(DocumentTemplate).where(DocumentTemplate.office_id == office_id, DocumentTemplate.name == name,
+                                           DocumentTemplate.active.is_(True))
+            .order_by(DocumentTemplate.version.desc()).limit(1)).first()
+    if row is not None:
+        return document_store().get(row.storage_key), row.sha256, row.version
+    data = (TEMPLATES / f"{name}.docx").read_bytes()
+    return data, hashlib.sha256(data).hexdigest(), 0
+
+
+def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, lease_seconds: int | None = None,
+                   convert_formats: bool = True) -> Outcome:
+    """Handle one ``document.render`` outbox message. Safe to run any number of times."""
+    owner = owner or worker_id()
+    lease = dt.timedelta(seconds=lease_seconds or load_settings().document_lease_seconds)
+    with db.unit_of_work() as uow:
+        msg = uow.session.get(OutboxMessage, outbox_id)
+        if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
+            return Outcome(None, "skipped")
+        case_id, name, seq = int(msg.payload["case_id"]), str(msg.payload["document"]), int(msg.payload["event_seq"])
+        office_id = msg.office_id
+    doc_id = _get_or_create(db, office_id, case_id, name, seq, outbox_id)
+    # Claim: pending or failed, or a lease that has run out.
+    now = clock.now()
+    with db.unit_of_work() as uow:
+        res = uow.session.execute(
+            update(Document).where(
+                Document.id == doc_id,
+                or_(Document.status.in_(("pending", "failed")),
+                    and_(Document.status == "rendering", Document.lease_until < now)))
+            .values(status="rendering", lease_owner=owner, lease_until=now + lease, attempts=Document.attempts + 1)
+            .execution_options(synchronize_session=False))
+        status = uow.session.scalar(select(Document.status).where(Document.id == doc_id))
+        uow.commit()
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        if status == "ready":
+            _mark_processed(db, outbox_id)
+            return Outcome(doc_id, "already_ready")
+        return Outcome(doc_id, "busy")
+    try:
+        result = _render(db, doc_id, office_id, case_id, name, seq, convert_formats)
+    except Exception as exc:
+        _fail(db, doc_id, owner, exc)
+        raise
+    return _finish(db, doc_id, owner, outbox_id, case_id, name, seq, result)
+
+
+def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: int, outbox_id: int) -> int:
+    q = select(Document.id).where(Document.case_id == case_id, Document.name == name, Document.cause_seq == seq)
+    with db.unit_of_work() as uow:
+        found = uow.session.scalar(q)
+        if found is not None:
+            return found
+        doc = Document(office_id=office_id, case_id=case_id, name=name, cause_seq=seq, outbox_id=outbox_id,
+                       status="pending", attempts=0, created_at=clock.now())
+        uow.session.add(doc)
+        try:
+            uow.commit()
+            return doc.id
+        except IntegrityError:
+            pass  # another delivery created it a moment ago
+    with db.unit_of_work(write=False) as uow:
+        return uow.session.scalar(q)  # type: ignore[return-value]
+
+
+def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, seq: int,
+            convert_formats: bool) -> dict[str, Any]:
+    with db.unit_of_work(write=False) as uow:
+        ctx = contexts.build(uow.session, db, case_id, name, seq)
+        from workflow.models import Case
+
+        case_version = uow.session.scalar(select(Case.version).where(Case.id == case_id))
+    template, template_sha, template_version = template_for(db, office_id, name)
+    data = render.render_docx(template, ctx, load_image=storage.default().get)
+    store = document_store()
+    key, digest = store.put(data)
+    out: dict[str, Any] = {"context": ctx, "sha256": digest, "size": len(data), "storage_key": key,
+                           "template_sha256": template_sha, "template_version": template_version,
+                           "case_version": case_version, "odt_key": None, "pdf_key": None, "conversion_error": None}
+    converter = convert.default() if convert_formats else None
+    if converter is None:
+        out["conversion_error"] = "LibreOffice 未安裝，僅提供 .docx" if convert_formats else None
+        return out
+    try:
+        out["odt_key"], _ = store.put(converter.convert(data, "odt"))
+        out["pdf_key"], _ = store.put(converter.convert(data, "pdf"))
+    except convert.ConversionError as exc:
+        out["conversion_error"] = f"轉檔失敗：{exc}"
+    return out
+
+
+def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, case_id: int, name: str, seq: int,
+            result: dict[str, Any]) -> Outcome:
+    with db.unit_of_work() as uow:
+        s = uow.session
+        res = s.execute(
+            update(Document).where(Document.id == doc_id, Document.status == "rendering", Document.lease_owner == owner)
+            .values(status="ready", rendered_at=clock.now(), last_error=None, lease_until=None, **result)
+            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            return Outcome(doc_id, "busy")  # our lease ran out and another worker took over
+        operations.record_event(case_id, "document", session=s, data={
+            "document_id": doc_id, "document": name, "cause_seq": seq, "sha256": result["sha256"],
+            "label": contexts.DOCUMENT_LABELS.get(name, name)})
+        s.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                  .values(processed_at=clock.now()).execution_options(synchronize_session=False))
+        uow.commit()
+    return Outcome(doc_id, "ready")
+
+
+def _fail(db: Database, doc_id: int, owner: str, exc: Exception) -> None:
+    text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    with db.unit_of_work() as uow:
+        uow.session.execute(
+            update(Document).where(Document.id == doc_id, Document.lease_owner == owner)
+            .values(status="failed", last_error=str(text)[:2000], lease_until=None)
+            .execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def _mark_processed(db: Database, outbox_id: int) -> None:
+    with db.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id,
+                                                        OutboxMessage.processed_at.is_(None))
+                            .values(processed_at=clock.now()).execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def rerender(db: Database, doc_id: int) -> bytes:
+    """Render a stored document again from its recorded context and template (for checking)."""
+    with db.unit_of_work(write=False) as uow:
+        doc = uow.session.get(Document, doc_id)
+        if doc is None or doc.context is None:
+            raise LookupError(f"no rendered document {doc_id}")
+        ctx, office_id, name, tsha = doc.context, doc.office_id, doc.name, doc.template_sha256
+    template, sha, _v = template_for(db, office_id, name)
+    if sha != tsha:
+        with db.unit_of_work(write=False) as uow:
+            key = uow.session.scalar(select(DocumentTemplate.storage_key).where(
+                DocumentTemplate.office_id == office_id, DocumentTemplate.sha256 == tsha))
+        if key is None:
+            raise LookupError(f"the template {(tsha or '')[:12]} used for document {doc_id} is no longer stored")
+        template = document_store().get(key)
+    return render.render_docx(template, ctx, load_image=storage.default().get)

@@ -1,0 +1,82 @@
+"""Outbox relay: publish committed outbox rows to Celery right after commit, and sweep for any row
+not yet processed (the broker was down, a process died between commit and publish, Redis lost its
+data). At least once: the consumers are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import or_, select, update
+
+from tasks.app import celery_app
+from workflow import clock, operations
+from workflow import db as dbmod
+from workflow.db import Database
+from workflow.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+REDISPATCH_AFTER = dt.timedelta(minutes=2)
+TOPIC_TASKS = {operations.DOCUMENT_TOPIC: "caseflow.render_document"}
+
+
+def publish(outbox_ids: Iterable[int], db: Database | None = None) -> int:
+    """Send each row to its task (task id = the row id, so duplicates are recognisable); mark it
+    dispatched. A broker error leaves the row for the sweep and does not raise."""
+    database = db or dbmod.default()
+    ids = list(outbox_ids)
+    if not ids:
+        return 0
+    with database.unit_of_work(write=False) as uow:
+        rows = uow.session.execute(select(OutboxMessage.id, OutboxMessage.topic)
+                                   .where(OutboxMessage.id.in_(ids))).all()
+    sent = []
+    for row_id, topic in rows:
+        task = TOPIC_TASKS.get(topic)
+        if task is None:
+            continue
+        try:
+            celery_app.send_task(task, args=[row_id], task_id=f"outbox-{row_id}-{clock.now().timestamp():.0f}")
+        except Exception as exc:  # broker down: the sweep will send it
+            log.warning("could not publish outbox row %s: %s", row_id, exc)
+            _record_error(database, row_id, str(exc))
+            break
+        sent.append(row_id)
+    if sent:
+        with database.unit_of_work() as uow:
+            uow.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent))
+                                .values(dispatched_at=clock.now(), attempts=OutboxMessage.attempts + 1)
+                                .execution_options(synchronize_session=False))
+            uow.commit()
+    return len(sent)
+
+
+def _record_error(db: Database, row_id: int, error: str) -> None:
+    with db.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(last_error=error[:2000]).execution_options(synchronize_session=False))
+        uow.commit()
+
+
+def due_for_dispatch(db: Database, *, limit: int = 500, redispatch_after: dt.timedelta = REDISPATCH_AFTER) -> list[int]:
+    cutoff = clock.now() - redispatch_after
+    with db.unit_of_work(write=False) as uow:
+        return list(uow.session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.processed_at.is_(None),
+                or_(OutboxMessage.dispatched_at.is_(None), OutboxMessage.dispatched_at < cutoff))
+            .order_by(OutboxMessage.id).limit(limit)))
+
+
+def sweep(db: Database | None = None, *, redispatch_after: dt.timedelta = REDISPATCH_AFTER,
+          send: Callable[[list[int]], int] | None = None) -> int:
+    database = db or dbmod.default()
+    ids = due_for_dispatch(database, redispatch_after=redispatch_after)
+    return (send or (lambda i: publish(i, database)))(ids)
+
+
+@celery_app.task(name="caseflow.sweep_outbox", acks_late=True)
+def sweep_outbox() -> int:
+    return sweep()
