@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -367,6 +368,77 @@ def bench_transitions(app: App, as_json: bool, n_cases: int, ops: int) -> None:
         for r in results:
             click.echo(r.line())
     if not all(r.passed for r in results):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, type=int)
+@click.option("--loglevel", default="INFO", show_default=True)
+@pass_app
+def worker(app: App, concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker (needs REDIS_URL): renders documents from the outbox."""
+    if not app.settings.redis_url:
+        fail("REDIS_URL is not set; the embedded default renders documents inside `caseflow serve`")
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
+                               f"--concurrency={concurrency}", "-O", "fair", f"--loglevel={loglevel}",
+                               "--without-gossip", "--without-mingle"])
+
+
+@main.command()
+@click.option("--loglevel", default="INFO", show_default=True)
+@pass_app
+def beat(app: App, loglevel: str) -> None:
+    """Run Celery beat (needs REDIS_URL): the outbox sweep and, later, the plan's schedules."""
+    if not app.settings.redis_url:
+        fail("REDIS_URL is not set; the embedded default sweeps the outbox inside `caseflow serve`")
+    schedule = app.settings.instance_path / "celerybeat-schedule"
+    app.settings.instance_path.mkdir(parents=True, exist_ok=True)
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "beat",
+                               f"--loglevel={loglevel}", f"--schedule={schedule}"])
+
+
+@main.group()
+def documents() -> None:
+    """Generated documents."""
+
+
+@documents.command("list")
+@click.argument("case_id", type=int)
+@pass_app
+def documents_list(app: App, case_id: int) -> None:
+    from workflow.models import Document
+
+    with app.db.unit_of_work(write=False) as uow:
+        rows = list(uow.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id)))
+    if not rows:
+        fail(f"case {case_id} has no documents (or does not exist)")
+    for d in rows:
+        formats = ",".join(f for f, k in (("docx", d.storage_key), ("odt", d.odt_key), ("pdf", d.pdf_key)) if k)
+        click.echo(f"{d.id:>6}  {d.name:<20} event #{d.cause_seq:<4} {d.status:<9} {formats:<13} "
+                   f"{(d.sha256 or '')[:12]}  {d.last_error or d.conversion_error or ''}")
+
+
+@documents.command("rerender")
+@click.argument("document_id", type=int)
+@pass_app
+def documents_rerender(app: App, document_id: int) -> None:
+    """Render a document again from its recorded inputs and compare the text with the stored file."""
+    from documents.service import document_store, rerender
+    from documents.text import docx_text
+    from workflow.models import Document
+
+    with app.db.unit_of_work(write=False) as uow:
+        doc = uow.session.get(Document, document_id)
+        if doc is None or doc.storage_key is None:
+            fail(f"no rendered document {document_id} (see `caseflow documents list CASE_ID`)")
+        key = doc.storage_key
+    try:
+        again = rerender(app.db, document_id)
+    except LookupError as exc:
+        fail(str(exc))
+    same = docx_text(again) == docx_text(document_store().get(key))
+    click.echo(f"document {document_id}: text {'identical' if same else 'DIFFERS'} when rendered again")
+    if not same:
         sys.exit(1)
 
 

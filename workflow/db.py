@@ -83,7 +83,10 @@ class Database:
         try:
             yield uow
         finally:
-            if not uow.committed:
+            # close() ends the transaction (rolling it back) and detaches objects without expiring
+            # them, so rows read in a read-only unit stay usable after the block; an uncommitted
+            # write is rolled back explicitly so nothing it changed survives even in memory.
+            if write and not uow.committed:
                 session.rollback()
             session.close()
 

@@ -550,7 +550,11 @@ def create_case(
             history_seq=1, history_head="",
         )
         s.add(case)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            raise _duplicate(database, office, kind, roc_year, period, defn) from None
         history = _history_row(
             case, seq=1, prev_hash=audit.GENESIS, event="created", at=now, actor_id=actor,
             on_behalf_of_id=None, to_state=defn.initial,
@@ -561,6 +565,18 @@ def create_case(
         s.flush()
         uow.commit()
         return case.id
+
+
+def _duplicate(database: Database, office_id: int, kind: str, roc_year: int, period: str | None,
+               defn: Definition) -> ValidationError:
+    """The one-case-per-period key said no: name the case that already exists."""
+    with database.unit_of_work(write=False) as uow:
+        existing = uow.session.scalar(select(Case.id).where(
+            Case.office_id == office_id, Case.kind == kind, Case.roc_year == roc_year, Case.period == period))
+    label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(period or "", period or "")
+    return ValidationError({"period": (
+        f"{roc_year}年{label}的「{defn.label}」已經存在（案件 {existing}），同一期別只能有一件",
+        f"a {kind} for {roc_year} {period} already exists (case {existing})")})
 
 
 def _edit(
