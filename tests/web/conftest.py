@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import TEST_PASSWORD, OfficeFixture
 from web import create_app
+from workflow import operations
 from workflow.db import Database
 from workflow.models import Case
 
@@ -126,3 +127,11 @@ def case_row(db: Database, case_id: int) -> CaseNow:
     with db.unit_of_work(write=False) as uow:
         row = uow.session.execute(select(Case.state, Case.version).where(Case.id == case_id)).one()
         return CaseNow(row.state, row.version)
+
+
+def submitted(office: OfficeFixture, kind: str = "training_report") -> int:
+    """A case its unit's staff member has sent to the chief (state section_review)."""
+    cid = office.case(kind)
+    unit = {"training_report": "personnel", "outreach_report": "social"}[kind]
+    operations.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
+    return cid
