@@ -225,7 +225,7 @@ def case_dict(db: Database, case_id: int) -> dict[str, Any]:
         if c is None:
             fail(f"no case {case_id} (see `caseflow cases list`)")
         defn = registry.default().get(db, c.kind, c.workflow_version, s)
-        names = dict(s.execute(select(User.id, User.display_name)).tuples().all())
+        names = dict(s.execute(select(User.id, User.display_name)).all())
         history = [
             {"seq": e.seq, "event": e.event, "at": e.at, "actor": names.get(e.actor_id) if e.actor_id else None,
              "on_behalf_of": names.get(e.on_behalf_of_id) if e.on_behalf_of_id else None,

@@ -67,7 +67,7 @@ class Loaded:
         self.unit = s.get_one(Unit, self.case.unit_id)
         self.defn = registry.default().get(db, self.case.kind, self.case.workflow_version, s)
         self.names = dict(s.execute(select(User.id, User.display_name)
-                                    .where(User.office_id == self.case.office_id)).tuples().all())
+                                    .where(User.office_id == self.case.office_id)).all())
         self.history = list(s.scalars(select(HistoryEvent).where(
             HistoryEvent.case_id == case_id, HistoryEvent.seq <= cause_seq).order_by(HistoryEvent.seq)))
         self.cause = self.history[-1] if self.history else None

@@ -12,8 +12,8 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def docx_text(data: bytes) -> str:
     out = []
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        parts = ["word/document.xml"] + sorted(n for n in zf.namelist()
-                                               if n.startswith(("word/header", "word/footer")))
+        extra = sorted(n for n in zf.namelist() if n.startswith(("word/header", "word/footer")))
+        parts = ["word/document.xml", *extra]
         for name in parts:
             root = ElementTree.fromstring(zf.read(name))
             for p in root.iter(f"{W}p"):

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from documents import service as document_service
 from workflow import db as dbmod
 from workflow import people, registry, storage
 from workflow.db import Database
@@ -58,6 +59,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     if url.startswith("postgres"):
         _fresh_postgres(url)
     storage.configure(tmp / "files")
+    document_service.configure_store(tmp / "documents")
     database = dbmod.configure(url)
     upgrade(database)
     registry.default().forget_sync()
