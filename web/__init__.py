@@ -48,6 +48,10 @@ def _defaults() -> dict[str, Any]:
         # Failed login attempts only (a successful login does not count).
         "LOGIN_LIMIT_PER_IP": "30 per minute; 300 per day",
         "LOGIN_LIMIT_PER_USER": "5 per minute; 30 per day",
+        # Wire the outbox to background work: Celery when REDIS_URL is set, else an in-process
+        # worker thread (the embedded default). Tests that drive the outbox themselves turn it off.
+        "BACKGROUND_WORK": True,
+        "REDIS_URL": settings.redis_url,
     }
 
 
@@ -57,7 +61,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.jinja_env.undefined = StrictUndefined  # a typo in a template fails loudly, in tests
-    init_db(app, app.config["DATABASE_URL"])
+    database = init_db(app, app.config["DATABASE_URL"])
+    if app.config["BACKGROUND_WORK"]:
+        from tasks.embedded import install
+
+        install(database, redis_url=app.config["REDIS_URL"])
     init_extensions(app)
     init_security(app)
     init_errors(app)

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, aliased
 from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.i18n import localized
-from web.labels import event_label, kind_label, period_label, state_label, trigger_label
+from web.labels import document_label, event_label, kind_label, period_label, state_label, trigger_label
 from workflow import clock, permissions, registry, rocdate
 from workflow.db import Database
 from workflow.definitions import Definition, FieldSpec, TransitionSpec
-from workflow.models import Attachment, Case, HistoryEvent, Unit, User
+from workflow.models import Attachment, Case, Document, HistoryEvent, Unit, User
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,18 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
+class DocumentView:
+    id: int
+    label: str
+    version: int  # 1 for the first of this name on this case, 2 for the next, ...
+    status: str
+    created_at: dt.datetime
+    sha256: str | None
+    formats: list[str]
+    problem: str | None
+
+
+@dataclass(frozen=True)
 class CasePage:
     case: Case
     kind_label: str
@@ -84,6 +96,7 @@ class CasePage:
     actions: list[ActionView]
     history: list[HistoryView]
     attachments: list[AttachmentView]
+    documents: list[DocumentView]
 
 
 def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
@@ -102,6 +115,7 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
         actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn)],
         history=_history(s, case, defn),
         attachments=_attachments(s, case.id),
+        documents=documents(s, case.id),
     )
 
 
@@ -188,8 +202,10 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
         detail = ""
         if data.get("changed_fields"):
             detail = _("變更：%(fields)s", fields="、".join(labels.get(n, n) for n in data["changed_fields"]))
-        elif data.get("name") or data.get("document"):  # an attachment's or a document's name
-            detail = str(data.get("name") or data.get("document"))
+        elif data.get("document"):
+            detail = document_label(str(data["document"]))
+        elif data.get("name"):  # an attachment's name
+            detail = str(data["name"])
         out.append(HistoryView(
             at=ev.at,
             what=trigger_label(ev.trigger) if ev.event == "transition" else event_label(ev.event),
@@ -201,6 +217,21 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
             detail=detail,
         ))
     return out
+
+
+def documents(s: Session, case_id: int) -> list[DocumentView]:
+    """Every version of every generated document, newest first."""
+    rows = list(s.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.cause_seq,
+                                                                                        Document.id)))
+    seen: dict[str, int] = {}
+    out = []
+    for d in rows:
+        seen[d.name] = seen.get(d.name, 0) + 1
+        formats = [f for f, key in (("docx", d.storage_key), ("odt", d.odt_key), ("pdf", d.pdf_key)) if key]
+        out.append(DocumentView(d.id, document_label(d.name), seen[d.name], d.status, d.created_at, d.sha256,
+                                formats if d.status == "ready" else [],
+                                d.last_error if d.status == "failed" else d.conversion_error))
+    return list(reversed(out))
 
 
 def _attachments(s: Session, case_id: int) -> list[AttachmentView]:

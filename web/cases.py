@@ -7,19 +7,23 @@ stale page (someone acted first) gets a 409 page naming who and when.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from documents.service import document_store
 from web import case_page
 from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
 from web.forms import ActionForm
 from web.i18n import gettext as _
-from web.labels import state_label, trigger_label
+from web.labels import document_label, state_label, trigger_label
 from workflow import operations, registry
 from workflow.errors import CaseflowError, Conflict
+from workflow.models import Document
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -29,6 +33,30 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 def show(case_id: int) -> str:
     case = load_case_for(current_user, case_id)
     return render_template("case.html", page=case_page.build(database(), session(), current_user.id, case))
+
+
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "pdf": "application/pdf",
+}
+
+
+@bp.get("/<int:case_id>/documents/<int:document_id>.<any(docx, odt, pdf):fmt>")
+@login_required
+def download(case_id: int, document_id: int, fmt: str) -> Response:
+    case = load_case_for(current_user, case_id)
+    doc = session().get(Document, document_id)
+    if doc is None or doc.case_id != case.id or doc.status != "ready":
+        abort(404)
+    key = {"docx": doc.storage_key, "odt": doc.odt_key, "pdf": doc.pdf_key}[fmt]
+    if key is None:
+        abort(404)
+    version = sum(1 for d in case_page.documents(session(), case.id) if d.label == document_label(doc.name)
+                  and d.id <= doc.id)
+    name = f"{case.title}-{document_label(doc.name)}-v{version}.{fmt}"
+    return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
+                     download_name=name, max_age=0, etag=(doc.sha256 or False) if fmt == "docx" else False)
 
 
 @bp.post("/<int:case_id>/actions/<string(maxlength=40):trigger>")

@@ -59,6 +59,24 @@ def period_label(period: str | None) -> str:
     return str(label) if label is not None else period
 
 
+DOCUMENTS: dict[str, LazyString] = {
+    "sign_memo": _l("簽"),
+    "training_results": _l("培力成果表"),
+    "outreach_results": _l("宣導成果表"),
+    "annual_results": _l("年度性平執行成果表"),
+    "budget_review_table": _l("性別預算審議表"),
+    "meeting_notice": _l("開會通知單"),
+    "meeting_minutes": _l("會議紀錄"),
+    "amendment_table": _l("修正對照表"),
+    "city_letter": _l("函（送推動組備查）"),
+}
+
+
+def document_label(name: str) -> str:
+    label = DOCUMENTS.get(name)
+    return str(label) if label is not None else name
+
+
 def event_label(event: str) -> str:
     label = EVENTS.get(event)
     return str(label) if label is not None else event

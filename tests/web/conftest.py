@@ -94,7 +94,8 @@ class Browser:
 @pytest.fixture
 def app(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))  # the secret key file goes here
-    return create_app({"TESTING": True, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://"})
+    return create_app({"TESTING": True, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://",
+                       "BACKGROUND_WORK": False})
 
 
 @pytest.fixture

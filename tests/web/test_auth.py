@@ -76,7 +76,8 @@ def test_failures_from_one_address_get_429(db, tmp_path, monkeypatch, office: Of
     from web import create_app
 
     monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
-    app = create_app({"TESTING": True, "DATABASE_URL": db.url, "LOGIN_LIMIT_PER_IP": "3 per minute"})
+    app = create_app({"TESTING": True, "DATABASE_URL": db.url, "LOGIN_LIMIT_PER_IP": "3 per minute",
+                     "BACKGROUND_WORK": False})
     b = Browser(app.test_client())
     for key in ("civil_staff", "civil_chief", "social_staff"):
         assert b.login(office.logins[key], "guess").status_code == 200
@@ -124,7 +125,7 @@ def test_secure_cookies_when_configured(db, tmp_path, monkeypatch) -> None:
 
     monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
     monkeypatch.setenv("CASEFLOW_COOKIE_SECURE", "1")
-    app: Flask = create_app({"DATABASE_URL": db.url})
+    app: Flask = create_app({"DATABASE_URL": db.url, "BACKGROUND_WORK": False})
     c = app.config
     assert c["SESSION_COOKIE_SECURE"] and c["REMEMBER_COOKIE_SECURE"]
     assert c["SESSION_COOKIE_NAME"].startswith("__Host-") and c["REMEMBER_COOKIE_NAME"].startswith("__Host-")

@@ -1,0 +1,61 @@
+"""Generated documents on the case page: listed with their version, downloadable as .docx (and
+.odt/.pdf when converted), and invisible to another office."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from documents import service
+from tests.conftest import OfficeFixture
+from tests.web.conftest import Browser, submitted, text
+from workflow.models import Document, OutboxMessage
+
+
+def _render_pending(office: OfficeFixture, case_id: int) -> list[Document]:
+    db = office.db
+    with db.unit_of_work(write=False) as uow:
+        ids = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == case_id)))
+    for i in ids:
+        service.process_outbox(db, i, convert_formats=False)
+    with db.unit_of_work(write=False) as uow:
+        return list(uow.session.scalars(select(Document).where(Document.case_id == case_id)))
+
+
+def test_documents_are_listed_and_downloadable(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    cid = submitted(office)
+    before = text(as_user("personnel_chief").get(f"/cases/{cid}"))
+    assert "此案件尚未產生文件" in before
+    docs = _render_pending(office, cid)
+    assert {d.name for d in docs} == {"sign_memo", "training_results"}
+    chief = as_user("personnel_chief")
+    page = chief.get(f"/cases/{cid}")
+    words = text(page)
+    assert "培力成果表" in words and "第 1 版" in words and "產生文件" in words
+    table = next(d for d in docs if d.name == "training_results")
+    resp = chief.get(f"/cases/{cid}/documents/{table.id}.docx")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Disposition"].startswith("attachment;")
+    assert "X-Content-Type-Options" in resp.headers
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        assert "word/document.xml" in zf.namelist()
+    # Not converted in this test: asking for the PDF is a plain 404, not an error page with a trace.
+    assert chief.get(f"/cases/{cid}/documents/{table.id}.pdf").status_code == 404
+
+
+def test_another_office_cannot_download(as_user: Callable[[str], Browser], office: OfficeFixture,
+                                        office_factory: Callable[[], OfficeFixture],
+                                        browser: Callable[[], Browser]) -> None:
+    cid = submitted(office)
+    doc = _render_pending(office, cid)[0]
+    other = office_factory()
+    b = browser()
+    assert b.login(other.logins["personnel_chief"]).status_code == 303
+    assert b.get(f"/cases/{cid}/documents/{doc.id}.docx").status_code == 404
+    # And a document id that belongs to another case of the right office is 404 as well.
+    mine = submitted(office)
+    assert as_user("personnel_chief").get(f"/cases/{mine}/documents/{doc.id}.docx").status_code == 404
