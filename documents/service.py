@@ -103,14 +103,19 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     if res.rowcount != 1:  # type: ignore[attr-defined]
         if status == "ready":
             _mark_processed(db, outbox_id)
+            if convert_formats:
+                convert_document(db, doc_id)  # a worker that died after the .docx left this undone
             return Outcome(doc_id, "already_ready")
         return Outcome(doc_id, "busy")
     try:
-        result = _render(db, doc_id, office_id, case_id, name, seq, convert_formats)
+        result = _render(db, doc_id, office_id, case_id, name, seq)
     except Exception as exc:
         _fail(db, doc_id, owner, exc)
         raise
-    return _finish(db, doc_id, owner, outbox_id, case_id, name, seq, result)
+    outcome = _finish(db, doc_id, owner, outbox_id, case_id, name, seq, result)
+    if outcome.status == "ready" and convert_formats:
+        convert_document(db, doc_id)
+    return outcome
 
 
 def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: int, outbox_id: int) -> int:
@@ -131,8 +136,7 @@ def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: i
         return uow.session.scalar(q)  # type: ignore[return-value]
 
 
-def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, seq: int,
-            convert_formats: bool) -> dict[str, Any]:
+def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, seq: int) -> dict[str, Any]:
     with db.unit_of_work(write=False) as uow:
         ctx = contexts.build(uow.session, db, case_id, name, seq)
         from workflow.models import Case
@@ -142,19 +146,37 @@ def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, 
     data = render.render_docx(template, ctx, load_image=storage.default().get)
     store = document_store()
     key, digest = store.put(data)
-    out: dict[str, Any] = {"context": ctx, "sha256": digest, "size": len(data), "storage_key": key,
-                           "template_sha256": template_sha, "template_version": template_version,
-                           "case_version": case_version, "odt_key": None, "pdf_key": None, "conversion_error": None}
-    converter = convert.default() if convert_formats else None
+    return {"context": ctx, "sha256": digest, "size": len(data), "storage_key": key,
+            "template_sha256": template_sha, "template_version": template_version, "case_version": case_version}
+
+
+def convert_document(db: Database, doc_id: int) -> None:
+    """Add the ODT and PDF of a ready document (after the .docx is already downloadable). Safe to
+    repeat: files are content-addressed and the keys are only filled where missing."""
+    with db.unit_of_work(write=False) as uow:
+        doc = uow.session.get(Document, doc_id)
+        if doc is None or doc.status != "ready" or doc.storage_key is None:
+            return
+        if doc.odt_key and doc.pdf_key:
+            return
+        key = doc.storage_key
+    store = document_store()
+    converter = convert.default()
+    values: dict[str, Any] = {}
     if converter is None:
-        out["conversion_error"] = "LibreOffice 未安裝，僅提供 .docx" if convert_formats else None
-        return out
-    try:
-        out["odt_key"], _ = store.put(converter.convert(data, "odt"))
-        out["pdf_key"], _ = store.put(converter.convert(data, "pdf"))
-    except convert.ConversionError as exc:
-        out["conversion_error"] = f"轉檔失敗：{exc}"
-    return out
+        values["conversion_error"] = "LibreOffice 未安裝，僅提供 .docx"
+    else:
+        data = store.get(key)
+        try:
+            values["odt_key"], _ = store.put(converter.convert(data, "odt"))
+            values["pdf_key"], _ = store.put(converter.convert(data, "pdf"))
+            values["conversion_error"] = None
+        except convert.ConversionError as exc:
+            values["conversion_error"] = f"轉檔失敗：{exc}"
+    with db.unit_of_work() as uow:
+        uow.session.execute(update(Document).where(Document.id == doc_id).values(**values)
+                            .execution_options(synchronize_session=False))
+        uow.commit()
 
 
 def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, case_id: int, name: str, seq: int,
