@@ -371,6 +371,23 @@ def bench_transitions(app: App, as_json: bool, n_cases: int, ops: int) -> None:
         sys.exit(1)
 
 
+@bench.command("documents")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-n", "n", default=20, show_default=True, help="Documents timed per measurement.")
+@pass_app
+def bench_documents(app: App, as_json: bool, n: int) -> None:
+    from caseflow.bench import documents as bd
+
+    results = bd.run(app.db, n=n)
+    if as_json:
+        _dump([r.as_json() for r in results])
+    else:
+        for r in results:
+            click.echo(r.line())
+    if not all(r.passed for r in results):
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--concurrency", default=1, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)

@@ -71,12 +71,15 @@ class Loaded:
         self.history = list(s.scalars(select(HistoryEvent).where(
             HistoryEvent.case_id == case_id, HistoryEvent.seq <= cause_seq).order_by(HistoryEvent.seq)))
         self.cause = self.history[-1] if self.history else None
-        chief = s.scalar(select(User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
-            RoleAssignment.role == "chief", RoleAssignment.unit_id == self.case.unit_id).limit(1))
-        self.chief = chief or ""
-        convener = s.scalar(select(User.display_name).join(RoleAssignment, RoleAssignment.user_id == User.id).where(
-            RoleAssignment.role == "convener", RoleAssignment.office_id == self.case.office_id).limit(1))
-        self.convener = convener or ""
+        # The unit's chief and the office's convener, for signature lines (one query).
+        signers = dict(s.execute(
+            select(RoleAssignment.role, User.display_name).join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.office_id == self.case.office_id,
+                   ((RoleAssignment.role == "chief") & (RoleAssignment.unit_id == self.case.unit_id))
+                   | (RoleAssignment.role == "convener"))
+            .order_by(RoleAssignment.id.desc())).all())
+        self.chief = signers.get("chief", "")
+        self.convener = signers.get("convener", "")
         self.attachments = list(s.scalars(select(Attachment).where(Attachment.case_id == case_id)
                                           .order_by(Attachment.id)))
 

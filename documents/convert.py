@@ -60,6 +60,7 @@ class WarmConverter:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
         self._tmp = tempfile.mkdtemp(prefix="caseflow-warm-")
+        self.last_uno_seconds = 0.0  # time of the bare UNO call inside the last conversion
 
     @staticmethod
     def available() -> bool:
@@ -96,6 +97,7 @@ class WarmConverter:
                     if self._proc.poll() is not None:
                         self._proc = None
                     raise ConversionError(reply.get("error", "conversion failed"))
+                self.last_uno_seconds = float(reply.get("seconds", 0.0))
                 return Path(out).read_bytes()
             finally:
                 for p in (src, out):

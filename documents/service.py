@@ -11,17 +11,20 @@ render but never makes a second version.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from documents import context as contexts
 from documents import convert, render
@@ -62,16 +65,25 @@ def configure_store(root: Path) -> FileStore:
     return _store
 
 
-def template_for(db: Database, office_id: int, name: str) -> tuple[bytes, str, int]:
+def template_for(db: Database, office_id: int, name: str, session: Session | None = None) -> tuple[bytes, str, int]:
     """(bytes, sha256, version) of the template in force: the office's newest active upload, else
     the built-in file (version 0)."""
-    with db.unit_of_work(write=False) as uow:
-        row = uow.session.scalars(
-            select(DocumentTemplate).where(DocumentTemplate.office_id == office_id, DocumentTemplate.name == name,
-                                           DocumentTemplate.active.is_(True))
-            .order_by(DocumentTemplate.version.desc()).limit(1)).first()
+    q = (select(DocumentTemplate.storage_key, DocumentTemplate.sha256, DocumentTemplate.version)
+         .where(DocumentTemplate.office_id == office_id, DocumentTemplate.name == name,
+                DocumentTemplate.active.is_(True))
+         .order_by(DocumentTemplate.version.desc()).limit(1))
+    if session is not None:
+        row = session.execute(q).first()
+    else:
+        with db.unit_of_work(write=False) as uow:
+            row = uow.session.execute(q).first()
     if row is not None:
         return document_store().get(row.storage_key), row.sha256, row.version
+    return _builtin(name)
+
+
+@functools.lru_cache(maxsize=32)
+def _builtin(name: str) -> tuple[bytes, str, int]:
     data = (TEMPLATES / f"{name}.docx").read_bytes()
     return data, hashlib.sha256(data).hexdigest(), 0
 
@@ -81,26 +93,11 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     """Handle one ``document.render`` outbox message. Safe to run any number of times."""
     owner = owner or worker_id()
     lease = dt.timedelta(seconds=lease_seconds or load_settings().document_lease_seconds)
-    with db.unit_of_work() as uow:
-        msg = uow.session.get(OutboxMessage, outbox_id)
-        if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
-            return Outcome(None, "skipped")
-        case_id, name, seq = int(msg.payload["case_id"]), str(msg.payload["document"]), int(msg.payload["event_seq"])
-        office_id = msg.office_id
-    doc_id = _get_or_create(db, office_id, case_id, name, seq, outbox_id)
-    # Claim: pending or failed, or a lease that has run out.
-    now = clock.now()
-    with db.unit_of_work() as uow:
-        res = uow.session.execute(
-            update(Document).where(
-                Document.id == doc_id,
-                or_(Document.status.in_(("pending", "failed")),
-                    and_(Document.status == "rendering", Document.lease_until < now)))
-            .values(status="rendering", lease_owner=owner, lease_until=now + lease, attempts=Document.attempts + 1)
-            .execution_options(synchronize_session=False))
-        status = uow.session.scalar(select(Document.status).where(Document.id == doc_id))
-        uow.commit()
-    if res.rowcount != 1:  # type: ignore[attr-defined]
+    claimed = _claim(db, outbox_id, owner, lease)
+    if claimed is None:
+        return Outcome(None, "skipped")
+    doc_id, status, office_id, case_id, name, seq = claimed
+    if status != "claimed":
         if status == "ready":
             _mark_processed(db, outbox_id)
             if convert_formats:
@@ -116,6 +113,46 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     if outcome.status == "ready" and convert_formats:
         convert_document(db, doc_id)
     return outcome
+
+
+def _claim(db: Database, outbox_id: int, owner: str,
+           lease: dt.timedelta) -> tuple[int, str, int, int, str, int] | None:
+    """Find or create the document row for this message and try to take its lease, in one
+    transaction. Returns (id, "claimed" | its status, office, case, name, cause seq)."""
+    for _attempt in range(3):
+        with db.unit_of_work() as uow:
+            s = uow.session
+            msg = s.get(OutboxMessage, outbox_id)
+            if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
+                return None
+            case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
+            seq, office_id = int(msg.payload["event_seq"]), msg.office_id
+            doc_id = s.scalar(select(Document.id).where(Document.case_id == case_id, Document.name == name,
+                                                        Document.cause_seq == seq))
+            if doc_id is None:
+                doc = Document(office_id=office_id, case_id=case_id, name=name, cause_seq=seq, outbox_id=outbox_id,
+                               status="pending", attempts=0, created_at=clock.now())
+                s.add(doc)
+                try:
+                    s.flush()
+                except IntegrityError:
+                    continue  # another delivery created it a moment ago: look again
+                doc_id = doc.id
+            now = clock.now()
+            # Pending or failed, or a lease that has run out.
+            res = s.execute(
+                update(Document).where(
+                    Document.id == doc_id,
+                    or_(Document.status.in_(("pending", "failed")),
+                        and_(Document.status == "rendering", Document.lease_until < now)))
+                .values(status="rendering", lease_owner=owner, lease_until=now + lease,
+                        attempts=Document.attempts + 1)
+                .execution_options(synchronize_session=False))
+            status = "claimed" if res.rowcount == 1 else s.scalar(  # type: ignore[attr-defined]
+                select(Document.status).where(Document.id == doc_id))
+            uow.commit()
+            return doc_id, str(status), office_id, case_id, name, seq
+    raise RuntimeError(f"could not create the document row for outbox message {outbox_id}")
 
 
 def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: int, outbox_id: int) -> int:
@@ -137,12 +174,16 @@ def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: i
 
 
 def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, seq: int) -> dict[str, Any]:
+    # Fault-injection knob for tests: stretch each render so a test can kill a worker mid-render.
+    # Unset (no delay) in every real deployment.
+    delay = float(os.environ.get("CASEFLOW_RENDER_DELAY_SECONDS") or 0)
+    if delay > 0:
+        time.sleep(delay)
     with db.unit_of_work(write=False) as uow:
-        ctx = contexts.build(uow.session, db, case_id, name, seq)
-        from workflow.models import Case
-
-        case_version = uow.session.scalar(select(Case.version).where(Case.id == case_id))
-    template, template_sha, template_version = template_for(db, office_id, name)
+        loaded = contexts.Loaded(uow.session, db, case_id, seq)
+        ctx = contexts.BUILDERS[name](loaded)
+        case_version = loaded.case.version
+        template, template_sha, template_version = template_for(db, office_id, name, uow.session)
     data = render.render_docx(template, ctx, load_image=storage.default().get)
     store = document_store()
     key, digest = store.put(data)

@@ -1,0 +1,171 @@
+"""``caseflow bench documents``: the document pipeline against its floors, in one run.
+
+1. Per document through the pipeline (``documents.service.process_outbox``: claim, context, sandboxed
+   render, store, history, outbox) against a raw docxtpl render of the same template and context.
+2. PDF and ODT with the warm converter against the bare UNO call inside it (the floor), and a cold
+   ``soffice --convert-to`` for comparison.
+3. With REDIS_URL: approve -> document ready, p50 and p95, with one real Celery worker process.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+from sqlalchemy import select
+
+from caseflow.bench import Result, median, ratio_result
+from documents import context as contexts
+from documents import convert, service
+from workflow import operations, people, registry
+from workflow.config import load_settings
+from workflow.db import Database
+from workflow.demo import sample_fields
+from workflow.migrate import upgrade
+from workflow.models import Document, OutboxMessage
+from workflow.passwords import hash_password
+
+
+class _Office:
+    def __init__(self, db: Database) -> None:
+        code = f"bdoc-{uuid.uuid4().hex[:8]}"
+        with db.unit_of_work() as uow:
+            s = uow.session
+            office = people.add_office(s, code, f"文件效能{code}")
+            unit = people.add_unit(s, office, "personnel", "人事室")
+            pw = hash_password("bench-only-password")
+            staff = people.add_user(s, office, f"{code}.staff", "承辦", sex="F", unit=unit, password_hash=pw)
+            people.grant(s, staff, "staff", unit=unit)
+            uow.commit()
+            self.unit, self.staff = unit.id, staff.id
+        self.db = db
+
+    def submitted_case(self) -> tuple[int, list[int]]:
+        """A plan amendment submitted for review: its outbox rows (簽 and 修正對照表)."""
+        cid = operations.create_case(kind="plan_amendment", unit_id=self.unit, roc_year=115, title="bench",
+                                     actor=self.staff, fields=sample_fields("plan_amendment", 115, None), db=self.db)
+        res = operations.fire(cid, "submit", self.staff, db=self.db)
+        return cid, list(res.outbox_ids) or _outbox_ids(self.db, cid)
+
+
+def _outbox_ids(db: Database, case_id: int) -> list[int]:
+    with db.unit_of_work(write=False) as uow:
+        return list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == case_id).order_by(OutboxMessage.id)))
+
+
+def _pipeline(db: Database, office: _Office, n: int) -> Result:
+    ours, raw = [], []
+    name = "amendment_table"
+    template = (service.TEMPLATES / f"{name}.docx").read_bytes()
+    for i in range(n + 3):
+        cid, ids = office.submitted_case()
+        with db.unit_of_work(write=False) as uow:
+            ctx = contexts.build(uow.session, db, cid, name, 2)
+        t0 = time.perf_counter()
+        tpl = DocxTemplate(io.BytesIO(template))
+        tpl.render(ctx, autoescape=True)
+        tpl.save(io.BytesIO())
+        t1 = time.perf_counter()
+        msg = ids[-1]  # the 修正對照表
+        service.process_outbox(db, msg, convert_formats=False)
+        t2 = time.perf_counter()
+        if i >= 3:  # warm-up
+            raw.append((t1 - t0) * 1000)
+            ours.append((t2 - t1) * 1000)
+    return ratio_result(f"document through the pipeline ({db.dialect})", median(ours), median(raw), "ms", 1.3)
+
+
+def _conversion(n: int) -> list[Result]:
+    if not convert.WarmConverter.available():
+        return [Result("PDF/ODT conversion", 0, "ms", None, None, "LibreOffice with python3-uno", False)]
+    data = (service.TEMPLATES / "training_results.docx").read_bytes()
+    from documents.render import render_docx
+
+    ctx: dict[str, object] = {k: "測試" for k in ("office_name", "roc_year", "period_label", "unit_name", "date_short", "summary",
+                              "drafter", "chief", "footer_text", "case_title")}
+    ctx |= {"rows": [{k: "1" for k in ("no", "course", "date", "hours", "mode", "level", "cedaw_code", "male",
+                                        "female", "total")}] * 30,
+            "totals": {"hours": "30", "male": "30", "female": "30", "total": "60"}}
+    docx = render_docx(data, ctx)
+    warm = convert.WarmConverter()
+    out: list[Result] = []
+    try:
+        for fmt in ("pdf", "odt"):
+            warm.convert(docx, fmt)  # start LibreOffice, load the filter
+            ours, floor = [], []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                warm.convert(docx, fmt)
+                ours.append((time.perf_counter() - t0) * 1000)
+                floor.append(warm.last_uno_seconds * 1000)
+            out.append(ratio_result(f"{fmt.upper()} warm converter vs bare UNO call", median(ours), median(floor),
+                                    "ms", 1.5))
+        t0 = time.perf_counter()
+        convert.ColdConverter().convert(docx, "pdf")
+        cold = (time.perf_counter() - t0) * 1000
+        out.append(Result("PDF cold soffice (for comparison)", cold, "ms", None, None, "informational", True))
+    finally:
+        warm.close()
+    return out
+
+
+def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
+    settings = load_settings()
+    if not settings.redis_url:
+        return [Result("approve -> .docx ready with a Celery worker", 0, "ms", None, None,
+                       "needs REDIS_URL (skipped)", True)]
+    from tasks.relay import publish
+
+    env = {**os.environ, "CASEFLOW_INSTANCE": str(settings.instance_path)}
+    log = Path(settings.instance_path) / "bench-worker.log"
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
+                               "--concurrency=1", "-O", "fair", "--without-gossip", "--without-mingle",
+                               "--loglevel=INFO"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while "ready" not in log.read_text(errors="replace") and time.time() < deadline:
+            time.sleep(0.2)
+        latencies = []
+        for i in range(n + 2):
+            cid = operations.create_case(kind="plan_amendment", unit_id=office.unit, roc_year=115, title="bench",
+                                         actor=office.staff, fields=sample_fields("plan_amendment", 115, None),
+                                         db=db)
+            t0 = time.perf_counter()
+            res = operations.fire(cid, "submit", office.staff, db=db)
+            publish(res.outbox_ids or _outbox_ids(db, cid), db)
+            while True:
+                with db.unit_of_work(write=False) as uow:
+                    ready = uow.session.scalar(select(Document.id).where(
+                        Document.case_id == cid, Document.name == "amendment_table", Document.status == "ready"))
+                if ready or time.perf_counter() - t0 > 30:
+                    break
+                time.sleep(0.005)
+            if i >= 2:
+                latencies.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return [Result("approve -> .docx ready, p50 (1 worker)", statistics.median(latencies), "ms", None, None,
+                   "informational", True),
+            Result("approve -> .docx ready, p95 (1 worker)", p95, "ms", None, None, "<= 1000", p95 <= 1000)]
+
+
+def run(db: Database, *, n: int = 20) -> list[Result]:
+    upgrade(db)
+    registry.default().sync(db)
+    office = _Office(db)
+    results = [_pipeline(db, office, n)]
+    results.extend(_conversion(max(n // 2, 5)))
+    results.extend(_end_to_end(db, office, n))
+    return results
