@@ -89,8 +89,9 @@ def _conversion(n: int) -> list[Result]:
     data = (service.TEMPLATES / "training_results.docx").read_bytes()
     from documents.render import render_docx
 
-    ctx: dict[str, object] = {k: "測試" for k in ("office_name", "roc_year", "period_label", "unit_name", "date_short", "summary",
-                              "drafter", "chief", "footer_text", "case_title")}
+    keys = ("office_name", "roc_year", "period_label", "unit_name", "date_short", "summary", "drafter", "chief",
+            "footer_text", "case_title")
+    ctx: dict[str, object] = {k: "測試" for k in keys}
     ctx |= {"rows": [{k: "1" for k in ("no", "course", "date", "hours", "mode", "level", "cedaw_code", "male",
                                         "female", "total")}] * 30,
             "totals": {"hours": "30", "male": "30", "female": "30", "total": "60"}}
