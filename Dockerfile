@@ -2,6 +2,9 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CASEFLOW_INSTANCE=/data
 WORKDIR /app
+# LibreOffice (ODT/PDF, driven over UNO by the system python3), Kai and Liberation fonts.
+RUN apt-get update && apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno \
+        fonts-arphic-ukai fonts-noto-cjk fonts-liberation && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY workflow workflow
 COPY web web

@@ -40,10 +40,14 @@ class Conflict(CaseflowError):
         self.at = at
         self.current_version = current_version
         self.expected_version = expected_version
+        from workflow.clock import TAIPEI
+        from workflow.rocdate import short
+
         who = by or "另一位使用者"
         who_en = by or "another user"
-        when = at.isoformat(timespec="seconds") if at else "剛才"
-        when_en = at.isoformat(timespec="seconds") if at else "just now"
+        local = at.astimezone(TAIPEI) if at else None
+        when = f"{short(local.date())} {local:%H:%M}" if local else "剛才"
+        when_en = f"{local:%Y-%m-%d %H:%M} (Taipei)" if local else "just now"
         super().__init__(
             f"案件 {case_id} 已由{who}於 {when} 處理，請重新整理頁面後再操作。",
             f"Case {case_id} was changed by {who_en} at {when_en}; reload and try again.",
