@@ -1,6 +1,14 @@
 """The tables. Every row belongs to one office (a district office is a tenant)."""
 
 from workflow.models.base import Base
+from workflow.models.calendar import (
+    Notification,
+    OfficeClosure,
+    PlanObligation,
+    PlanPeriod,
+    Reminder,
+    StepLimit,
+)
 from workflow.models.case import Attachment, Case
 from workflow.models.document import Document, DocumentTemplate
 from workflow.models.history import HistoryEvent
@@ -16,9 +24,15 @@ __all__ = [
     "Document",
     "DocumentTemplate",
     "HistoryEvent",
+    "Notification",
     "Office",
+    "OfficeClosure",
     "OutboxMessage",
+    "PlanObligation",
+    "PlanPeriod",
+    "Reminder",
     "RoleAssignment",
+    "StepLimit",
     "Unit",
     "User",
     "WorkflowVersion",

@@ -1,0 +1,75 @@
+"""Working days as a Taiwanese office counts them.
+
+The ``holidays`` package's Taiwan calendar knows national holidays, substituted days off and the
+make-up working Saturdays (補班, ``weekend_workdays``); an office adds its own closure days (停班:
+typhoon days) in ``office_closures``. One ``WorkCalendar`` is built per request or task from one
+query and is then pure Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from functools import lru_cache
+
+import holidays
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflow.models import OfficeClosure
+
+_ONE = dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=64)
+def _national(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("TW", years=year)
+
+
+def is_national_working_day(day: dt.date) -> bool:
+    """Weekdays that are not holidays, and make-up working Saturdays (補班)."""
+    tw = _national(day.year)
+    if day in tw.weekend_workdays:
+        return True
+    return day.weekday() < 5 and day not in tw
+
+
+class WorkCalendar:
+    def __init__(self, closures: Iterable[dt.date] = ()) -> None:
+        self.closures = frozenset(closures)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day not in self.closures and is_national_working_day(day)
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """``day`` itself if the office works that day, else the next day it does."""
+        while not self.is_working_day(day):
+            day += _ONE
+        return day
+
+    def add_working_days(self, start: dt.date, n: int) -> dt.date:
+        """The ``n``th working day after ``start`` (start itself does not count)."""
+        day = start
+        while n > 0:
+            day += _ONE
+            if self.is_working_day(day):
+                n -= 1
+        return day
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in (start, end]: how many of a time limit were used from start to end."""
+        if end <= start:
+            return 0
+        return sum(1 for i in range(1, (end - start).days + 1) if self.is_working_day(start + dt.timedelta(days=i)))
+
+    def first_working_day(self, year: int) -> dt.date:
+        return self.next_working_day(dt.date(year, 1, 1))
+
+
+def for_office(s: Session, office_id: int | None) -> WorkCalendar:
+    """The national calendar plus the closure days of ``office_id`` and of every office."""
+    q = select(OfficeClosure.day).where(
+        OfficeClosure.office_id.is_(None) if office_id is None
+        else or_(OfficeClosure.office_id.is_(None), OfficeClosure.office_id == office_id)
+    )
+    return WorkCalendar(s.scalars(q))
