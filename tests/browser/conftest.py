@@ -49,7 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "from workflow.config import load_settings; from workflow.db import Database; from workflow import people;"
         "db = Database(load_settings().database_url)\n"
         "with db.unit_of_work() as uow:\n"
-        "    s = uow.session; o = people.add_office(s, 'other', '桃園市另一區公所'); u = people.add_unit(s, o, 'civil', '民政課')\n"
+        "    s = uow.session; o = people.add_office(s, 'other', '桃園市另一區公所')\n"
+        "    u = people.add_unit(s, o, 'civil', '民政課')\n"
         f"    x = people.add_user(s, o, 'other.chief', '他區課長', sex='M', unit=u, password='{DEMO_PASSWORD}')\n"
         "    people.grant(s, x, 'chief', unit=u); uow.commit()\n")], env=env, check=True, cwd=instance)
     port = _free_port()
