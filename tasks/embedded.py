@@ -12,11 +12,20 @@ import queue
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 from documents import service
+from publishing import service as publishing_service
 from workflow import operations
 from workflow.db import Database
+from workflow.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+# Outbox topic -> the function the Celery task for that topic runs (tasks/relay.py's TOPIC_TASKS).
+CONSUMERS: dict[str, Callable[[Database, int], object]] = {
+    operations.DOCUMENT_TOPIC: service.process_outbox,
+    publishing_service.POSTING_TOPIC: publishing_service.process_posting,
+}
 
 
 class EmbeddedWorker:
@@ -71,10 +80,16 @@ class EmbeddedWorker:
 
     def _handle(self, outbox_id: int) -> None:
         try:
-            service.process_outbox(self.db, outbox_id)
+            with self.db.unit_of_work(write=False) as uow:
+                topic = uow.session.scalar(select(OutboxMessage.topic).where(OutboxMessage.id == outbox_id))
+            consumer = CONSUMERS.get(topic or "")
+            if consumer is None:
+                return
+            # A posting still waiting for its backoff is a no-op here; a later sweep finds it due.
+            consumer(self.db, outbox_id)
             self.processed += 1
         except Exception:
-            log.exception("rendering for outbox row %s failed", outbox_id)
+            log.exception("processing outbox row %s failed", outbox_id)
 
 
 _worker: EmbeddedWorker | None = None

@@ -15,11 +15,15 @@ from tasks.app import celery_app
 from workflow import clock, operations
 from workflow import db as dbmod
 from workflow.db import Database
+from workflow.definitions import TASK_TOPICS
 from workflow.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 REDISPATCH_AFTER = dt.timedelta(minutes=2)
-TOPIC_TASKS = {operations.DOCUMENT_TOPIC: "caseflow.render_document"}
+TOPIC_TASKS = {
+    operations.DOCUMENT_TOPIC: "caseflow.render_document",
+    TASK_TOPICS["publish_posting"]: "caseflow.publish_posting",
+}
 
 
 def publish(outbox_ids: Iterable[int], db: Database | None = None) -> int:
@@ -80,3 +84,8 @@ def sweep(db: Database | None = None, *, redispatch_after: dt.timedelta = REDISP
 @celery_app.task(name="caseflow.sweep_outbox", acks_late=True)
 def sweep_outbox() -> int:
     return sweep()
+
+
+# The worker loads this module (tasks/app.py's include); importing the task modules the topics name
+# registers their tasks there too.
+import tasks.publishing  # noqa: E402,F401

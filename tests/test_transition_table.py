@@ -336,8 +336,9 @@ class Table:
             rows = conn.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
                 OutboxMessage.office_id == self.office.id, OutboxMessage.id > self._last_outbox)).all()
         self._last_outbox = max([self._last_outbox, *(r.id for r in rows)])
-        return sorted(r.payload["document"] for r in rows
-                      if r.payload.get("case_id") == cid and r.payload.get("event_seq") == seq)
+        return sorted(r.payload["document"] for r in rows  # (task rows, e.g. posting.publish, aside)
+                      if r.payload.get("case_id") == cid and r.payload.get("event_seq") == seq
+                      and "document" in r.payload)
 
 
 @pytest.fixture(scope="module")

@@ -66,3 +66,33 @@ def load_settings() -> Settings:
         documents_path=Path(os.environ.get("CASEFLOW_DOCUMENTS_DIR") or instance / "documents").resolve(),
         document_lease_seconds=int(os.environ.get("CASEFLOW_DOCUMENT_LEASE_SECONDS", "120")),
     )
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Web publishing (R7): where approved postings go, and how hard to try."""
+
+    publisher: str = "public_zone"  # or "external_site"
+    site_url: str | None = None  # the office's own site (external_site)
+    site_token: str | None = field(default=None, repr=False)
+    public_base_url: str = ""  # this product's address, for the public zone's absolute links
+    timeout_seconds: float = 10.0
+    max_attempts: int = 6  # per round; then the posting goes to the secretariat's failure queue
+    backoff_seconds: float = 10.0  # the first wait; doubled each time, with jitter
+    backoff_max_seconds: float = 600.0
+    lease_seconds: int = 120  # one delivery holds a posting this long before another may try
+
+
+def load_publish_settings() -> PublishSettings:
+    env = os.environ.get
+    return PublishSettings(
+        publisher=env("CASEFLOW_PUBLISHER", "public_zone"),
+        site_url=env("CASEFLOW_PUBLISH_SITE_URL") or None,
+        site_token=env("CASEFLOW_PUBLISH_SITE_TOKEN") or None,
+        public_base_url=env("CASEFLOW_PUBLIC_BASE_URL", "").rstrip("/"),
+        timeout_seconds=float(env("CASEFLOW_PUBLISH_TIMEOUT", "10")),
+        max_attempts=int(env("CASEFLOW_PUBLISH_MAX_ATTEMPTS", "6")),
+        backoff_seconds=float(env("CASEFLOW_PUBLISH_BACKOFF", "10")),
+        backoff_max_seconds=float(env("CASEFLOW_PUBLISH_BACKOFF_MAX", "600")),
+        lease_seconds=int(env("CASEFLOW_PUBLISH_LEASE_SECONDS", "120")),
+    )

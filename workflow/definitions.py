@@ -38,6 +38,9 @@ DOCUMENT_NAMES = frozenset(
         "city_letter",
     }
 )
+# Background tasks a state may start on entry (``tasks = [...]`` on a state in a line file), and the
+# outbox topic each one is written under, in the transition's own transaction.
+TASK_TOPICS = {"publish_posting": "posting.publish"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -64,6 +67,7 @@ class StateSpec:
     label_en: str
     final: bool = False
     documents: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()  # names in TASK_TOPICS, started when a case enters the state
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,9 @@ class Definition:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("_index")
+        for s in d["states"]:  # absent when empty, so states without tasks keep their fingerprint
+            if not s["tasks"]:
+                del s["tasks"]
         return d
 
     @cached_property
@@ -149,7 +156,8 @@ class Definition:
             initial=d["initial"],
             min_attachments=int(d.get("min_attachments", 0)),
             drafter_roles=tuple(d["drafter_roles"]),
-            states=tuple(StateSpec(**{**s, "documents": tuple(s.get("documents", ()))}) for s in d["states"]),
+            states=tuple(StateSpec(**{**s, "documents": tuple(s.get("documents", ())),
+                                      "tasks": tuple(s.get("tasks", ()))}) for s in d["states"]),
             transitions=tuple(
                 TransitionSpec(
                     trigger=t["trigger"],
@@ -207,6 +215,7 @@ def resolve(raw: dict[str, Any], kinds_dir: Path = KINDS_DIR) -> Definition:
             label_en=s.get("label_en", s["name"]),
             final=bool(s.get("final", False)),
             documents=tuple(documents.get(s["name"], ())),
+            tasks=tuple(s.get("tasks", ())),
         )
         for s in line.get("states", [])
     )
@@ -299,6 +308,9 @@ def validate(d: Definition) -> None:
         for doc in s.documents:
             if doc not in DOCUMENT_NAMES:
                 raise WorkflowDefinitionError(kind, f"state {s.name!r}: unknown document {doc!r}")
+        for task in s.tasks:
+            if task not in TASK_TOPICS:
+                raise WorkflowDefinitionError(kind, f"state {s.name!r}: unknown task {task!r}")
     reachable = _reach(d.initial, {(t.source, t.dest) for t in d.transitions})
     unreachable = [n for n in names if n not in reachable]
     if unreachable:

@@ -24,7 +24,7 @@ from workflow import fields as fieldmod
 from workflow.conditions import CONDITIONS, CheckContext
 from workflow.db import Database, UnitOfWork
 from workflow.db import default as default_db
-from workflow.definitions import Definition
+from workflow.definitions import TASK_TOPICS, Definition
 from workflow.errors import (
     ConditionFailed,
     Conflict,
@@ -359,8 +359,9 @@ def _attachment_count(s: Session, case_id: int) -> int:
 def _enqueue_documents(
     s: Session, case: CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
 ) -> tuple[int, ...]:
-    docs = defn.state(state).documents
-    if not docs:
+    spec = defn.state(state)
+    docs, tasks = spec.documents, spec.tasks
+    if not docs and not tasks:
         return ()
     rows = [
         {
@@ -372,6 +373,17 @@ def _enqueue_documents(
             "attempts": 0,
         }
         for doc in docs
+    ] + [
+        # A declared background task (e.g. publish_posting), under its own topic (TASK_TOPICS).
+        {
+            "office_id": case.office_id,
+            "topic": TASK_TOPICS[task],
+            "payload": {"case_id": case.id, "task": task, "event_seq": seq},
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for task in tasks
     ]
     conn = s.connection()
     if conn.dialect.insert_returning and len(rows) == 1:

@@ -14,6 +14,7 @@ from workflow.models.document import Document, DocumentTemplate
 from workflow.models.history import HistoryEvent
 from workflow.models.outbox import OutboxMessage
 from workflow.models.people import Delegation, Office, RoleAssignment, Unit, User
+from workflow.models.publication import Publication
 from workflow.models.workflow_version import WorkflowVersion
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "OutboxMessage",
     "PlanObligation",
     "PlanPeriod",
+    "Publication",
     "Reminder",
     "RoleAssignment",
     "StepLimit",

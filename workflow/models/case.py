@@ -75,5 +75,7 @@ class Attachment(Base):
     storage_key: Mapped[str] = mapped_column(String(300))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=now)
+    # A photo's text alternative for the public zone (WCAG 1.1.1); required before publishing.
+    alt_text: Mapped[str | None] = mapped_column(String(500))
 
     case: Mapped[Case] = relationship(back_populates="attachments")
