@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Publish outbox rows the after-commit relay missed (broker down, process died, Redis flushed).
     "sweep-outbox": {"task": "caseflow.sweep_outbox", "schedule": 30.0},
+    # The plan's calendar (tasks/calendar.py), in Taipei time: open a plan year's cases once its first
+    # working day has come (idempotent, so running every morning catches up after a missed day), then
+    # the day's deadline reminders (each sent once, whatever how often this runs).
+    "generate-plan-year": {"task": "caseflow.generate_plan_year", "schedule": crontab(hour=6, minute=30)},
+    "send-reminders": {"task": "caseflow.send_reminders", "schedule": crontab(hour=8, minute=0)},
 }

@@ -17,7 +17,7 @@ from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import document_label, event_label, kind_label, period_label, state_label, trigger_label
-from workflow import clock, permissions, registry, rocdate
+from workflow import clock, deadlines, permissions, registry, rocdate
 from workflow.db import Database
 from workflow.definitions import Definition, FieldSpec, TransitionSpec
 from workflow.models import Attachment, Case, Document, HistoryEvent, Unit, User
@@ -97,6 +97,8 @@ class CasePage:
     history: list[HistoryView]
     attachments: list[AttachmentView]
     documents: list[DocumentView]
+    step: deadlines.StepDeadline | None = None  # the current review step's deadline (or its stopped clock)
+    step_overdue: bool = False
 
 
 def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
@@ -116,6 +118,8 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
         history=_history(s, case, defn),
         attachments=_attachments(s, case.id),
         documents=documents(s, case.id),
+        step=(step := deadlines.step_deadline(s, case)),
+        step_overdue=step is not None and step.overdue(clock.today()),
     )
 
 

@@ -47,6 +47,12 @@ class Settings:
     documents_path: Path | None = None  # generated documents, by content hash
     # Seconds a worker holds a document it renders before another worker may take it over.
     document_lease_seconds: int = 120
+    # Deadline reminders by e-mail (no host: in-app notifications only).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "caseflow@localhost"
+    # A due-soon reminder goes out this many days before a case's due date.
+    remind_days_before: int = 7
 
     @property
     def embedded(self) -> bool:
@@ -65,6 +71,10 @@ def load_settings() -> Settings:
         cookie_secure=os.environ.get("CASEFLOW_COOKIE_SECURE", "0") == "1",
         documents_path=Path(os.environ.get("CASEFLOW_DOCUMENTS_DIR") or instance / "documents").resolve(),
         document_lease_seconds=int(os.environ.get("CASEFLOW_DOCUMENT_LEASE_SECONDS", "120")),
+        smtp_host=os.environ.get("CASEFLOW_SMTP_HOST") or None,
+        smtp_port=int(os.environ.get("CASEFLOW_SMTP_PORT", "25")),
+        mail_from=os.environ.get("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
+        remind_days_before=int(os.environ.get("CASEFLOW_REMIND_DAYS_BEFORE", "7")),
     )
 
 

@@ -23,8 +23,9 @@ class Case(Base):
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint("revision_count >= 0", name="revision_count"),
         Index("ix_cases_queue", "office_id", "state", "unit_id", "entered_state_at"),
-        # The liaison's board: an office's cases by due date.
-        Index("ix_cases_due", "office_id", "due_date"),
+        # The liaison's board: an office's cases, one range per state, by due date; covering the
+        # columns its counts and charts read, so they never touch the table.
+        Index("ix_cases_due", "office_id", "state", "due_date", "unit_id", "entered_state_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -158,7 +158,8 @@ def upgrade() -> None:
                             {'kind': '*', 'state': 'secretariat_review', 'working_days': 3},
                             {'kind': '*', 'state': 'task_force_review', 'working_days': None}])
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.create_index('ix_cases_due', ['office_id', 'due_date'], unique=False)
+        batch_op.create_index('ix_cases_due', ['office_id', 'state', 'due_date', 'unit_id', 'entered_state_at'],
+                                unique=False)
 
     # ### end Alembic commands ###
 

@@ -1,0 +1,104 @@
+"""聯絡人的逾期總覽: the liaison's board of overdue and due-soon cases (``workflow.board``), with
+filters, CSV/ODS exports and server-drawn SVG charts. Only the liaison, the deputy liaison, the
+secretariat and administrators see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, render_template, request
+from flask_login import current_user, login_required
+
+from web.charts import bars, stacked
+from web.db import database, session
+from web.exports import ODS_MIME, to_csv, to_ods
+from web.i18n import gettext as _
+from web.labels import kind_label, period_label, state_label
+from workflow import board as boardmod
+from workflow import clock, permissions, registry
+from workflow.roles import Role
+
+bp = Blueprint("board", __name__)
+VIEWERS = frozenset({Role.LIAISON, Role.DEPUTY_LIAISON, Role.SECRETARIAT, Role.ADMIN})
+EXPORT_LIMIT = 20_000
+
+
+def can_see_board() -> bool:
+    """For the nav and the views: does the logged-in user hold a role that sees the board?"""
+    if not current_user.is_authenticated:
+        return False
+    if "can_see_board" not in g:
+        caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
+        g.can_see_board = any(c.role in VIEWERS for c in caps)
+    return bool(g.can_see_board)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    return {"can_see_board": can_see_board}
+
+
+def state_word(state: str) -> str:
+    for d in registry.default().files.values():
+        if state in d.state_names:
+            return state_label(d, state)
+    return state
+
+
+def _filters() -> dict[str, Any]:
+    def as_int(name: str) -> int | None:
+        raw = request.args.get(name, "")
+        return int(raw) if raw.isdigit() else None
+
+    only = request.args.get("only") or None
+    return {"unit_id": as_int("unit"), "state": request.args.get("state") or None,
+            "kind": request.args.get("kind") or None, "only": only if only in ("overdue", "soon") else None}
+
+
+def _load(limit: int, charts: bool) -> boardmod.Board:
+    if not can_see_board():
+        abort(403)
+    return boardmod.board(database(), current_user.office_id, limit=limit, charts=charts, **_filters())
+
+
+@bp.get("/board")
+@login_required
+def show() -> str:
+    b = _load(200, True)
+    open_states, _all = boardmod.state_names()
+    rates = [(q.label, q.rate, f"{q.on_time}/{q.total}" + (f" ({q.rate:.0%})" if q.rate is not None else ""))
+             for q in b.on_time]
+    legend = sorted({st for per in b.states_by_unit.values() for st in per})
+    chart_states = stacked(_("各課室案件狀態（本年度到期）"),
+                           [(unit, [(state_word(st), per.get(st, 0)) for st in legend])
+                            for unit, per in sorted(b.states_by_unit.items())],
+                           [state_word(st) for st in legend])
+    return render_template(
+        "board.html", board=b, filters=_filters(), kind_label=kind_label, state_word=state_word,
+        period_label=period_label, kinds=registry.default().kinds(), states=sorted(open_states),
+        chart_on_time=bars(_("每季準時完成率"), rates) if rates else None,
+        chart_states=chart_states if legend else None,
+    )
+
+
+def _export_rows(b: boardmod.Board) -> tuple[list[str], list[list[Any]]]:
+    header = [_("案件"), _("類別"), _("標題"), _("課室"), _("目前步驟"), _("期限"), _("逾期天數"), _("目前處理人")]
+    rows = [[r.case_id, kind_label(r.kind), r.title, r.unit_name, state_word(r.state), r.due_date.isoformat(),
+             r.days_overdue, "、".join(r.holders)] for r in b.rows]
+    return header, rows
+
+
+@bp.get("/board.csv")
+@login_required
+def export_csv() -> Response:
+    header, rows = _export_rows(_load(EXPORT_LIMIT, False))
+    return Response(to_csv(header, rows), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=overdue-board.csv"})
+
+
+@bp.get("/board.ods")
+@login_required
+def export_ods() -> Response:
+    header, rows = _export_rows(_load(EXPORT_LIMIT, False))
+    return Response(to_ods(_("逾期總覽"), header, rows), mimetype=ODS_MIME,
+                    headers={"Content-Disposition": "attachment; filename=overdue-board.ods"})

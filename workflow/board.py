@@ -1,0 +1,203 @@
+"""The liaison's board (聯絡人): an office's overdue cases and those due within the horizon, by unit and
+by step, with who holds each one; and the figures behind its charts (on-time rate per quarter, cases
+by state per unit).
+
+A fixed number of queries whatever the number of cases: the list is limited, the counts are
+GROUP BYs over the ``ix_cases_due`` index (office, state, due date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.orm import Session
+
+from workflow import clock, holders, registry
+from workflow.db import Database
+from workflow.models import Case, Unit
+
+HORIZON_DAYS = 14
+DONE_STATES = ("filed", "published")  # delivered; "withdrawn" is final but not delivered
+# SQLite without ANALYZE prefers the queue index (office, state, unit) and reads the table; the board's
+# index covers every column these counts read.
+_HINT = "INDEXED BY ix_cases_due"
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    case_id: int
+    kind: str
+    title: str
+    unit_id: int
+    unit_name: str
+    state: str
+    roc_year: int
+    period: str | None
+    due_date: dt.date
+    days_overdue: int  # negative: days left
+    holders: tuple[str, ...]
+    revision_count: int
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str  # unit id as text, or state name
+    label: str
+    overdue: int
+    due_soon: int
+
+
+@dataclass(frozen=True)
+class QuarterRate:
+    label: str  # "115Q1"
+    on_time: int
+    total: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.on_time / self.total if self.total else None
+
+
+@dataclass
+class Board:
+    today: dt.date
+    horizon: int
+    rows: list[BoardRow]
+    total: int
+    by_unit: list[Count]
+    by_step: list[tuple[str, Count]]  # (kind-independent state name, counts)
+    units: list[tuple[int, str]]
+    on_time: list[QuarterRate] = field(default_factory=list)
+    states_by_unit: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def overdue(self) -> int:
+        return sum(c.overdue for c in self.by_unit)
+
+    @property
+    def due_soon(self) -> int:
+        return sum(c.due_soon for c in self.by_unit)
+
+
+def state_names() -> tuple[set[str], set[str]]:
+    """(open states, all states) over every declared kind."""
+    defs = registry.default().files.values()
+    every = {st.name for d in defs for st in d.states}
+    final = {st.name for d in defs for st in d.states if st.final}
+    return every - final, every
+
+
+def board(
+    db: Database,
+    office_id: int,
+    *,
+    today: dt.date | None = None,
+    unit_id: int | None = None,
+    state: str | None = None,
+    kind: str | None = None,
+    only: str | None = None,  # "overdue" or "soon"
+    horizon: int = HORIZON_DAYS,
+    limit: int = 200,
+    charts: bool = True,
+) -> Board:
+    today = today or clock.today()
+    open_states, all_states = state_names()
+    wanted = sorted(open_states if state is None else open_states & {state})
+    until = today - dt.timedelta(days=1) if only == "overdue" else today + dt.timedelta(days=horizon)
+    conds = [Case.office_id == office_id, Case.state.in_(wanted), Case.due_date <= until]
+    if only == "soon":
+        conds.append(Case.due_date >= today)
+    if unit_id is not None:
+        conds.append(Case.unit_id == unit_id)
+    if kind is not None:
+        conds.append(Case.kind == kind)
+    with db.unit_of_work(write=False) as uow:
+        s = uow.session
+        units = [(r.id, r.name) for r in s.execute(select(Unit.id, Unit.name).where(Unit.office_id == office_id)
+                                                    .order_by(Unit.id))]
+        unit_names = dict(units)
+        is_late = case((Case.due_date < today, 1), else_=0)
+        counts = s.execute(select(Case.unit_id, Case.state, func.sum(is_late), func.count())
+                           .with_hint(Case, _HINT, "sqlite").where(*conds).group_by(Case.unit_id, Case.state)).all()
+        rows = s.execute(
+            select(Case.id, Case.kind, Case.title, Case.unit_id, Case.state, Case.roc_year, Case.period,
+                   Case.due_date, Case.drafter_id, Case.workflow_version, Case.revision_count)
+            .where(*conds).order_by(Case.due_date, Case.id).limit(limit)).all()
+        roles = holders.office_roles(s, [office_id], today)[office_id]
+        reg = registry.default()
+        out_rows = []
+        for r in rows:
+            defn = reg.get(db, r.kind, r.workflow_version, s)
+            who = tuple(roles.names.get(u, "?") for u in holders.holders(defn, r.state, r.unit_id, r.drafter_id,
+                                                                          roles))
+            out_rows.append(BoardRow(r.id, r.kind, r.title, r.unit_id, unit_names.get(r.unit_id, ""), r.state,
+                                     r.roc_year, r.period, r.due_date, (today - r.due_date).days, who,
+                                     r.revision_count))
+        result = _summarise(counts, unit_names)
+        b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1], units)
+        if charts:
+            b.on_time = _on_time(s, office_id, today)
+            b.states_by_unit = _states_by_unit(s, office_id, today, unit_names, all_states)
+    return b
+
+
+def _summarise(counts: Sequence[Any], unit_names: dict[int, str]
+               ) -> tuple[list[Count], list[tuple[str, Count]]]:
+    by_unit: dict[int, list[int]] = {}
+    by_step: dict[str, list[int]] = {}
+    for unit_id, state, late, n in counts:
+        late_n = int(late or 0)
+        for bucket in (by_unit.setdefault(unit_id, [0, 0]), by_step.setdefault(state, [0, 0])):
+            bucket[0] += late_n
+            bucket[1] += int(n) - late_n
+    units = [Count(str(u), unit_names.get(u, ""), v[0], v[1]) for u, v in by_unit.items()]
+    units.sort(key=lambda c: (-c.overdue, -c.due_soon, c.label))
+    steps = [(st, Count(st, st, v[0], v[1])) for st, v in by_step.items()]
+    steps.sort(key=lambda x: (-x[1].overdue, -x[1].due_soon, x[0]))
+    return units, steps
+
+
+def _end_of_due_day(s: Session) -> Any:
+    """The end of ``due_date`` in Taipei (UTC+8, no daylight saving) as a UTC instant: due date + 16 h."""
+    if s.get_bind().dialect.name == "sqlite":  # datetimes are stored as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return func.datetime(Case.due_date, "+16 hours")
+    return func.timezone("UTC", Case.due_date + text("interval '16 hours'"))
+
+
+def _quarter(d: dt.date) -> tuple[int, int]:
+    return d.year - 1911, (d.month - 1) // 3 + 1
+
+
+def _on_time(s: Session, office_id: int, today: dt.date) -> list[QuarterRate]:
+    """Per quarter of due date, over the last eight quarters up to today: cases due then that were
+    delivered (filed/published) by the end of their due date, out of all due then (withdrawn aside)."""
+    start = dt.date(today.year - 1, 1, 1)
+    open_states, _all = state_names()
+    considered = sorted(open_states | set(DONE_STATES))
+    base = [Case.office_id == office_id, Case.state.in_(considered), Case.due_date >= start, Case.due_date <= today]
+    on_time = case((and_(Case.state.in_(DONE_STATES), Case.entered_state_at < _end_of_due_day(s)), 1), else_=0)
+    rows = s.execute(select(Case.due_date, func.sum(on_time), func.count()).with_hint(Case, _HINT, "sqlite")
+                     .where(*base).group_by(Case.due_date))
+    per: dict[tuple[int, int], list[int]] = {}
+    for due, ok, n in rows:
+        bucket = per.setdefault(_quarter(due), [0, 0])
+        bucket[0] += int(ok or 0)
+        bucket[1] += int(n)
+    return [QuarterRate(f"{y}Q{q}", v[0], v[1]) for (y, q), v in sorted(per.items())]
+
+
+def _states_by_unit(s: Session, office_id: int, today: dt.date, unit_names: dict[int, str],
+                    all_states: set[str]) -> dict[str, dict[str, int]]:
+    """Cases due this year, by unit and state."""
+    rows = s.execute(select(Case.unit_id, Case.state, func.count()).with_hint(Case, _HINT, "sqlite").where(
+        Case.office_id == office_id, Case.state.in_(sorted(all_states)),
+        Case.due_date >= dt.date(today.year, 1, 1), Case.due_date <= dt.date(today.year, 12, 31),
+    ).group_by(Case.unit_id, Case.state))
+    out: dict[str, dict[str, int]] = {}
+    for unit_id, state, n in rows:
+        out.setdefault(unit_names.get(unit_id, str(unit_id)), {})[state] = int(n)
+    return out

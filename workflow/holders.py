@@ -1,0 +1,79 @@
+"""Who holds a case now: the people who can move it on from its state (its drafter while it is a
+draft or returned), including those acting for them (代理). One query per office set, then a lookup."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflow.definitions import Definition
+from workflow.models import Delegation, RoleAssignment, User
+from workflow.roles import SYSTEM, UNIT_SCOPED, Role
+
+
+@dataclass
+class OfficeRoles:
+    """role -> [(user id, unit id for unit-scoped roles)], and each user's name and e-mail."""
+
+    by_role: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    emails: dict[int, str | None] = field(default_factory=dict)
+
+    def holding(self, role: str, unit_id: int | None) -> list[int]:
+        return [u for u, unit in self.by_role.get(role, []) if role not in UNIT_SCOPED or unit == unit_id]
+
+
+def office_roles(s: Session, office_ids: Iterable[int], today: dt.date) -> dict[int, OfficeRoles]:
+    ids = set(office_ids)
+    out = {o: OfficeRoles() for o in ids}
+    if not ids:
+        return out
+    ra = RoleAssignment
+    own = s.execute(select(ra.office_id, ra.role, ra.user_id, ra.unit_id).join(User, User.id == ra.user_id).where(
+        ra.office_id.in_(ids), ra.valid_from <= today, or_(ra.valid_to.is_(None), ra.valid_to >= today),
+        User.active)).all()
+    delegated = s.execute(select(Delegation.office_id, Delegation.role, Delegation.from_user_id,
+                                 Delegation.to_user_id).where(
+        Delegation.office_id.in_(ids), Delegation.valid_from <= today, Delegation.valid_to >= today)).all()
+    for office_id, role, user_id, unit_id in own:
+        out[office_id].by_role.setdefault(role, []).append((user_id, unit_id))
+    for office_id, role, from_id, to_id in delegated:
+        units = [unit for u, unit in out[office_id].by_role.get(role, []) if u == from_id]
+        for unit in units:
+            out[office_id].by_role[role].append((to_id, unit))
+    for office_id, uid, name, email in s.execute(
+            select(User.office_id, User.id, User.display_name, User.email).where(User.office_id.in_(ids))):
+        out[office_id].names[uid] = name
+        out[office_id].emails[uid] = email
+    return out
+
+
+def drafting_states(defn: Definition) -> set[str]:
+    return {t.source for t in defn.transitions if t.trigger == "submit"}
+
+
+def holders(defn: Definition, state: str, unit_id: int, drafter_id: int | None, roles: OfficeRoles) -> list[int]:
+    """The people who hold a case in ``state`` now (unique, in a stable order)."""
+    if state in drafting_states(defn) and drafter_id is not None:
+        return [drafter_id]
+    wanted = defn.actor_roles(state) - {SYSTEM}
+    out: list[int] = []
+    for role in sorted(wanted):
+        for u in roles.holding(role, unit_id):
+            if u not in out:
+                out.append(u)
+    return out
+
+
+def chiefs_and_liaisons(unit_id: int, roles: OfficeRoles) -> list[int]:
+    """Who else hears of an overdue case: the unit's chief and the office's liaison and deputy."""
+    out: list[int] = []
+    for u in (*roles.holding(Role.CHIEF, unit_id), *roles.holding(Role.LIAISON, None),
+              *roles.holding(Role.DEPUTY_LIAISON, None)):
+        if u not in out:
+            out.append(u)
+    return out
