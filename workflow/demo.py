@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workflow import clock, operations, people, registry
+from workflow import clock, operations, people, plan, registry
 from workflow.db import Database
 from workflow.models import Office, Unit, User
 
@@ -198,11 +198,13 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         chief = f"{sc.unit}.chief" if sc.unit != "secretariat" else "secretariat"
         defn = registry.default().latest(sc.kind)
         label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(sc.period or "", "")
+        with db.unit_of_work(write=False) as uow:
+            due = plan.due_date_for(uow.session, office_id, sc.kind, year, sc.period)
         with clock.shifted(at):
             case_id = operations.create_case(
                 kind=sc.kind, unit_id=unit_ids[sc.unit], roc_year=year, period=sc.period,
                 title=f"{year}年{label}{defn.label}", actor=ids[sc.drafter],
-                fields=sample_fields(sc.kind, year, sc.period), db=db,
+                fields=sample_fields(sc.kind, year, sc.period), due_date=due, db=db,
             )
             if defn.min_attachments:
                 operations.add_attachment(case_id, ids[sc.drafter], name="活動照片.png", content_type="image/png",
