@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, request
 from jinja2 import StrictUndefined
 
-from web import auth, board, cases, i18n, queues
+from web import auth, board, cases, i18n, public, publishing, queues
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -76,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         current_language=i18n.current_language,
         here=_here,
     )
-    for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp):
+    for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     return app
 

@@ -1,0 +1,137 @@
+"""性別主流化專區: the public gender-mainstreaming zone of each office (no login). The default
+publisher: a web posting is public here once its case is `published`. Postings by year, a photo
+album with each photo's alt text, files to download, and an Atom feed of new postings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from publishing.sniff import sniff
+from web.db import session
+from web.labels import kind_label
+from workflow import storage
+from workflow.models import Attachment, Case, Office, Publication
+
+bp = Blueprint("public", __name__, url_prefix="/zone")
+KINDS = ("web_posting",)  # what the zone shows; more kinds (plan, minutes, results) can join here
+
+
+@dataclass(frozen=True)
+class ZonePosting:
+    case_id: int
+    kind: str
+    roc_year: int
+    heading: str
+    body: str
+    activity_date: str | None
+    published_at: dt.datetime
+    external_url: str | None  # posted by hand elsewhere (the secretariat's manual posting)
+
+
+def _office(code: str) -> Office:
+    office = session().scalar(select(Office).where(Office.code == code))
+    if office is None:
+        abort(404)
+    return office
+
+
+def _postings(office_id: int, *, year: int | None = None, kind: str | None = None,
+              case_id: int | None = None) -> list[ZonePosting]:
+    q = (select(Case, Publication.status, Publication.url, Publication.published_at)
+         .outerjoin(Publication, Publication.case_id == Case.id)
+         .where(Case.office_id == office_id, Case.kind.in_(KINDS), Case.state == "published")
+         .order_by(Case.entered_state_at.desc()))
+    if year is not None:
+        q = q.where(Case.roc_year == year)
+    if kind is not None:
+        q = q.where(Case.kind == kind)
+    if case_id is not None:
+        q = q.where(Case.id == case_id)
+    out = []
+    for case, status, url, published_at in session().execute(q):
+        f = case.fields or {}
+        out.append(ZonePosting(case.id, case.kind, case.roc_year, str(f.get("heading") or case.title),
+                               str(f.get("body") or ""), f.get("activity_date"), published_at or case.entered_state_at,
+                               url if status == "manual" else None))
+    return out
+
+
+@bp.get("/<string(maxlength=32):code>/")
+def index(code: str) -> str:
+    office = _office(code)
+    year = request.args.get("year", type=int)
+    kind = request.args.get("kind")
+    if kind is not None and kind not in KINDS:
+        abort(404)
+    everything = _postings(office.id)
+    years = sorted({p.roc_year for p in everything}, reverse=True)
+    shown = [p for p in everything if (year is None or p.roc_year == year) and (kind is None or p.kind == kind)]
+    return render_template("zone_index.html", office=office, postings=shown, years=years, year=year,
+                           kinds=[(k, kind_label(k)) for k in KINDS], kind=kind)
+
+
+@bp.get("/<string(maxlength=32):code>/postings/<int:case_id>")
+def posting(code: str, case_id: int) -> str:
+    office = _office(code)
+    found = _postings(office.id, case_id=case_id)
+    if not found:
+        abort(404)
+    files = list(session().scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)))
+    photos = [a for a in files if a.content_type.startswith("image/")]
+    others = [a for a in files if not a.content_type.startswith("image/")]
+    return render_template("zone_posting.html", office=office, p=found[0], photos=photos, files=others)
+
+
+@bp.get("/<string(maxlength=32):code>/files/<int:attachment_id>")
+def file(code: str, attachment_id: int) -> Response:
+    office = _office(code)
+    att = session().get(Attachment, attachment_id)
+    if att is None or att.office_id != office.id or not _postings(office.id, case_id=att.case_id):
+        abort(404)  # only files of published postings are public
+    content = storage.default().get(att.storage_key)
+    media = sniff(content).media_type or "application/octet-stream"
+    return send_file(io.BytesIO(content), mimetype=media, as_attachment=not media.startswith("image/"),
+                     download_name=att.name, max_age=3600, etag=att.sha256)
+
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+@bp.get("/<string(maxlength=32):code>/feed.atom")
+def feed(code: str) -> Response:
+    office = _office(code)
+    items = _postings(office.id)[:50]
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "zh-Hant-TW"})
+    home = url_for(".index", code=code, _external=True)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    sub(root, "title", f"{office.name} 性別主流化專區")
+    sub(root, "id", home)
+    sub(root, "link", href=home)
+    sub(root, "link", rel="self", href=url_for(".feed", code=code, _external=True))
+    updated = max((p.published_at for p in items), default=dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
+    sub(root, "updated", updated.isoformat())
+    sub(sub(root, "author"), "name", office.name)
+    for p in items:
+        link = p.external_url or url_for(".posting", code=code, case_id=p.case_id, _external=True)
+        entry = sub(root, "entry")
+        sub(entry, "title", p.heading)
+        sub(entry, "id", url_for(".posting", code=code, case_id=p.case_id, _external=True))
+        sub(entry, "link", href=link)
+        sub(entry, "updated", p.published_at.isoformat())
+        sub(entry, "summary", p.body[:500])
+    xml = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    return Response(xml, mimetype="application/atom+xml")

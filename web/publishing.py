@@ -1,0 +1,188 @@
+"""刊登失敗處理: the secretariat's queue of web postings that could not be published (plan
+§5.5(2)), with retry, fix-and-retry, a manual posting, or sending the posting back to its unit.
+
+Each view is load (``access.load_case_for``) → act (one operation) → redirect. Who may do what is
+decided by the workflow (only the secretariat fires these triggers); the queue itself is shown to
+the secretariat, the liaisons and the administrator. The liaison's board can show
+``workflow.posting.failed_postings_count``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from publishing import checks
+from publishing.service import load_posting
+from web.access import load_case_for
+from web.db import database, session
+from web.errors import conflict_message, error_message, render_error
+from web.i18n import gettext as _
+from web.i18n import lazy_gettext as _l
+from workflow import clock, operations, permissions, posting
+from workflow.errors import CaseflowError, Conflict
+from workflow.models import Case
+
+bp = Blueprint("publishing", __name__, url_prefix="/publishing")
+VIEWERS = frozenset({"secretariat", "liaison", "deputy_liaison", "admin"})
+
+
+class VersionForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+
+
+class ManualForm(VersionForm):
+    url = StringField(_l("刊登網址"), [InputRequired(_l("請填寫刊登網址")), Length(max=1000)])
+    note = TextAreaField(_l("說明"), [InputRequired(_l("請說明如何刊登")), Length(max=4000)])
+
+
+class ReturnForm(VersionForm):
+    comment = TextAreaField(_l("退回原因"), [InputRequired(_l("請填寫退回原因")), Length(max=4000)])
+
+
+class FixForm(VersionForm):
+    heading = StringField(_l("標題"), [InputRequired(_l("請填寫標題")), Length(max=200)])
+    body = TextAreaField(_l("內文"), [InputRequired(_l("請填寫內文")), Length(max=10000)])
+
+
+class RetryForm(VersionForm):
+    comment = TextAreaField(_l("意見"), [Optional(), Length(max=4000)])
+
+
+def can_see_failed_postings() -> bool:
+    if not current_user.is_authenticated:
+        return False
+    caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
+    return any(c.role in VIEWERS for c in caps)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    return {"can_see_failed_postings": can_see_failed_postings}
+
+
+def _may_view() -> None:
+    if not can_see_failed_postings():
+        abort(403)
+
+
+@bp.get("/failed")
+@login_required
+def failed() -> str:
+    _may_view()
+    rows = posting.failed_postings(session(), current_user.office_id)
+    now = clock.now()
+    return render_template("publishing_failed.html", rows=rows, now=now,
+                           waiting={r.case_id: r.waiting(now) for r in rows},
+                           in_progress=posting.publishing_now(session(), current_user.office_id),
+                           retry_form=lambda r: RetryForm(prefix=f"retry{r.case_id}", version=r.version),
+                           manual_form=lambda r: ManualForm(prefix=f"manual{r.case_id}", version=r.version),
+                           return_form=lambda r: ReturnForm(prefix=f"return{r.case_id}", version=r.version))
+
+
+def _fire(case_id: int, trigger: str, form: VersionForm, comment: str | None, done: str) -> Response | tuple[str, int]:
+    back = url_for(".failed")
+    try:
+        operations.fire(case_id, trigger, current_user.id, comment, int(form.version.data), db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=back)
+    except CaseflowError as exc:
+        flash(error_message(exc), "error")
+        return redirect(back, 303)
+    flash(done, "success")
+    return redirect(back, 303)
+
+
+@bp.post("/<int:case_id>/retry")
+@login_required
+def retry(case_id: int) -> Response | tuple[str, int]:
+    case = load_case_for(current_user, case_id)
+    form = RetryForm(prefix=f"retry{case.id}")
+    if not form.validate():
+        abort(400)
+    return _fire(case.id, "retry_publish", form, form.comment.data or None,
+                 _("已重新送出刊登：「%(title)s」。", title=case.title))
+
+
+@bp.post("/<int:case_id>/manual")
+@login_required
+def manual(case_id: int) -> Response | tuple[str, int]:
+    case = load_case_for(current_user, case_id)
+    form = ManualForm(prefix=f"manual{case.id}")
+    if not form.validate():
+        flash(_("登錄人工刊登：請填寫刊登網址與說明。"), "error")
+        return redirect(url_for(".failed"), 303)
+    try:
+        posting.record_manual_posting(case.id, current_user.id, form.url.data or "", form.note.data or "",
+                                      int(form.version.data), db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for(".failed"))
+    except CaseflowError as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for(".failed"), 303)
+    flash(_("已登錄人工刊登：「%(title)s」。", title=case.title), "success")
+    return redirect(url_for(".failed"), 303)
+
+
+@bp.post("/<int:case_id>/return")
+@login_required
+def send_back(case_id: int) -> Response | tuple[str, int]:
+    case = load_case_for(current_user, case_id)
+    form = ReturnForm(prefix=f"return{case.id}")
+    if not form.validate():
+        flash(_("退回承辦課室：請填寫退回原因。"), "error")
+        return redirect(url_for(".failed"), 303)
+    return _fire(case.id, "return_for_revision", form, form.comment.data,
+                 _("已退回承辦課室：「%(title)s」。", title=case.title))
+
+
+@bp.route("/<int:case_id>/fix", methods=["GET", "POST"])
+@login_required
+def fix(case_id: int) -> Response | str | tuple[str, int]:
+    _may_view()
+    case = load_case_for(current_user, case_id)
+    if case.kind != posting.KIND or case.state != posting.FAILED:
+        abort(404)
+    form = FixForm(prefix="fix", version=case.version, heading=(case.fields or {}).get("heading"),
+                   body=(case.fields or {}).get("body"))
+    if request.method == "POST" and form.validate():
+        photos = {a.id for a in case.attachments}
+        alts = {a: request.form.get(f"alt-{a}", "") for a in photos if f"alt-{a}" in request.form}
+        try:
+            version = posting.edit_posting(case.id, current_user.id, heading=form.heading.data, body=form.body.data,
+                                           alt_texts=alts, expected_version=int(form.version.data), db=database())
+        except Conflict as exc:
+            return render_error(409, conflict_message(exc), back=url_for(".fix", case_id=case.id))
+        except CaseflowError as exc:
+            flash(error_message(exc), "error")
+            return redirect(url_for(".fix", case_id=case.id), 303)
+        problems = _problems(case_id)
+        if problems:
+            flash(_("已儲存修改，但仍有問題需要處理，尚未重新刊登。"), "error")
+            return redirect(url_for(".fix", case_id=case.id), 303)
+        try:
+            operations.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
+        except CaseflowError as exc:
+            flash(error_message(exc), "error")
+            return redirect(url_for(".fix", case_id=case.id), 303)
+        flash(_("已修正並重新送出刊登：「%(title)s」。", title=case.title), "success")
+        return redirect(url_for(".failed"), 303)
+    return render_template("publishing_fix.html", case=case, form=form, problems=_problems(case.id),
+                           attachments=case.attachments)
+
+
+def _problems(case_id: int) -> list[checks.Problem]:
+    """The checks on the posting as now committed (a fresh read, not this request's snapshot)."""
+    with database().unit_of_work(write=False) as uow:
+        case = uow.session.get(Case, case_id)
+        if case is None or case.office_id != current_user.office_id:
+            abort(404)
+        p = load_posting(uow.session, case)
+    return checks.check_posting(p.heading, p.body, [checks.FileToCheck(f.id, f.name, f.content, f.alt_text)
+                                                    for f in p.files], roc_year_now=clock.current_roc_year())
