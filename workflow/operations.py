@@ -386,10 +386,14 @@ def _enqueue_documents(
         for task in tasks
     ]
     conn = s.connection()
-    if conn.dialect.insert_returning and len(rows) == 1:
+    # The ids go to the after-commit listeners (the relay publishes exactly these rows), so every
+    # row's id must come back, not only a single row's.
+    if not conn.dialect.insert_returning:
+        keys = [conn.execute(_INSERT_OUTBOX, row).inserted_primary_key for row in rows]
+        return tuple(int(k[0]) for k in keys if k is not None)
+    if len(rows) == 1:
         return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
-    conn.execute(_INSERT_OUTBOX, rows)
-    return ()
+    return tuple(conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 # -- after commit -----------------------------------------------------------------------------
