@@ -2,11 +2,15 @@
 
 With no Redis configured, ``install`` starts one daemon thread that processes outbox rows as soon
 as an operation commits them (and sweeps every few seconds for rows written by other processes,
-such as the command line), so the README's first command still produces documents.
+such as the command line), so the README's first command still produces documents. What a person
+just did goes before the backlog a sweep found. Once a day (and at start) it also runs what beat
+runs in production: the plan year's generation and the reminders.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import logging
 import queue
 import threading
@@ -32,7 +36,12 @@ class EmbeddedWorker:
     def __init__(self, db: Database, *, sweep_seconds: float = 5.0) -> None:
         self.db = db
         self.sweep_seconds = sweep_seconds
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        # (priority, order, outbox id): 0 = just committed, 1 = found by a sweep; None id = stop.
+        self._queue: queue.PriorityQueue[tuple[int, int, int | None]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._queued: set[int] = set()
+        self._lock = threading.Lock()
+        self._last_daily: dt.date | None = None
         self._thread = threading.Thread(target=self._run, name="caseflow-embedded-worker", daemon=True)
         self._stop = threading.Event()
         self.processed = 0
@@ -41,42 +50,66 @@ class EmbeddedWorker:
         self._thread.start()
         return self
 
-    def submit(self, outbox_ids: tuple[int, ...]) -> None:
-        for i in outbox_ids:
-            self._queue.put(i)
+    def submit(self, outbox_ids: tuple[int, ...], priority: int = 0) -> None:
+        with self._lock:
+            for i in outbox_ids:
+                if i not in self._queued:
+                    self._queued.add(i)
+                    self._queue.put((priority, next(self._order), i))
 
     def stop(self) -> None:
         self._stop.set()
-        self._queue.put(None)
+        self._queue.put((-1, next(self._order), None))
         self._thread.join(timeout=30)
 
     def drain(self) -> None:
         """Process everything queued and due now (tests and the command line)."""
         self._sweep()
         while not self._queue.empty():
-            item = self._queue.get()
-            if item is not None:
-                self._handle(item)
+            self._take(self._queue.get())
+
+    def _take(self, item: tuple[int, int, int | None]) -> None:
+        outbox_id = item[2]
+        if outbox_id is None:
+            return
+        with self._lock:
+            self._queued.discard(outbox_id)
+        self._handle(outbox_id)
 
     def _run(self) -> None:
         self._sweep()
         while not self._stop.is_set():
+            self._daily()
             try:
                 item = self._queue.get(timeout=self.sweep_seconds)
             except queue.Empty:
                 self._sweep()
                 continue
-            if item is not None:
-                self._handle(item)
+            self._take(item)
 
     def _sweep(self) -> None:
         from tasks.relay import due_for_dispatch
 
         try:
-            for i in due_for_dispatch(self.db):
-                self._handle(i)
+            self.submit(tuple(due_for_dispatch(self.db)), priority=1)
         except Exception:
             log.exception("embedded sweep failed")
+
+    def _daily(self) -> None:
+        """Beat's daily entries, for the embedded default: plan generation and reminders."""
+        from workflow import clock
+
+        today = clock.today()
+        if self._last_daily == today:
+            return
+        self._last_daily = today
+        try:
+            from tasks.calendar import generate_plan_year, send_reminders
+
+            generate_plan_year()
+            send_reminders()
+        except Exception:
+            log.exception("embedded daily tasks failed")
 
     def _handle(self, outbox_id: int) -> None:
         try:
