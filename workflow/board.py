@@ -9,6 +9,8 @@ GROUP BYs over the ``ix_cases_due`` index (office, state, due date).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,9 +142,37 @@ def board(
         result = _summarise(counts, unit_names)
         b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1], units)
         if charts:
-            b.on_time = _on_time(s, office_id, today)
-            b.states_by_unit = _states_by_unit(s, office_id, today, unit_names, all_states)
+            b.on_time, b.states_by_unit = _charts(s, office_id, today, unit_names, all_states)
     return b
+
+
+# The charts summarise years of cases and change slowly (by the day, as cases are delivered); each
+# process keeps them for a few minutes per office, so the board itself stays quick at any size.
+CHART_TTL_SECONDS = 300.0
+_chart_cache: dict[tuple[int, dt.date], tuple[float, list[QuarterRate], dict[str, dict[str, int]]]] = {}
+_chart_lock = threading.Lock()
+
+
+def _charts(s: Session, office_id: int, today: dt.date, unit_names: dict[int, str], all_states: set[str]
+            ) -> tuple[list[QuarterRate], dict[str, dict[str, int]]]:
+    key = (office_id, today)
+    now = time.monotonic()
+    with _chart_lock:
+        hit = _chart_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    on_time = _on_time(s, office_id, today)
+    by_unit = _states_by_unit(s, office_id, today, unit_names, all_states)
+    with _chart_lock:
+        if len(_chart_cache) > 1000:
+            _chart_cache.clear()
+        _chart_cache[key] = (now + CHART_TTL_SECONDS, on_time, by_unit)
+    return on_time, by_unit
+
+
+def forget_charts() -> None:
+    with _chart_lock:
+        _chart_cache.clear()
 
 
 def _summarise(counts: Sequence[Any], unit_names: dict[int, str]
