@@ -56,6 +56,7 @@ class Line:
     # How a case gets to each state: (trigger, who, comment). Who: "@submitter" (the person who
     # drafts and submits in this table), "@chief" (the owning unit's chief), a STAFFING key, "system".
     paths: dict[str, list[tuple[str, str, str | None]]]
+    tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # background work started on entry
 
 
 _TO_SECRETARIAT = [("submit", "@submitter", None), ("approve", "@chief", None)]
@@ -126,6 +127,7 @@ LINES: dict[str, Line] = {
             "published": [*_TO_TASK_FORCE, ("mark_published", "system", None)],
             "publish_failed": [*_TO_TASK_FORCE, ("mark_publish_failed", "system", None)],
         },
+        tasks={"publishing": ("publish_posting",)},
     ),
 }
 
@@ -330,15 +332,15 @@ class Table:
                 select(Case.state, Case.version, events.scalar_subquery()).where(Case.id == cid)).one()
         return state, version, n
 
-    def new_documents(self, cid: int, seq: int) -> list[str]:
-        """Documents queued since the last call, for event ``seq`` of case ``cid``."""
+    def new_outbox(self, cid: int, seq: int) -> tuple[list[str], list[str]]:
+        """(documents, background tasks) queued since the last call, for event ``seq`` of case ``cid``."""
         with self.db.engine.connect() as conn:
             rows = conn.execute(select(OutboxMessage.id, OutboxMessage.payload).where(
                 OutboxMessage.office_id == self.office.id, OutboxMessage.id > self._last_outbox)).all()
         self._last_outbox = max([self._last_outbox, *(r.id for r in rows)])
-        return sorted(r.payload["document"] for r in rows  # (task rows, e.g. posting.publish, aside)
-                      if r.payload.get("case_id") == cid and r.payload.get("event_seq") == seq
-                      and "document" in r.payload)
+        mine = [r.payload for r in rows if r.payload.get("case_id") == cid and r.payload.get("event_seq") == seq]
+        return (sorted(p["document"] for p in mine if "document" in p),
+                sorted(p["task"] for p in mine if "task" in p))
 
 
 @pytest.fixture(scope="module")
@@ -429,10 +431,12 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
             if after != (want.dest, version + 1, events + 1):
                 problems.append(f"{who}: (state, version, events) after the transition are {after}, "
                                 f"expected {(want.dest, version + 1, events + 1)}")
-            docs = table.new_documents(cid, res.event_seq)
-            want_docs = sorted(KINDS[kind].documents.get(want.dest, ()))
-            if docs != want_docs:
-                problems.append(f"{who}: entering {want.dest} queued documents {docs}, expected {want_docs}")
+            queued = table.new_outbox(cid, res.event_seq)
+            want_queued = (sorted(KINDS[kind].documents.get(want.dest, ())),
+                           sorted(LINES[KINDS[kind].line].tasks.get(want.dest, ())))
+            if queued != want_queued:
+                problems.append(f"{who}: entering {want.dest} queued (documents, tasks) {queued}, "
+                                f"expected {want_queued}")
     assert table.case_row(source) == before, "a refused transition changed the case"
     assert not problems, f"{kind} in {state}, {trigger}:\n  " + "\n  ".join(problems)
 
@@ -458,6 +462,7 @@ def test_declared_workflow_matches_the_reference(kind: str) -> None:
               for key, (dest, roles, conds) in line.transitions.items()}
     assert declared == wanted
     assert {s.name: s.documents for s in defn.states if s.documents} == ref.documents
+    assert {s.name: s.tasks for s in defn.states if s.tasks} == line.tasks
 
 
 # -- the submit conditions, which the table's complete cases always meet -----------------------
