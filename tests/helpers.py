@@ -1,0 +1,56 @@
+"""Small helpers shared by the core tests: a private database, history counts, racing threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from workflow import registry
+from workflow.db import Database
+from workflow.migrate import upgrade
+from workflow.models import Case, HistoryEvent, OutboxMessage
+
+
+def sqlite_database(path: Path) -> Database:
+    """A migrated SQLite file of its own, for tests that must not touch the shared database."""
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    registry.default().sync(database)
+    return database
+
+
+def case_state(db: Database, case_id: int) -> tuple[str, int, int, int]:
+    """(state, version, history events, outbox rows) of a case, read in one statement."""
+    events = select(func.count()).select_from(HistoryEvent).where(HistoryEvent.case_id == case_id)
+    outbox = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.payload["case_id"].as_integer() == case_id)
+    with db.engine.connect() as conn:
+        state, version, n, m = conn.execute(select(
+            Case.state, Case.version, events.scalar_subquery(), outbox.scalar_subquery()).where(Case.id == case_id)
+        ).one()
+    return state, version, n, m
+
+
+def run_together(*calls: Callable[[], Any], timeout: float = 60) -> list[Any]:
+    """Start every call in its own thread at the same moment; return each result or exception."""
+    start = threading.Barrier(len(calls), timeout=timeout)
+    out: list[Any] = [None] * len(calls)
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        try:
+            start.wait()
+            out[i] = fn()
+        except BaseException as exc:  # handed back to the test, which asserts on it
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a racing thread never finished"
+    return out

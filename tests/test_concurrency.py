@@ -1,0 +1,174 @@
+"""Two people acting on the same case at once (R2): exactly one wins, the other gets Conflict naming
+who acted first, and nothing is half-applied.
+
+PostgreSQL has real row locks, so the race is run there: both threads load the case, meet at a barrier
+just before their compare-and-set, then write together. SQLite serialises writers (BEGIN IMMEDIATE), so
+there the portable guard is the expected version, tested on a database file of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import OfficeFixture, make_office
+from tests.helpers import case_state, run_together, sqlite_database
+from workflow import operations
+from workflow.db import Database
+from workflow.errors import Conflict, TransitionNotAllowed
+
+TO_TASK_FORCE = [("submit", "secretariat_staff"), ("approve", "secretariat_chief"), ("approve", "secretariat")]
+
+
+def at_task_force(office: OfficeFixture) -> int:
+    """A task force meeting case waiting for the convener (entering `approved` queues its minutes)."""
+    cid = office.case("task_force_meeting")
+    for trigger, who in TO_TASK_FORCE:
+        operations.fire(cid, trigger, office.users[who], db=office.db)
+    return cid
+
+
+@pytest.fixture
+def pg_office(pg_db: Database, _password_hash: str) -> OfficeFixture:
+    return make_office(pg_db, _password_hash)
+
+
+@contextmanager
+def both_loaded_first() -> Iterator[None]:
+    """Within the block, every writer waits at a barrier for the other just before its
+    compare-and-set: both racers have loaded the case before either writes, the window where a lost
+    update would happen without the version check."""
+    barrier = threading.Barrier(2, timeout=30)
+    real = operations._cas_update
+
+    def cas_after_both_loaded(*args: Any, **kwargs: Any) -> bool:
+        barrier.wait()
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(operations, "_cas_update", cas_after_both_loaded)
+        yield
+
+
+def _one_winner(results: list[Any], names: list[str]) -> tuple[int, Conflict]:
+    winners = [i for i, r in enumerate(results) if isinstance(r, operations.Result)]
+    losers = [r for r in results if not isinstance(r, operations.Result)]
+    assert len(winners) == 1, f"expected exactly one success, got {results}"
+    assert len(losers) == 1 and isinstance(losers[0], Conflict), f"the other must get Conflict, got {losers}"
+    conflict = losers[0]
+    winner = names[winners[0]]
+    assert conflict.by == winner
+    assert f"changed by {winner} at" in conflict.message_en  # who acted first, in words
+    assert f"已由{winner}於" in conflict.message
+    return winners[0], conflict
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("with_version", [False, True], ids=["no-expected-version", "expected-version"])
+@pytest.mark.parametrize("second", ["approve", "return_for_revision"])
+def test_two_conveners_at_once_on_postgres(pg_office: OfficeFixture, with_version: bool, second: str) -> None:
+    db = pg_office.db
+    cid = at_task_force(pg_office)
+    state, version, events, outbox = case_state(db, cid)
+    assert state == "task_force_review"
+    expected = version if with_version else None
+    u = pg_office.users
+    calls: list[Callable[[], Any]] = [
+        lambda: operations.approve(cid, u["convener"], expected_version=expected, db=db),
+        lambda: operations.fire(cid, second, u["deputy_convener"], "請補充會議紀錄", expected, db=db),
+    ]
+    with both_loaded_first():
+        results = run_together(*calls)
+    won, conflict = _one_winner(results, ["convener", "deputy_convener"])
+    assert conflict.current_version == version + 1
+    dest = "approved" if won == 0 or second == "approve" else "returned"
+    minutes = 1 if dest == "approved" else 0  # entering `approved` queues the minutes, once
+    assert case_state(db, cid) == (dest, version + 1, events + 1, outbox + minutes)
+
+
+@pytest.mark.postgres
+def test_double_click_on_postgres(pg_office: OfficeFixture) -> None:
+    """The same chief approving twice at once (two tabs, a double click): one approval."""
+    db = pg_office.db
+    cid = pg_office.case("training_report")
+    operations.submit(cid, pg_office.users["personnel_staff"], db=db)
+    _state, version, events, outbox = case_state(db, cid)
+    chief = pg_office.users["personnel_chief"]
+    with both_loaded_first():
+        results = run_together(lambda: operations.approve(cid, chief, db=db),
+                               lambda: operations.approve(cid, chief, db=db))
+    _one_winner(results, ["personnel_chief", "personnel_chief"])
+    # secretariat_review queues the memo and the result table for this kind.
+    assert case_state(db, cid) == ("secretariat_review", version + 1, events + 1, outbox + 2)
+
+
+@pytest.mark.postgres
+def test_many_rounds_without_instrumentation_on_postgres(pg_office: OfficeFixture) -> None:
+    """Plain threads released together, with the version each saw: never two winners."""
+    db = pg_office.db
+    u = pg_office.users
+    for _round in range(5):
+        cid = at_task_force(pg_office)
+        _state, version, events, _outbox = case_state(db, cid)
+        results = run_together(
+            lambda cid=cid, v=version: operations.approve(cid, u["convener"], expected_version=v, db=db),
+            lambda cid=cid, v=version: operations.approve(cid, u["deputy_convener"], expected_version=v, db=db),
+        )
+        _one_winner(results, ["convener", "deputy_convener"])
+        assert case_state(db, cid)[:3] == ("approved", version + 1, events + 1)
+
+
+# -- SQLite -------------------------------------------------------------------------------------
+@pytest.fixture
+def sqlite_office(tmp_path: Path, _password_hash: str) -> Iterator[OfficeFixture]:
+    db = sqlite_database(tmp_path / "race.db")
+    office = make_office(db, _password_hash)
+    yield office
+    db.dispose()
+
+
+def test_stale_expected_version_on_sqlite(sqlite_office: OfficeFixture) -> None:
+    db = sqlite_office.db
+    u = sqlite_office.users
+    cid = at_task_force(sqlite_office)
+    _state, seen, _events, _outbox = case_state(db, cid)  # both conveners open the page at this version
+    operations.approve(cid, u["deputy_convener"], expected_version=seen, db=db)
+    after = case_state(db, cid)
+    with pytest.raises(Conflict) as err:
+        operations.return_for_revision(cid, u["convener"], "議程第二案請修正", expected_version=seen, db=db)
+    assert (err.value.by, err.value.expected_version, err.value.current_version) == ("deputy_convener", seen, seen + 1)
+    assert "changed by deputy_convener at" in err.value.message_en
+    assert case_state(db, cid) == after  # nothing written by the stale attempt
+
+
+def test_racing_threads_on_sqlite(sqlite_office: OfficeFixture) -> None:
+    """SQLite serialises the writers; with the version both saw, the later one gets Conflict."""
+    db = sqlite_office.db
+    u = sqlite_office.users
+    cid = at_task_force(sqlite_office)
+    _state, version, events, outbox = case_state(db, cid)
+    results = run_together(
+        lambda: operations.approve(cid, u["convener"], expected_version=version, db=db),
+        lambda: operations.approve(cid, u["deputy_convener"], expected_version=version, db=db),
+    )
+    _one_winner(results, ["convener", "deputy_convener"])
+    assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1)
+
+
+def test_racing_threads_without_versions_on_sqlite(sqlite_office: OfficeFixture) -> None:
+    """Without a version, the later writer sees the new state: a clear refusal, still one approval."""
+    db = sqlite_office.db
+    u = sqlite_office.users
+    cid = at_task_force(sqlite_office)
+    _state, version, events, outbox = case_state(db, cid)
+    results = run_together(lambda: operations.approve(cid, u["convener"], db=db),
+                           lambda: operations.approve(cid, u["deputy_convener"], db=db))
+    assert sum(isinstance(r, operations.Result) for r in results) == 1, results
+    loser = next(r for r in results if not isinstance(r, operations.Result))
+    assert isinstance(loser, Conflict | TransitionNotAllowed), loser
+    assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1)
