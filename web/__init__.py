@@ -15,6 +15,7 @@ from flask import Flask, request
 from jinja2 import StrictUndefined
 
 from web import auth, board, cases, i18n, public, publishing, queues
+from web import task_force
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(task_force.bp)
     return app
 
 

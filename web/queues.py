@@ -1,16 +1,18 @@
-"""我的工作: the cases the logged-in user can act on now, oldest first (``workflow.queues``)."""
+"""我的工作: the cases the logged-in user can act on now, oldest first (``workflow.queues``), and
+批次核准 from it: select → confirm (a plain page, no JavaScript) → approve each (``web.bulk``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
+from web import bulk
 from web.board import can_see_board, state_word
 from web.db import database, session
 from web.labels import kind_label, state_label
-from workflow import board, clock, deadlines, registry
+from workflow import board, clock, deadlines, permissions, registry
 from workflow.errors import NotFound
 from workflow.queues import QueueItem, queue_for
 
@@ -25,9 +27,10 @@ class QueueRow:
     overdue: bool
     step: deadlines.StepDeadline | None = None  # the review step's own deadline (working days)
     step_overdue: bool = False
+    approvable: bool = False  # gets a checkbox for 批次核准
 
 
-def _row(item: QueueItem, step: deadlines.StepDeadline | None = None) -> QueueRow:
+def _row(item: QueueItem, step: deadlines.StepDeadline | None = None, approvable: bool = False) -> QueueRow:
     try:
         defn = registry.default().latest(item.kind)
     except NotFound:
@@ -35,7 +38,7 @@ def _row(item: QueueItem, step: deadlines.StepDeadline | None = None) -> QueueRo
     overdue = item.due_date is not None and item.due_date < clock.today()
     today = clock.today()
     return QueueRow(item, kind_label(item.kind), state_label(defn, item.state), overdue, step,
-                    step is not None and step.overdue(today))
+                    step is not None and step.overdue(today), approvable)
 
 
 @bp.get("/")
@@ -47,5 +50,27 @@ def my_work() -> str:
     # The liaison's first page says which units are late with what, as of today.
     late = board.board(database(), current_user.office_id, only="overdue", limit=10, charts=False) \
         if can_see_board() else None
-    return render_template("queue.html", rows=[_row(i, steps.get(i.case_id)) for i in items], late=late,
-                           state_word=state_word, kind_label=kind_label)
+    caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
+    rows = [_row(i, steps.get(i.case_id), bulk.can_approve(database(), caps, current_user.id, i)) for i in items]
+    return render_template("queue.html", rows=rows, late=late, state_word=state_word, kind_label=kind_label,
+                           any_approvable=any(r.approvable for r in rows))
+
+
+@bp.get("/approve-selected")
+@login_required
+def confirm_approve() -> str:
+    """The confirmation page: the selected cases, and one button that approves them all."""
+    selected = bulk.describe(database(), session(), current_user.office_id,
+                             bulk.parse_selection(request.args.getlist("case")))
+    return render_template("bulk_confirm.html", selected=selected)
+
+
+@bp.post("/approve-selected")
+@login_required
+def approve_selected() -> str:
+    # CSRFProtect (app-wide) has refused the request already if its token was missing or wrong.
+    selected = bulk.describe(database(), session(), current_user.office_id,
+                             bulk.parse_selection(request.form.getlist("case")))
+    session().rollback()  # end the read transaction before each approval opens its own
+    outcomes = bulk.approve_all(database(), current_user.id, selected)
+    return render_template("bulk_result.html", outcomes=outcomes)

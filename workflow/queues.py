@@ -34,6 +34,9 @@ class QueueItem:
     due_date: dt.date | None
     submitted_by: str | None
     revision_count: int
+    unit_id: int = 0
+    submitted_by_id: int | None = None  # for "may this user approve it" (never what they submitted)
+    workflow_version: int = 0
 
 
 def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset[str]]]:
@@ -81,7 +84,8 @@ def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit
         q = (
             select(Case.id, Case.kind, Case.title, Case.state, Unit.name, Case.roc_year, Case.period,
                    Case.version, Case.entered_state_at, Case.due_date, submitter.c.display_name,
-                   Case.revision_count)
+                   Case.revision_count, Case.unit_id, Case.submitted_by_id,
+                   Case.workflow_version)
             .join(Unit, Unit.id == Case.unit_id)
             .outerjoin(submitter, submitter.c.id == Case.submitted_by_id)
             .where(Case.office_id == user.office_id, or_(false(), *clauses))
@@ -93,5 +97,6 @@ def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit
             entered = r.entered_state_at
             waited = (today - entered.astimezone(clock.TAIPEI).date()).days
             items.append(QueueItem(r.id, r.kind, r.title, r.state, r.name, r.roc_year, r.period, r.version,
-                                   entered, max(waited, 0), r.due_date, r.display_name, r.revision_count))
+                                   entered, max(waited, 0), r.due_date, r.display_name, r.revision_count,
+                                   r.unit_id, r.submitted_by_id, r.workflow_version))
         return items
