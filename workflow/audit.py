@@ -106,6 +106,12 @@ def verify(db: Database, *, office_id: int | None = None, batch: int = 500) -> I
     while True:
         with db.unit_of_work(write=False) as uow:
             s = uow.session
+            if db.dialect == "postgresql":
+                # Read the cases and their events as of one moment. Under READ COMMITTED, a
+                # transition committed between the two SELECTs shows one event more than the case
+                # row says: a busy office would look tampered. (SQLite's read transaction is a
+                # snapshot already.)
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             q = select(Case).where(Case.id > last_id).order_by(Case.id).limit(batch)
             if office_id is not None:
                 q = q.where(Case.office_id == office_id)
