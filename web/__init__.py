@@ -14,8 +14,7 @@ from typing import Any
 from flask import Flask, request
 from jinja2 import StrictUndefined
 
-from web import auth, board, cases, i18n, public, publishing, queues
-from web import task_force
+from web import auth, board, cases, edit, i18n, mine, public, publishing, queues, task_force, uploads
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -38,6 +37,8 @@ def _defaults() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "MAX_FORM_PARTS": 200,
+        # Attachments (web/uploads.py raises the body limit for its own view to this, plus the form).
+        "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": i18n.DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": settings.timezone,
         "BABEL_TRANSLATION_DIRECTORIES": "translations",
@@ -80,6 +81,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     app.register_blueprint(task_force.bp)
+    for bp in (mine.bp, edit.bp, uploads.bp):  # 我的案件, its form, attachments
+        app.register_blueprint(bp)
     return app
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from web.i18n import lazy_gettext as _l
@@ -26,3 +27,33 @@ class ActionForm(FlaskForm):
 
     version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
     comment = TextAreaField(_l("意見"), [Optional(), Length(max=COMMENT_MAX)])
+
+
+# -- 我的案件: creating and editing a case (web/mine.py, web/edit.py, web/uploads.py) --------------
+class NewCaseForm(FlaskForm):
+    """A new case: kind and unit choices are filled per user (what their roles may create)."""
+
+    kind = SelectField(_l("案件類別"), [InputRequired(_l("請選擇案件類別"))], choices=[],
+                       validate_choice=False)  # web/mine.py checks the (kind, unit) pair itself
+    unit = SelectField(_l("課室"), [InputRequired(_l("請選擇課室"))], choices=[], validate_choice=False)
+    roc_year = StringField(_l("年度（民國）"), [InputRequired(_l("請填寫年度")),
+                                             Regexp(r"^\s*[0-9]{3}\s*$", message=_l("請填寫三位數的民國年，例：113"))])
+    period = SelectField(_l("期別"), choices=[], validate_choice=False)  # create_case checks the cycle
+    title = StringField(_l("標題"), [InputRequired(_l("請填寫標題")), Length(max=200, message=_l("標題最多 200 字"))])
+
+
+class EditCaseForm(FlaskForm):
+    """The fixed part of a case's edit form; the kind's own fields are generated (web/case_form.py)."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+    title = StringField(_l("標題"), [InputRequired(_l("請填寫標題")), Length(max=200, message=_l("標題最多 200 字"))])
+
+
+class UploadForm(FlaskForm):
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+    file = FileField(_l("檔案"), [FileRequired(_l("請選擇要上傳的檔案"))])
+    alt_text = StringField(_l("替代文字（照片必填）"), [Optional(), Length(max=500, message=_l("替代文字最多 500 字"))])
+
+
+class MarkReadForm(FlaskForm):
+    """Mark one notification (or, with no id, all of them) as read."""

@@ -1,0 +1,206 @@
+"""我的案件: a drafter's own page: drafts, cases returned (the reviewer's comment on top), cases
+under review that they submitted, and the form that opens a new case of a kind their unit owns.
+
+Which cases are theirs to draft comes from ``workflow.queues.queue_for`` (the drafting states of
+each kind, narrowed by the user's capacities); which kinds they may open, from each kind's
+``drafter_roles`` and owning unit. ``operations.create_case`` checks both again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from web.db import database, session
+from web.forms import NewCaseForm
+from web.i18n import gettext as _
+from web.i18n import localized
+from web.labels import kind_label, period_label, state_label
+from workflow import clock, operations, permissions, registry
+from workflow.definitions import Definition
+from workflow.errors import NotFound, PermissionDenied, ValidationError
+from workflow.models import Case, HistoryEvent, Unit, User
+from workflow.queues import QueueItem, queue_for
+
+bp = Blueprint("mine", __name__)
+PERIOD_CHOICES = ("Q1", "Q2", "Q3", "Q4", "Y", "")
+SUBMITTED_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Creatable:
+    kind: str
+    kind_label: str
+    unit_id: int
+    unit_name: str
+    cycle: str
+
+
+@dataclass(frozen=True)
+class MineRow:
+    case_id: int
+    title: str
+    kind_label: str
+    state_label: str
+    period: str
+    roc_year: int
+    due_date: dt.date | None
+    since: dt.datetime
+    comment: str | None = None  # the reviewer's latest comment (returned cases)
+    comment_by: str | None = None
+    comment_at: dt.datetime | None = None
+
+
+def drafting_states(defn: Definition) -> set[str]:
+    return {t.source for t in defn.transitions if t.trigger == "submit"}
+
+
+def returned_states(defn: Definition) -> set[str]:
+    return {t.dest for t in defn.transitions if t.trigger == "return_for_revision"}
+
+
+def creatable(s: Session, user_id: int, office_id: int) -> list[Creatable]:
+    """(kind, unit) pairs this user may open: the kind's owning unit, a drafter role there."""
+    caps = permissions.capacities(s, user_id, office_id, clock.today())
+    if not caps:
+        return []
+    units = {u.code: u for u in s.scalars(select(Unit).where(Unit.office_id == office_id))}
+    out = []
+    for kind in registry.default().kinds():
+        defn = registry.default().latest(kind)
+        unit = units.get(defn.default_unit)
+        if unit is not None and permissions.match(caps, defn.drafter_roles, unit.id) is not None:
+            out.append(Creatable(kind, localized(defn.label, defn.label_en), unit.id,
+                                 localized(unit.name, unit.name_en), defn.cycle))
+    return out
+
+
+def can_draft() -> bool:
+    """For the nav: does the logged-in user hold a drafter role for some kind?"""
+    if not current_user.is_authenticated:
+        return False
+    if "can_draft" not in g:
+        g.can_draft = bool(creatable(session(), current_user.id, current_user.office_id))
+    return bool(g.can_draft)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    return {"can_draft": can_draft}
+
+
+def new_case_form(options: list[Creatable], formdata: Any = None) -> NewCaseForm:
+    form = NewCaseForm(formdata=formdata, roc_year=str(clock.today().year - 1911))
+    kinds = {o.kind: o.kind_label for o in options}
+    form.kind.choices = [("", _("請選擇")), *kinds.items()]
+    units = {o.unit_id: o.unit_name for o in options}
+    form.unit.choices = [(str(k), v) for k, v in units.items()]
+    form.period.choices = [(p, period_label(p) if p else _("不分期（專案）")) for p in PERIOD_CHOICES]
+    return form
+
+
+def _returned_comments(s: Session, case_ids: list[int]) -> dict[int, tuple[str | None, str | None, dt.datetime]]:
+    """The latest return comment per case: (comment, reviewer, when)."""
+    if not case_ids:
+        return {}
+    rows = s.execute(
+        select(HistoryEvent.case_id, HistoryEvent.comment, User.display_name, HistoryEvent.at)
+        .outerjoin(User, User.id == HistoryEvent.actor_id)
+        .where(HistoryEvent.case_id.in_(case_ids), HistoryEvent.trigger == "return_for_revision")
+        .order_by(HistoryEvent.case_id, HistoryEvent.seq.desc())
+    ).all()
+    out: dict[int, tuple[str | None, str | None, dt.datetime]] = {}
+    for case_id, comment, who, at in rows:
+        out.setdefault(case_id, (comment, who, at))
+    return out
+
+
+def _row(item: QueueItem, defn: Definition | None, comment: tuple[str | None, str | None, dt.datetime] | None = None
+         ) -> MineRow:
+    c = comment or (None, None, None)
+    return MineRow(item.case_id, item.title, kind_label(item.kind), state_label(defn, item.state),
+                   period_label(item.period), item.roc_year, item.due_date, item.entered_state_at, *c)
+
+
+def _defn(kind: str) -> Definition | None:
+    try:
+        return registry.default().latest(kind)
+    except NotFound:
+        return None
+
+
+def _lists(s: Session) -> tuple[list[MineRow], list[MineRow], list[MineRow]]:
+    drafts: list[QueueItem] = []
+    returned: list[QueueItem] = []
+    for item in queue_for(database(), current_user.id):
+        defn = _defn(item.kind)
+        if defn is None or item.state not in drafting_states(defn):
+            continue
+        (returned if item.state in returned_states(defn) else drafts).append(item)
+    comments = _returned_comments(s, [i.case_id for i in returned])
+    # Returned first in the page, most recently returned on top.
+    returned.sort(key=lambda i: i.entered_state_at, reverse=True)
+    reviewing = []
+    cases = s.scalars(select(Case).where(Case.office_id == current_user.office_id,
+                                         Case.submitted_by_id == current_user.id)
+                      .order_by(Case.entered_state_at.desc()).limit(SUBMITTED_LIMIT))
+    for c in cases:
+        defn = registry.default().get(database(), c.kind, c.workflow_version, s)
+        st = defn.state(c.state)
+        if st.final or c.state in drafting_states(defn):
+            continue
+        reviewing.append(MineRow(c.id, c.title, kind_label(c.kind), state_label(defn, c.state),
+                                 period_label(c.period), c.roc_year, c.due_date, c.entered_state_at))
+    return ([_row(i, _defn(i.kind)) for i in drafts],
+            [_row(i, _defn(i.kind), comments.get(i.case_id)) for i in returned], reviewing)
+
+
+def _page(form: NewCaseForm, options: list[Creatable], status: int = 200) -> tuple[str, int]:
+    drafts, returned, reviewing = _lists(session())
+    return render_template("mine.html", drafts=drafts, returned=returned, reviewing=reviewing, form=form,
+                           options=options, several_units=len({o.unit_id for o in options}) > 1), status
+
+
+@bp.get("/mine")
+@login_required
+def show() -> tuple[str, int]:
+    options = creatable(session(), current_user.id, current_user.office_id)
+    return _page(new_case_form(options), options)
+
+
+@bp.post("/mine/new")
+@login_required
+def new() -> Response | tuple[str, int]:
+    options = creatable(session(), current_user.id, current_user.office_id)
+    if not options:
+        abort(403)
+    form = new_case_form(options, formdata=request.form)
+    if len({o.unit_id for o in options}) == 1 and not form.unit.data:
+        form.unit.data = str(options[0].unit_id)
+    if not form.validate():
+        return _page(form, options, 422)
+    unit_id = int(form.unit.data)
+    if not any(o.kind == form.kind.data and o.unit_id == unit_id for o in options):
+        form.unit.errors = [_("這個課室不能建立這類案件，請改選課室或案件類別。")]
+        return _page(form, options, 422)
+    try:
+        case_id = operations.create_case(kind=form.kind.data, unit_id=unit_id, roc_year=int(form.roc_year.data),
+                                         title=form.title.data, actor=current_user.id,
+                                         period=form.period.data or None, db=database())
+    except ValidationError as exc:
+        fields = {"period": form.period, "roc_year": form.roc_year, "title": form.title}
+        for key, msg in exc.errors.items():
+            target = fields.get(key, form.kind)
+            target.errors = [*target.errors, localized(*msg)]
+        return _page(form, options, 422)
+    except (PermissionDenied, NotFound) as exc:
+        form.unit.errors = [localized(exc.message, exc.message_en)]
+        return _page(form, options, 422)
+    return redirect(url_for("edit.edit", case_id=case_id, created=1), 303)

@@ -1,0 +1,194 @@
+"""附件: uploading files to a draft and downloading them (RELIABILITY.md §4, uploads).
+
+A file's type is decided by its content, never its name or the browser's claim: JPEG, PNG, PDF by
+their magic bytes; .docx and .odt are zip packages, so they are opened (with caps on the entry count
+and the declared uncompressed size, against zip bombs) and recognised by ``[Content_Types].xml`` or
+the ODF ``mimetype`` entry. Files are stored by ``operations.add_attachment`` in the content-addressed
+store outside the web root (generated names); downloads go through ``access.load_case_for`` and are
+always sent as attachments.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from web.access import load_case_for
+from web.db import database, session
+from web.errors import conflict_message, render_error
+from web.filters import filesize
+from web.forms import UploadForm
+from web.i18n import gettext as _
+from web.i18n import localized
+from workflow import operations, posting, storage
+from workflow.errors import CaseflowError, Conflict, ValidationError
+from workflow.models import Attachment
+
+bp = Blueprint("uploads", __name__)
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # UPLOAD_MAX_BYTES
+ZIP_MAX_ENTRIES = 2000  # UPLOAD_ZIP_MAX_ENTRIES
+ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024  # UPLOAD_ZIP_MAX_UNCOMPRESSED
+FORM_OVERHEAD = 64 * 1024  # the multipart envelope, CSRF token, version and alt text
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf", DOCX: ".docx", ODT: ".odt"}
+PHOTOS = frozenset({"image/jpeg", "image/png"})
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str  # zh-TW (msgid) already translated for the request
+
+
+def _limit(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default))
+
+
+def max_bytes() -> int:
+    return _limit("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def sniff(content: bytes) -> str | Refused:
+    """The media type of an allowed file, from its content; or why it is refused."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"%PDF-"):
+        return "application/pdf"
+    if content.startswith(b"PK\x03\x04"):
+        return _office(content)
+    return Refused(_("只接受 JPEG、PNG 照片，PDF，以及 Word（.docx）或 ODF 文字文件（.odt）；"
+                     "這個檔案的內容不是這些格式。"))
+
+
+def _office(content: bytes) -> str | Refused:
+    """A .docx or .odt, judged by the package's own declarations, within the caps."""
+    bad = Refused(_("這個壓縮檔不是可接受的 Word（.docx）或 ODF（.odt）文件。"))
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            infos = zf.infolist()
+            if len(infos) > _limit("UPLOAD_ZIP_MAX_ENTRIES", ZIP_MAX_ENTRIES):
+                return Refused(_("文件內含的項目過多，系統不接受（可能是惡意的壓縮檔）。"))
+            total = sum(i.file_size for i in infos)
+            if total > _limit("UPLOAD_ZIP_MAX_UNCOMPRESSED", ZIP_MAX_UNCOMPRESSED):
+                return Refused(_("文件解壓縮後過大，系統不接受（可能是惡意的壓縮檔）。"))
+            names = {i.filename: i for i in infos}
+            if infos and infos[0].filename == "mimetype" and infos[0].file_size <= 100:
+                mime = zf.read(infos[0]).decode("ascii", "replace").strip()
+                return ODT if mime == ODT else bad
+            ct = names.get("[Content_Types].xml")
+            if ct is not None and ct.file_size <= 1024 * 1024:
+                declared = zf.read(ct).decode("utf-8", "replace")
+                if "wordprocessingml.document.main+xml" in declared and "word/document.xml" in names:
+                    return DOCX
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
+        return bad
+    return bad
+
+
+def safe_name(raw: str, media_type: str) -> str:
+    """A display name with no path, no control characters, and the extension of its real type."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[\\/]", name)[-1]  # "../../x" or "C:\\x" → "x"
+    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "", name).strip().lstrip(".").strip()
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = stem[:150].strip() or _("附件")
+    return f"{stem}{EXTENSIONS[media_type]}"
+
+
+def _back(case_id: int) -> str:
+    return url_for("edit.edit", case_id=case_id, _anchor="attachments")
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@login_required
+def upload(case_id: int) -> Response | tuple[str, int]:
+    case = load_case_for(current_user, case_id)
+    form = UploadForm()
+    if not form.validate():
+        if form.version.errors:
+            abort(400)
+        for msg in (*form.file.errors, *form.alt_text.errors):
+            flash(_("附件：%(error)s", error=msg), "error")
+        return redirect(_back(case.id), 303)
+    content = form.file.data.read(max_bytes() + 1)
+    if len(content) > max_bytes():
+        return too_large()
+    kind = sniff(content)
+    if isinstance(kind, Refused):
+        flash(_("附件未上傳：%(reason)s", reason=kind.message), "error")
+        return redirect(_back(case.id), 303)
+    alt = (form.alt_text.data or "").strip()
+    if kind in PHOTOS and not alt:
+        flash(_("附件未上傳：照片須填寫替代文字（說明照片內容，供視障者使用）。"), "error")
+        return redirect(_back(case.id), 303)
+    name = safe_name(form.file.data.filename or "", kind)
+    try:
+        att_id = operations.add_attachment(case.id, current_user.id, name=name, content_type=kind, content=content,
+                                           expected_version=int(form.version.data), db=database())
+        if alt:
+            # add_attachment takes no alt text (yet): set it right after, on the version it produced.
+            posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt},
+                                 expected_version=int(form.version.data) + 1, db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
+    except ValidationError as exc:
+        flash(_("附件：%(error)s", error="；".join(localized(*m) for m in exc.errors.values())), "error")
+        return redirect(_back(case.id), 303)
+    except CaseflowError as exc:
+        flash(localized(exc.message, exc.message_en), "error")
+        return redirect(_back(case.id), 303)
+    flash(_("已上傳「%(name)s」（%(size)s）。", name=name, size=filesize(len(content))), "success")
+    return redirect(_back(case.id), 303)
+
+
+@bp.get("/cases/<int:case_id>/attachments/<int:attachment_id>")
+@login_required
+def download(case_id: int, attachment_id: int) -> Response:
+    case = load_case_for(current_user, case_id)
+    att = session().get(Attachment, attachment_id)
+    if att is None or att.case_id != case.id:
+        abort(404)
+    data = storage.default().get(att.storage_key)
+    return send_file(io.BytesIO(data), mimetype=att.content_type, as_attachment=True, download_name=att.name,
+                     max_age=0, etag=att.sha256)
+
+
+def too_large() -> tuple[str, int]:
+    return render_error(413, _("檔案太大：附件最大 %(limit)s，請壓縮或縮小後再上傳。", limit=filesize(max_bytes())),
+                        back=_back(request.view_args["case_id"]) if request.view_args else None)
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(_e: RequestEntityTooLarge) -> tuple[str, int]:
+    if request.endpoint == "uploads.upload":
+        return too_large()
+    return render_error(413)
+
+
+@bp.record_once
+def _raise_body_limit(state: Any) -> None:
+    """The app's MAX_CONTENT_LENGTH is small (no other form needs more); the upload view gets its
+    own limit before CSRFProtect (an app-level before_request hook) reads the body."""
+
+    def hook() -> None:
+        if request.endpoint == "uploads.upload":
+            request.max_content_length = max_bytes() + FORM_OVERHEAD
+
+    state.app.before_request_funcs.setdefault(None, []).insert(0, hook)
+
+
+@bp.app_context_processor
+def _limits() -> dict[str, Any]:
+    return {"upload_limit": max_bytes}
