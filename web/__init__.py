@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, request
 from jinja2 import StrictUndefined
 
-from web import auth, board, cases, edit, i18n, mine, public, publishing, queues, task_force, uploads
+from web import auth, board, cases, edit, i18n, mine, notifications, public, publishing, queues, task_force, uploads
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -81,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     app.register_blueprint(task_force.bp)
-    for bp in (mine.bp, edit.bp, uploads.bp):  # 我的案件, its form, attachments
+    for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     return app
 

@@ -1,0 +1,59 @@
+"""通知: the logged-in user's notifications inbox, newest first, with the unread count in the nav."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from web.db import database, session
+from web.forms import MarkReadForm
+from web.i18n import gettext as _
+from workflow import inbox
+from workflow.models import Notification
+
+bp = Blueprint("notifications", __name__)
+
+
+def unread_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_count" not in g:
+        g.unread_count = inbox.unread_count(session(), current_user.id)
+    return int(g.unread_count)
+
+
+@bp.app_context_processor
+def _nav() -> dict[str, Any]:
+    return {"unread_count": unread_count}
+
+
+@bp.get("/notifications")
+@login_required
+def show() -> str:
+    return render_template("notifications.html", items=inbox.inbox(session(), current_user.id),
+                           form=MarkReadForm(formdata=None))
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def mark(notification_id: int) -> Response:
+    if not MarkReadForm().validate():
+        abort(400)
+    n = session().get(Notification, notification_id)
+    if n is None or n.user_id != current_user.id:
+        abort(404)  # someone else's: as if it did not exist
+    inbox.mark_read(database(), current_user.id, notification_id)
+    return redirect(url_for(".show", _anchor=f"n{notification_id}"), 303)
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_all() -> Response:
+    if not MarkReadForm().validate():
+        abort(400)
+    count = inbox.mark_read(database(), current_user.id)
+    flash(_("已將 %(n)s 則通知標為已讀。", n=count), "success")
+    return redirect(url_for(".show"), 303)
