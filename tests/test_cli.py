@@ -1,0 +1,178 @@
+"""The `caseflow` command, run as a user runs it: a subprocess on a fresh SQLite file (the embedded
+default: CASEFLOW_INSTANCE set, no DATABASE_URL), with the demo office from `caseflow init --demo`.
+
+Bad input (unknown case, user, trigger, kind or state; a return without a comment; a person without
+the role) prints exactly one line on stderr, starting with ``caseflow:``, and exits 2; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workflow import registry
+
+CASEFLOW = str(Path(sys.executable).with_name("caseflow"))
+Completed = subprocess.CompletedProcess[str]
+
+
+@dataclass
+class Demo:
+    instance: Path
+    env: dict[str, str]
+    users: list[dict[str, Any]] = field(default_factory=list)  # `users list --json`, read once
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([CASEFLOW, *args], env=self.env, cwd=self.instance, capture_output=True, text=True,
+                              timeout=120)
+
+    def json(self, *args: str) -> Any:
+        res = self.run(*args, "--json")
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    def chief_login(self, case: dict[str, Any]) -> str:
+        """A login holding the chief role for the case's unit."""
+        return next(u["login"] for u in self.users if "chief" in u["roles"] and u["unit_id"] == case["unit_id"])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    instance = tmp_path_factory.mktemp("instance")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["CASEFLOW_INSTANCE"] = str(instance)
+    d = Demo(instance, env)
+    res = d.run("init", "--demo")
+    assert res.returncode == 0, res.stderr
+    assert "demo office created" in res.stdout
+    assert (instance / "caseflow.db").exists()  # the embedded default: a SQLite file in the instance folder
+    d.users = d.json("users", "list")
+    return d
+
+
+@pytest.fixture(scope="module")
+def in_review(demo: Demo) -> list[dict[str, Any]]:
+    """The demo's cases waiting for a section chief, oldest id first (two are needed below)."""
+    found = demo.json("cases", "list", "--state", "section_review")
+    assert len(found) >= 2, found
+    return [demo.json("case", "show", str(c["id"])) for c in found]
+
+
+def test_cases_list(demo: Demo) -> None:
+    everything = demo.json("cases", "list")
+    assert {c["kind"] for c in everything} == set(registry.default().files)  # cases of every kind
+    assert {"draft", "section_review", "returned", "filed", "withdrawn"} <= {c["state"] for c in everything}
+    only = demo.json("cases", "list", "--kind", "training_report", "--state", "draft")
+    assert only and all((c["kind"], c["state"]) == ("training_report", "draft") for c in only)
+    assert {c["id"] for c in only} < {c["id"] for c in everything}
+
+
+def test_case_show(demo: Demo, in_review: list[dict[str, Any]]) -> None:
+    case = in_review[0]
+    assert case["state"] == "section_review"
+    assert case["allowed_triggers"] == ["approve", "return_for_revision"]
+    history = case["history"]
+    assert [h["seq"] for h in history] == list(range(1, len(history) + 1))
+    assert history[0]["event"] == "created"
+    assert history[-1]["trigger"] == "submit" and history[-1]["to"] == "section_review"
+    assert case["version"] == len(history)
+    assert case["fields"]  # the demo's cases are filled in
+
+
+def test_case_fire(demo: Demo, in_review: list[dict[str, Any]]) -> None:
+    case = in_review[0]
+    cid, chief = str(case["id"]), demo.chief_login(case)
+    res = demo.run("case", "fire", cid, "approve", "--as", chief, "--expected-version", str(case["version"]))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == f"case {cid}: section_review -> secretariat_review (version {case['version'] + 1})"
+    after = demo.json("case", "show", cid)
+    assert (after["state"], after["version"]) == ("secretariat_review", case["version"] + 1)
+    names = {u["login"]: u["name"] for u in demo.users}
+    assert (after["history"][-1]["trigger"], after["history"][-1]["actor"]) == ("approve", names[chief])
+
+    back = demo.run("case", "fire", cid, "return_for_revision", "--as", "secretariat", "--comment", "請補附件")
+    assert back.returncode == 0, back.stderr
+    shown = demo.json("case", "show", cid)
+    assert (shown["state"], shown["revision_count"], shown["history"][-1]["comment"]) == ("returned", 1, "請補附件")
+
+
+def test_workflow_show_marks_the_current_state(demo: Demo) -> None:
+    case = demo.json("cases", "list", "--kind", "training_report", "--state", "task_force_review")[0]
+    out = demo.instance / "training.mmd"
+    res = demo.run("workflow", "show", "training_report", "--case", str(case["id"]), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    marked = [line for line in res.stdout.splitlines() if "<== current" in line]
+    assert len(marked) == 1 and marked[0].split()[0] == "task_force_review"
+    diagram = out.read_text(encoding="utf-8")
+    assert diagram.lstrip("-\n").startswith("training_report") or "stateDiagram-v2" in diagram
+    active = [line.split()[1] for line in diagram.splitlines() if line.strip().startswith("Class ")
+              and line.strip().endswith("s_active")]
+    assert active == ["task_force_review"]
+    assert "[*] --> draft" in diagram  # the start arrow still marks where every case begins
+    assert "section_review --> secretariat_review: approve" in diagram
+
+    plain = demo.instance / "plain.mmd"
+    res = demo.run("workflow", "show", "web_posting", "-o", str(plain))
+    assert res.returncode == 0, res.stderr
+    text = plain.read_text(encoding="utf-8")
+    assert "s_active" not in text.replace("classDef s_active", "")
+    assert "publishing --> publish_failed: mark_publish_failed" in text
+
+
+def test_audit_verify_passes_on_the_demo(demo: Demo) -> None:
+    res = demo.run("audit", "verify")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("ok: ")
+
+
+# -- bad input --------------------------------------------------------------------------------
+# (name, arguments, words the one line must contain). "{case}" is a demo case in section review,
+# "{chief}" its unit's chief, "{other_chief}" another unit's chief. (Each run is a process start,
+# about a second here, so one of each kind of mistake.)
+BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
+    ("unknown case (show)", ["case", "show", "999999"], ["999999"]),
+    ("unknown case (fire)", ["case", "fire", "999999", "approve", "--as", "{chief}"], ["999999"]),
+    ("unknown user", ["case", "fire", "{case}", "approve", "--as", "nobody.here"], ["nobody.here"]),
+    ("unknown trigger", ["case", "fire", "{case}", "frobnicate", "--as", "{chief}"], ["frobnicate", "approve"]),
+    ("unknown kind (diagram)", ["workflow", "show", "no_such_kind"], ["no_such_kind", "training_report"]),
+    ("unknown state", ["cases", "list", "--state", "limbo"], ["limbo", "section_review"]),
+    ("return without comment", ["case", "fire", "{case}", "return_for_revision", "--as", "{chief}"], ["comment"]),
+    ("permission denied", ["case", "fire", "{case}", "approve", "--as", "{other_chief}"], ["role"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_runs(demo: Demo, in_review: list[dict[str, Any]]) -> dict[str, tuple[Completed, list[str]]]:
+    """Every bad command, run side by side (each is its own process): results by name."""
+    case = in_review[-1]
+    chief = demo.chief_login(case)
+    other_chief = next(u["login"] for u in demo.users if "chief" in u["roles"] and u["unit_id"] != case["unit_id"])
+    fill = {"{case}": str(case["id"]), "{chief}": chief, "{other_chief}": other_chief}
+    commands = {name: [fill.get(a, a) for a in args] for name, args, _words in BAD_INPUT}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(zip(commands, pool.map(lambda args: demo.run(*args), commands.values()), strict=True))
+    after = demo.json("case", "show", str(case["id"]))
+    assert (after["state"], after["version"]) == (case["state"], case["version"]), "bad input changed the case"
+    return {name: (done[name], words) for name, _args, words in BAD_INPUT}
+
+
+@pytest.mark.parametrize("name", [name for name, _args, _words in BAD_INPUT])
+def test_bad_input_is_one_clear_line_and_exit_2(bad_runs: dict[str, Any], name: str) -> None:
+    res, words = bad_runs[name]
+    lines = res.stderr.splitlines()
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("caseflow: "), res.stderr
+    assert "Traceback" not in res.stderr and "Error" not in lines[0].split(":")[0]
+    for w in words:
+        assert w in lines[0], f"{w!r} not in {lines[0]!r}"
+    assert res.stdout == ""
