@@ -204,6 +204,8 @@ def resolve(raw: dict[str, Any], kinds_dir: Path = KINDS_DIR) -> Definition:
     line = _read_toml(kinds_dir / "lines" / f"{raw['line']}.toml", kind)
     drafter_roles = tuple(raw.get("drafter_roles", ["staff"]))
     documents: dict[str, list[str]] = raw.get("documents", {})
+    if any(not s.get("name") for s in line.get("states", [])):
+        raise WorkflowDefinitionError(kind, f"line {raw['line']!r} declares a state without a name")
     state_names = {s.get("name") for s in line.get("states", [])}
     for st in documents:
         if st not in state_names:
