@@ -69,6 +69,8 @@ class AttachmentView:
     size: int
     uploaded_by: str
     uploaded_at: dt.datetime
+    id: int = 0  # for the download link (web/uploads.py)
+    alt_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class CasePage:
     documents: list[DocumentView]
     step: deadlines.StepDeadline | None = None  # the current review step's deadline (or its stopped clock)
     step_overdue: bool = False
+
+    @property
+    def can_edit(self) -> bool:
+        """The user may submit it now, so it is a draft (or returned) of theirs: offer the edit form."""
+        return any(a.trigger == "submit" for a in self.actions)
 
 
 def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
@@ -245,4 +252,4 @@ def _attachments(s: Session, case_id: int) -> list[AttachmentView]:
         .where(Attachment.case_id == case_id)
         .order_by(Attachment.id)
     ).all()
-    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at) for a, name in rows]
+    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at, a.id, a.alt_text) for a, name in rows]

@@ -287,3 +287,14 @@ def test_edit_form_needs_csrf(office: OfficeFixture, as_user: Callable[[str], Br
     values.pop("csrf_token")
     assert b.client.post(edit_url(cid), data=values).status_code == 400
     assert csrf_token(html(b.get(edit_url(cid))))
+
+
+def test_pages_in_english(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    b.get("/lang/en")
+    assert "My cases" in text(b.get("/mine"))
+    resp = post_edit(b, cid, **{"f-courses-2-hours": "x"})
+    page = html(resp)
+    assert '<label for="f-summary">Summary</label>' in page
+    assert error_after(page, "f-courses-2-hours") == "row 2: Hours &#39;x&#39; is not a number"  # HTML-escaped

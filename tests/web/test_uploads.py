@@ -203,3 +203,17 @@ def _zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def test_case_page_links_the_edit_form_and_the_downloads(office: OfficeFixture,
+                                                        as_user: Callable[[str], Browser]) -> None:
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    flashed(b, upload(b, cid, "活動.png", PNG, alt="宣導活動現場"))
+    [att] = attachments(office, cid)
+    page = b.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f'href="/cases/{cid}/attachments/{att.id}"' in page and "宣導活動現場" in page
+    assert f'href="/cases/{cid}/edit"' in page
+    # The chief sees the download but no edit link.
+    chief = as_user("personnel_chief").get(f"/cases/{cid}").get_data(as_text=True)
+    assert f'href="/cases/{cid}/attachments/{att.id}"' in chief and f'href="/cases/{cid}/edit"' not in chief
