@@ -1,0 +1,349 @@
+"""Every route × every role holder (R8, RELIABILITY §7 rows 12, 13, 20): the status each gets.
+
+The table below must name every rule in ``app.url_map`` (a new route without an entry fails
+``test_every_route_has_an_entry``). Ids in URLs are real: a case of the test office in each state
+a route needs, its attachment and generated document, a published posting and its public file, a
+posting whose publication failed. Then:
+
+- each role holder of the test office (``STAFFING``), an anonymous visitor and a user of another
+  office request every route with every method it accepts (POSTs carry the session's CSRF token and
+  no other field: enough to pass CSRF and reach the view's own checks, never enough to change a
+  case): the status must be the table's;
+- the same routes with the id of *another office's* case answer 404 to everyone of this office;
+- every route that changes state refuses GET (405) and refuses a POST without a CSRF token (400);
+- the security headers are on every one of those responses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.routing import Rule
+from werkzeug.test import TestResponse
+
+from documents import service as documents
+from publishing import service as publishing_service
+from publishing.publishers import PublicZonePublisher
+from tests.conftest import STAFFING, OfficeFixture, make_office
+from tests.publishing_helpers import FAST, to_publishing
+from tests.web.conftest import Browser, csrf_token, submitted
+from web import create_app
+from web.security import HEADERS
+from workflow import operations
+from workflow.db import Database
+from workflow.models import Document, OutboxMessage
+
+ANON, OTHER = "anonymous", "other_office"
+ROLES = [*STAFFING, ANON, OTHER]
+OFFICE_PEOPLE = frozenset(STAFFING)
+LOGGED_IN = OFFICE_PEOPLE | {OTHER}
+
+# Who sees which page (mirrors the VIEWERS of each blueprint; written out so a change shows here).
+BOARD = frozenset({"liaison", "deputy_liaison", "secretariat", "admin"})
+FAILED_POSTINGS = BOARD
+TASK_FORCE = frozenset({"convener", "deputy_convener", "member", "liaison", "deputy_liaison"})
+# Who may open a case of some kind: staff of a unit that owns a kind, and the liaisons (who draft
+# the task force meeting). Civil affairs owns no kind of the plan.
+CREATORS = frozenset({"personnel_staff", "personnel_staff2", "social_staff", "accounting_staff",
+                      "secretariat_staff", "liaison", "deputy_liaison"})
+PERSONNEL_STAFF = frozenset({"personnel_staff", "personnel_staff2"})  # may edit the unit's drafts
+
+
+@dataclass
+class World:
+    office: OfficeFixture
+    other: OfficeFixture
+    draft: int  # personnel_staff's draft (with an attachment)
+    review: int  # section_review, with generated documents
+    document: int
+    attachment: int
+    posting: int  # published on the public zone
+    public_file: int
+    failed: int  # publish_failed
+    foreign: int  # the other office's case
+
+
+def _render_documents(db: Database, case_id: int) -> int:
+    with db.unit_of_work(write=False) as uow:
+        ids = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == case_id)))
+    for i in ids:
+        documents.process_outbox(db, i, convert_formats=False)
+    with db.unit_of_work(write=False) as uow:
+        return int(uow.session.scalars(select(Document.id).where(Document.case_id == case_id,
+                                                                  Document.status == "ready")).first() or 0)
+
+
+@pytest.fixture(scope="module")
+def world(db: Database, _password_hash: str) -> World:
+    office, other = make_office(db, _password_hash), make_office(db, _password_hash)
+    draft = office.case("training_report")
+    attachment = operations.add_attachment(draft, office.users["personnel_staff"], name="簽到表.pdf",
+                                           content_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n", db=db)
+    review = submitted(office)
+    document = _render_documents(db, review)
+    posting, outbox = to_publishing(office)
+    assert publishing_service.process_posting(db, outbox, publisher=PublicZonePublisher(),
+                                              settings=FAST).status == "published"
+    with db.unit_of_work(write=False) as uow:
+        from workflow.models import Attachment
+        public_file = int(uow.session.scalars(select(Attachment.id).where(Attachment.case_id == posting)).one())
+    failed, outbox = to_publishing(office, alt=None)
+    assert publishing_service.process_posting(db, outbox, publisher=PublicZonePublisher(),
+                                              settings=FAST).status == "failed"
+    return World(office, other, draft, review, document, attachment, posting, public_file, failed,
+                 submitted(other))
+
+
+@pytest.fixture(scope="module")
+def matrix_app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CASEFLOW_INSTANCE", str(tmp_path_factory.mktemp("matrix")))
+        yield create_app({"TESTING": True, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://",
+                          "BACKGROUND_WORK": False})
+
+
+def _client(app: Flask, w: World, role: str) -> FlaskClient:
+    client = app.test_client()
+    if role != ANON:
+        login = w.other.logins["personnel_chief"] if role == OTHER else w.office.logins[role]
+        resp = Browser(client).login(login)
+        assert resp.status_code == 303, (role, resp.status_code)
+    return client
+
+
+@pytest.fixture(scope="module")
+def clients(matrix_app: Flask, world: World) -> dict[str, FlaskClient]:
+    """One logged-in client per role holder (and the other office's chief); anonymous has none."""
+    return {role: _client(matrix_app, world, role) for role in ROLES}
+
+
+# -- the table ------------------------------------------------------------------------------------
+Expect = Callable[[str], int]
+
+
+def page(viewers: frozenset[str] | None = None, *, other: int = 200) -> Expect:
+    """A page behind login: anonymous → login, ``viewers`` (everyone when None) 200, others 403."""
+    def expect(role: str) -> int:
+        if role == ANON:
+            return 302
+        if role == OTHER:
+            return other
+        return 200 if viewers is None or role in viewers else 403
+    return expect
+
+
+def case_route(inside: Expect | int) -> Expect:
+    """A route on a case of the test office: the other office's user gets 404 (ids reveal nothing)."""
+    def expect(role: str) -> int:
+        if role == ANON:
+            return 302
+        if role == OTHER:
+            return 404
+        return inside(role) if callable(inside) else inside
+    return expect
+
+
+def everyone(status: int) -> Expect:
+    return lambda _role: status
+
+
+def only(roles: frozenset[str], yes: int, no: int) -> Expect:
+    return lambda role: yes if role in roles else no
+
+
+@dataclass(frozen=True)
+class Entry:
+    url: Callable[[World], str]
+    get: Expect | None = None  # None: GET is not allowed (405 for everyone)
+    post: Expect | None = None  # status of a POST with a CSRF token and no fields
+    changes_state: bool = False  # POST-only, refuses a missing CSRF token
+    fresh: bool = False  # ends the session (logout): use a client of its own
+
+
+TABLE: dict[str, Entry] = {
+    "queues.my_work": Entry(lambda w: "/", get=page()),
+    "queues.confirm_approve": Entry(lambda w: f"/approve-selected?case={w.review}:2", get=page()),
+    "queues.approve_selected": Entry(lambda w: "/approve-selected", post=page(), changes_state=True),
+    "board.show": Entry(lambda w: "/board", get=page(BOARD, other=403)),
+    "board.export_csv": Entry(lambda w: "/board.csv", get=page(BOARD, other=403)),
+    "board.export_ods": Entry(lambda w: "/board.ods", get=page(BOARD, other=403)),
+    "task_force.show": Entry(lambda w: "/task-force", get=page(TASK_FORCE, other=403)),
+    "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
+    "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200)),
+    "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx", get=case_route(200)),
+    # The form has no version: refused as malformed (400) once the case is found.
+    "cases.act": Entry(lambda w: f"/cases/{w.review}/actions/approve", post=case_route(400), changes_state=True),
+    # The queue's viewers only, checked before the case is loaded: the other office's user (not a
+    # viewer) gets 403 whatever the id, which says nothing about the id either.
+    "publishing.fix": Entry(lambda w: f"/publishing/{w.failed}/fix", get=page(FAILED_POSTINGS, other=403),
+                            post=page(FAILED_POSTINGS, other=403), changes_state=True),
+    # Empty forms: refused before any role check (400, or a flash and back to the queue: 303);
+    # the workflow refuses anyone but the secretariat (tests/web/test_publishing_web.py).
+    "publishing.retry": Entry(lambda w: f"/publishing/{w.failed}/retry", post=case_route(400), changes_state=True),
+    "publishing.manual": Entry(lambda w: f"/publishing/{w.failed}/manual", post=case_route(303),
+                               changes_state=True),
+    "publishing.send_back": Entry(lambda w: f"/publishing/{w.failed}/return", post=case_route(303),
+                                  changes_state=True),
+    # A logged-in user is sent to their work (303); a POST without credentials re-displays the form.
+    "auth.login": Entry(lambda w: "/login", get=only(frozenset({ANON}), 200, 303),
+                        post=only(frozenset({ANON}), 200, 303), changes_state=True),
+    "auth.logout": Entry(lambda w: "/logout", post=lambda role: 302 if role == ANON else 303, changes_state=True,
+                         fresh=True),
+    "i18n.switch": Entry(lambda w: "/lang/en?next=/", get=everyone(303)),
+    "static": Entry(lambda w: "/static/caseflow.css", get=everyone(200)),
+    "public.index": Entry(lambda w: f"/zone/{w.office.code}/", get=everyone(200)),
+    "public.feed": Entry(lambda w: f"/zone/{w.office.code}/feed.atom", get=everyone(200)),
+    "public.posting": Entry(lambda w: f"/zone/{w.office.code}/postings/{w.posting}", get=everyone(200)),
+    "public.file": Entry(lambda w: f"/zone/{w.office.code}/files/{w.public_file}", get=everyone(200)),
+    # 我的案件 and its forms, attachments, notifications (another developer's pages).
+    "mine.show": Entry(lambda w: "/mine", get=page()),
+    # An empty form from someone who may create cases: 422 (the form again, with its errors).
+    "mine.new": Entry(lambda w: "/mine/new", changes_state=True,
+                      post=lambda role: 302 if role == ANON else 422 if role in CREATORS else 403),
+    "edit.edit": Entry(lambda w: f"/cases/{w.draft}/edit", get=case_route(only(PERSONNEL_STAFF, 200, 403))),
+    "edit.save": Entry(lambda w: f"/cases/{w.draft}/edit", post=case_route(only(PERSONNEL_STAFF, 400, 403)),
+                       changes_state=True),
+    # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
+    "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400), changes_state=True),
+    "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}", get=case_route(200)),
+    "notifications.show": Entry(lambda w: "/notifications", get=page()),
+    # No such notification for anyone (each person's own are checked by the inbox's tests).
+    "notifications.mark": Entry(lambda w: "/notifications/999999999/read",
+                                post=lambda role: 302 if role == ANON else 404, changes_state=True),
+    "notifications.mark_all": Entry(lambda w: "/notifications/read", post=lambda role: 302 if role == ANON else 303,
+                                    changes_state=True),
+}
+# Routes on a case id: the other office's case must answer 404 to everyone in this office.
+CASE_ID = re.compile(r"<int:case_id>")
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
+
+
+def _methods(rule: Rule) -> set[str]:
+    return set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+
+
+def _get_allowed(app: Flask, path: str) -> bool:
+    """Does any rule on this path accept GET (several views may share a path, one per method)?"""
+    return any("GET" in _methods(r) for r in app.url_map.iter_rules() if r.rule == path)
+
+
+def _check_headers(resp: TestResponse, what: str) -> list[str]:
+    return [f"{what}: no {name}" for name, value in HEADERS.items() if resp.headers.get(name) != value]
+
+
+def _post(client: FlaskClient, url: str, *, token: bool = True) -> TestResponse:
+    data = {}
+    if token:
+        login = client.get("/login")  # a form with the session's token; logged in: the logout form on /
+        data["csrf_token"] = csrf_token((client.get("/") if login.status_code == 303 else login).get_data(as_text=True))
+    return client.post(url, data=data)
+
+
+# -- the tests ------------------------------------------------------------------------------------
+def test_every_route_has_an_entry(matrix_app: Flask) -> None:
+    endpoints = {r.endpoint for r in matrix_app.url_map.iter_rules()}
+    assert endpoints - TABLE.keys() == set(), "add the new routes to TABLE (who gets which status)"
+    for rule in _rules(matrix_app):
+        entry = TABLE[rule.endpoint]
+        methods = _methods(rule)
+        assert ("GET" in methods) == (entry.get is not None), rule.endpoint
+        assert ("POST" in methods) == (entry.post is not None), rule.endpoint
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict[str, FlaskClient]) -> None:
+    wrong = []
+    for rule in _rules(matrix_app):
+        entry = TABLE[rule.endpoint]
+        url = entry.url(world)
+        client = _client(matrix_app, world, role) if entry.fresh else clients[role]
+        for method, expect in (("GET", entry.get), ("POST", entry.post)):
+            if method not in _methods(rule):
+                if method == "GET" and not _get_allowed(matrix_app, rule.rule):
+                    resp = client.get(url)
+                    if resp.status_code != 405:
+                        wrong.append(f"GET {url} ({rule.endpoint}): {resp.status_code}, expected 405")
+                    wrong += _check_headers(resp, f"GET {url}")
+                continue
+            assert expect is not None
+            resp = client.get(url) if method == "GET" else _post(client, url)
+            want = expect(role)
+            if resp.status_code != want:
+                wrong.append(f"{method} {url} ({rule.endpoint}): {resp.status_code}, expected {want}")
+            elif want == 302 and role == ANON and "/login" not in resp.headers.get("Location", ""):
+                wrong.append(f"{method} {url}: redirected to {resp.headers.get('Location')}, not the login")
+            wrong += _check_headers(resp, f"{method} {url}")
+    assert wrong == [], f"{role}:\n" + "\n".join(wrong)
+
+
+def test_another_offices_case_is_not_found_on_every_case_route(
+    matrix_app: Flask, world: World, clients: dict[str, FlaskClient]
+) -> None:
+    wrong = []
+    ours = {world.review, world.draft, world.failed, world.posting}
+
+    def swap(m: re.Match[str]) -> str:
+        return f"/{world.foreign}" if int(m.group(1)) in ours else m.group(0)
+
+    for rule in _rules(matrix_app):
+        if not CASE_ID.search(rule.rule):
+            continue
+        url = TABLE[rule.endpoint].url(world)
+        foreign = re.sub(r"/(\d+)(?=/|$|\.)", swap, url, count=1)
+        assert foreign != url, url
+        for role in OFFICE_PEOPLE:
+            client = clients[role]
+            for method in _methods(rule) & {"GET", "POST"}:
+                resp = client.get(foreign) if method == "GET" else _post(client, foreign)
+                # publishing.fix turns away non-viewers before loading anything (403 for any id).
+                gated = rule.endpoint == "publishing.fix" and role not in FAILED_POSTINGS
+                if resp.status_code != (403 if gated else 404):
+                    wrong.append(f"{role} {method} {foreign}: {resp.status_code}")
+    assert wrong == []
+
+
+def test_state_changing_routes_are_post_only_and_need_a_csrf_token(
+    matrix_app: Flask, world: World, clients: dict[str, FlaskClient]
+) -> None:
+    wrong = []
+    changing = [r for r in _rules(matrix_app) if "POST" in _methods(r)]
+    for rule in changing:
+        entry = TABLE[rule.endpoint]
+        assert entry.changes_state, f"{rule.endpoint} accepts POST: mark it changes_state"
+        url = entry.url(world)
+        for role in ("personnel_chief", "secretariat", "personnel_staff", ANON):
+            resp = _post(clients[role], url, token=False)
+            if resp.status_code != 400:
+                wrong.append(f"{role} POST {url} without a token: {resp.status_code}")
+            wrong += _check_headers(resp, f"POST {url}")
+    # The only views that take both GET and POST are forms that re-display themselves on GET.
+    both = {r.endpoint for r in changing if "GET" in _methods(r)}
+    assert both <= {"auth.login", "publishing.fix"}, both
+    assert wrong == []
+    # Nothing the matrix posted changed a case.
+    assert _state(world.office.db, world.review) == "section_review"
+    assert _state(world.office.db, world.failed) == "publish_failed"
+
+
+def _state(db: Database, case_id: int) -> str:
+    from workflow.models import Case
+
+    with db.unit_of_work(write=False) as uow:
+        return str(uow.session.scalar(select(Case.state).where(Case.id == case_id)))
+
+
+def test_unknown_urls_and_errors_carry_the_headers_too(clients: dict[str, FlaskClient]) -> None:
+    for role in (ANON, "personnel_chief"):
+        resp = clients[role].get("/no-such-page")
+        assert resp.status_code == 404 and _check_headers(resp, "404") == []
+
