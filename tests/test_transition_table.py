@@ -14,7 +14,7 @@ gets a fresh case driven to that state through the operations, so it runs in wel
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,16 +189,18 @@ def holders_for(kind: str, state: str, trigger: str) -> list[str]:
     """Who fires ``trigger`` at a case in ``state``: everybody when the line declares the transition.
 
     When it does not, the answer is TransitionNotAllowed whoever asks, so the row is fired by the
-    people a wrongly declared transition would let through (everyone holding a role that fires this
-    trigger somewhere in the line, in any unit), and by someone holding none of them, the system and
-    an outsider (who would get PermissionDenied or NotFound): that catches any extra declaration at a
-    third of the cost, which matters on PostgreSQL.
+    people a wrongly declared transition would let through (whoever holds, for this kind's unit, a
+    role that fires this trigger somewhere in the line), by someone holding no role at all and by the
+    system (who would get PermissionDenied). That catches any extra declaration at a fraction of the
+    cost, which matters on PostgreSQL; the outsider's NotFound is checked on every declared row.
     """
     line = LINES[KINDS[kind].line]
     if (trigger, state) in line.transitions:
         return HOLDERS
     roles = {r for (t, _src), (_d, rs, _c) in line.transitions.items() if t == trigger for r in resolve(kind, rs)}
-    return [h for h in HOLDERS if h in (SYSTEM, OUTSIDER, "nobody") or any(r in roles for r, _u in capacities(h))]
+    unit = KINDS[kind].unit
+    return [h for h in HOLDERS if h in (SYSTEM, "nobody")
+            or (h != OUTSIDER and any(r in roles and u in (None, unit) for r, u in capacities(h)))]
 
 
 def capacities(holder: str) -> set[tuple[str, str | None]]:
@@ -248,8 +250,10 @@ class Table:
     """The table's office, its people, and cases of every kind in every state.
 
     A case moved by an allowed transition goes into a pool for its new state, where a later row can
-    use it as its fresh case, so most rows need no new case at all. Only cases whose submitter (if
-    any) is the all-roles person go into the pool: the rows' expectations assume that submitter.
+    use it as its fresh case, so most rows need no new case at all. The rows' expectations assume
+    the all-roles person submitted the case: a shared case (fired at by everybody) is always one of
+    those; a fresh case may have been submitted by someone else, as long as that is not the person
+    about to act under a not_submitter condition.
     """
 
     def __init__(self, db: Database, office: OfficeFixture, users: dict[str, int | None]) -> None:
@@ -301,22 +305,30 @@ class Table:
         self._submitter[cid] = SUBMITTER if any(t == "submit" for t, _w, _c in path) else None
         return cid
 
-    def fresh(self, kind: str, state: str) -> int:
-        """A case in ``state`` that no row has used yet."""
-        pooled = self._pool.get((kind, state))
-        return pooled.pop() if pooled else self.drive(kind, state)
+    def fresh(self, kind: str, state: str, usable: Callable[[str | None], bool] = lambda _submitter: True) -> int:
+        """A case in ``state`` that no row has used yet, whose submitter is ``usable``."""
+        pooled = self._pool.get((kind, state), [])
+        for i, cid in enumerate(pooled):
+            if usable(self._submitter[cid]):
+                return pooled.pop(i)
+        return self.drive(kind, state)
+
+    def for_holder(self, kind: str, state: str, trigger: str, holder: str) -> int:
+        """A fresh case ``holder`` may move: not one they submitted if the transition forbids that."""
+        _dest, _roles, conditions = LINES[KINDS[kind].line].transitions[(trigger, state)]
+        return self.fresh(kind, state, lambda submitter: not (submitter == holder and "not_submitter" in conditions))
 
     def moved(self, cid: int, kind: str, trigger: str, holder: str, dest: str) -> None:
         """Record an allowed transition: the case may serve a later row in ``dest``."""
         if trigger == "submit":
             self._submitter[cid] = holder
-        if self._submitter[cid] in (None, SUBMITTER):
-            self._pool.setdefault((kind, dest), []).append(cid)
+        self._pool.setdefault((kind, dest), []).append(cid)
 
     def source(self, kind: str, state: str) -> int:
-        """The shared case of (kind, state) that refusals are fired at."""
+        """The shared case of (kind, state) that refusals are fired at (submitted, if at all, by the
+        all-roles person, as the expectations assume)."""
         if (kind, state) not in self._sources:
-            self._sources[(kind, state)] = self.fresh(kind, state)
+            self._sources[(kind, state)] = self.fresh(kind, state, lambda submitter: submitter in (None, SUBMITTER))
         return self._sources[(kind, state)]
 
     def replace_source(self, kind: str, state: str) -> int:
@@ -367,11 +379,18 @@ def table(db: Database, _password_hash: str) -> Table:
 
 
 # -- the table ---------------------------------------------------------------------------------
+def flow_order(line: Line) -> list[str]:
+    """The line's states in the order cases flow through them (returned after the reviews that send
+    cases there, final states last), so the cases one row moves serve the rows after it."""
+    moving = [s for s, final in line.states.items() if not final and s != "returned"]
+    return [*moving, "returned", *(s for s, final in line.states.items() if final)]
+
+
 def _rows() -> list[Any]:
     rows = []
     for kind in sorted(registry.default().files):
         line = LINES[KINDS[kind].line] if kind in KINDS else None
-        for state in line.states if line else ["?"]:
+        for state in flow_order(line) if line else ["?"]:
             for trigger in ALL_TRIGGERS:
                 rows.append(pytest.param(kind, state, trigger, id=f"{kind}-{state}-{trigger}"))
     return rows
@@ -417,7 +436,7 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
                 elif isinstance(exc, ConditionFailed) and exc.condition != want.detail:
                     problems.append(f"{who}: condition {exc.condition!r} failed, expected {want.detail!r}")
                 continue
-            cid = table.fresh(kind, state)
+            cid = table.for_holder(kind, state, trigger, holder)
             _state, version, events = table.case_row(cid)
             try:
                 res = operations.fire(cid, trigger, table.users[holder], text, expected_version=version, db=table.db)
