@@ -407,6 +407,36 @@ def bench_calendar(app: App, as_json: bool, offices: int, n_cases: int, n: int) 
         sys.exit(1)
 
 
+@bench.command("seed")
+@click.option("--cases", "n_cases", default=100_000, show_default=True, help="Cases over all offices.")
+@click.option("--offices", default=13, show_default=True, help="District offices (Taoyuan has 13).")
+@pass_app
+def bench_seed(app: App, n_cases: int, offices: int) -> None:
+    """Fill the configured database for `bench web` (Core bulk inserts; adds, never deletes)."""
+    from caseflow.bench import web as bw
+
+    click.echo(bw.describe_seed(bw.seed(app.db, cases=n_cases, offices=offices)))
+
+
+@bench.command("web")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-n", "n", default=100, show_default=True, help="Requests timed per page.")
+@click.option("--seconds", default=5.0, show_default=True, help="Duration of each load run.")
+@pass_app
+def bench_web(app: App, as_json: bool, n: int, seconds: float) -> None:
+    """Queue, case page and secretariat queue: p95, SQL statements per page, req/s under load."""
+    from caseflow.bench import web as bw
+
+    results = bw.run(app.db, n=n, seconds=seconds)
+    if as_json:
+        _dump([r.as_json() for r in results])
+    else:
+        for r in results:
+            click.echo(r.line())
+    if not all(r.passed for r in results):
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--concurrency", default=1, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)

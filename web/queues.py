@@ -17,6 +17,7 @@ from workflow.errors import NotFound
 from workflow.queues import QueueItem, queue_for
 
 bp = Blueprint("queues", __name__)
+PAGE_SIZE = 50  # the oldest first; a reviewer works from the top, the page stays fast at any backlog
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,12 @@ def _row(item: QueueItem, step: deadlines.StepDeadline | None = None, approvable
 @bp.get("/")
 @login_required
 def my_work() -> str:
-    items = queue_for(database(), current_user.id)
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    # One page of the oldest cases (and one more row, to know whether there is a next page).
+    items = queue_for(database(), current_user.id, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    more = len(items) > PAGE_SIZE
+    items = items[:PAGE_SIZE]
     steps = deadlines.step_deadlines(session(), [
         deadlines.CaseClock(i.case_id, current_user.office_id, i.kind, i.state, i.entered_state_at) for i in items])
     # The liaison's first page says which units are late with what, as of today.
@@ -53,7 +59,8 @@ def my_work() -> str:
     caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
     rows = [_row(i, steps.get(i.case_id), bulk.can_approve(database(), caps, current_user.id, i)) for i in items]
     return render_template("queue.html", rows=rows, late=late, state_word=state_word, kind_label=kind_label,
-                           any_approvable=any(r.approvable for r in rows))
+                           any_approvable=any(r.approvable for r in rows), page_no=page_no, more=more,
+                           first=(page_no - 1) * PAGE_SIZE)
 
 
 @bp.get("/approve-selected")

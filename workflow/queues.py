@@ -54,7 +54,8 @@ def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset
     return out
 
 
-def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit: int = 500) -> list[QueueItem]:
+def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit: int = 500,
+              offset: int = 0) -> list[QueueItem]:
     today = today or clock.today()
     registry.default().sync(db)
     with db.unit_of_work(write=False) as uow:
@@ -91,6 +92,7 @@ def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit
             .where(Case.office_id == user.office_id, or_(false(), *clauses))
             .order_by(Case.entered_state_at, Case.id)
             .limit(limit)
+            .offset(offset)
         )
         items = []
         for r in s.execute(q):

@@ -1,0 +1,61 @@
+"""The chief's queue, the case page and the secretariat's queue run a constant number of SQL
+statements, whatever the number of cases in the queue and the length of a case's history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.conftest import OfficeFixture
+from tests.web.conftest import Browser, submitted
+from workflow import operations
+from workflow.db import Database
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[int]]:
+    n = [0]
+
+    def count(*_args: Any) -> None:
+        n[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield n
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _count(b: Browser, db: Database, url: str) -> int:
+    assert b.get(url).status_code == 200  # warm: registry sync, caches
+    with statements(db) as n:
+        assert b.get(url).status_code == 200
+    return n[0]
+
+
+def _grow(office: OfficeFixture, cid: int, rounds: int) -> None:
+    """Send the case round the chief's review ``rounds`` times (longer history), ending in review."""
+    for _ in range(rounds):
+        operations.fire(cid, "return_for_revision", office.users["personnel_chief"], "請補充", db=office.db)
+        operations.fire(cid, "submit", office.users["personnel_staff"], db=office.db)
+
+
+def test_page_queries_do_not_grow_with_cases_or_history(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    first = submitted(office)
+    to_secretariat = submitted(office)
+    operations.fire(to_secretariat, "approve", office.users["personnel_chief"], db=office.db)
+    chief, secretariat = as_user("personnel_chief"), as_user("secretariat")
+    pages = [(chief, "/"), (chief, f"/cases/{first}"), (secretariat, "/")]
+    before = [_count(b, office.db, url) for b, url in pages]
+    for _ in range(8):
+        submitted(office)
+        cid = submitted(office)
+        operations.fire(cid, "approve", office.users["personnel_chief"], db=office.db)
+    _grow(office, first, 5)
+    after = [_count(b, office.db, url) for b, url in pages]
+    assert after == before
