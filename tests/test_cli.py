@@ -106,17 +106,18 @@ def test_case_fire(demo: Demo, in_review: list[dict[str, Any]]) -> None:
 
 
 def test_workflow_show_marks_the_current_state(demo: Demo) -> None:
-    case = demo.json("cases", "list", "--kind", "training_report", "--state", "task_force_review")[0]
-    out = demo.instance / "training.mmd"
-    res = demo.run("workflow", "show", "training_report", "--case", str(case["id"]), "-o", str(out))
+    case = next(c for c in demo.json("cases", "list") if c["state"] not in ("draft", "section_review", "filed"))
+    kind, state = case["kind"], case["state"]
+    out = demo.instance / "diagram.mmd"
+    res = demo.run("workflow", "show", kind, "--case", str(case["id"]), "-o", str(out))
     assert res.returncode == 0, res.stderr
     marked = [line for line in res.stdout.splitlines() if "<== current" in line]
-    assert len(marked) == 1 and marked[0].split()[0] == "task_force_review"
+    assert len(marked) == 1 and marked[0].split()[0] == state
     diagram = out.read_text(encoding="utf-8")
-    assert diagram.lstrip("-\n").startswith("training_report") or "stateDiagram-v2" in diagram
-    active = [line.split()[1] for line in diagram.splitlines() if line.strip().startswith("Class ")
-              and line.strip().endswith("s_active")]
-    assert active == ["task_force_review"]
+    assert "stateDiagram-v2" in diagram
+    active = [line.split()[1] for line in diagram.splitlines()
+              if line.strip().startswith("Class ") and line.strip().endswith(" s_active")]
+    assert active == [state]
     assert "[*] --> draft" in diagram  # the start arrow still marks where every case begins
     assert "section_review --> secretariat_review: approve" in diagram
 
@@ -124,7 +125,7 @@ def test_workflow_show_marks_the_current_state(demo: Demo) -> None:
     res = demo.run("workflow", "show", "web_posting", "-o", str(plain))
     assert res.returncode == 0, res.stderr
     text = plain.read_text(encoding="utf-8")
-    assert "s_active" not in text.replace("classDef s_active", "")
+    assert not [line for line in text.splitlines() if line.strip().endswith(" s_active") and "Class " in line]
     assert "publishing --> publish_failed: mark_publish_failed" in text
 
 
@@ -172,7 +173,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(bad_runs: dict[str, Any], name: 
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert len(lines) == 1, res.stderr
     assert lines[0].startswith("caseflow: "), res.stderr
-    assert "Traceback" not in res.stderr and "Error" not in lines[0].split(":")[0]
+    assert "Traceback" not in res.stderr
     for w in words:
         assert w in lines[0], f"{w!r} not in {lines[0]!r}"
     assert res.stdout == ""
