@@ -198,6 +198,8 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         chief = f"{sc.unit}.chief" if sc.unit != "secretariat" else "secretariat"
         defn = registry.default().latest(sc.kind)
         label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(sc.period or "", "")
+        if defn.label.startswith(label):  # 年度性平執行成果表: not "115年年度年度..."
+            label = ""
         with db.unit_of_work(write=False) as uow:
             due = plan.due_date_for(uow.session, office_id, sc.kind, year, sc.period)
         with clock.shifted(at):
