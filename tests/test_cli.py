@@ -71,6 +71,7 @@ def test_cases_list(demo: Demo) -> None:
     everything = demo.json("cases", "list")
     assert {c["kind"] for c in everything} == set(registry.default().files)  # cases of every kind
     assert {"draft", "section_review", "returned", "filed", "withdrawn"} <= {c["state"] for c in everything}
+    assert not [c["title"] for c in everything if "年度年度" in c["title"]]
     only = demo.json("cases", "list", "--kind", "training_report", "--state", "draft")
     assert only and all((c["kind"], c["state"]) == ("training_report", "draft") for c in only)
     assert {c["id"] for c in only} < {c["id"] for c in everything}
