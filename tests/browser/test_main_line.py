@@ -126,22 +126,24 @@ def test_other_office_gets_404(login: Callable[[str], Page], server: str) -> Non
 
 
 def test_keyboard_alone_approves(login: Callable[[str], Page]) -> None:
-    """Tab to the approve button and press Enter: no mouse."""
+    """Tab to the case and to the approve button, press Enter: no mouse."""
     # The demo's budget review waits in section review; the accounting chief approves it by keyboard.
     chief = login("accounting.chief")
     chief.goto("/")
-    for _ in range(40):
-        chief.keyboard.press("Tab")
-        if chief.evaluate("document.activeElement.textContent").strip().startswith("115年度性別平等預算審議"):
-            break
-    chief.keyboard.press("Enter")
-    chief.wait_for_url(re.compile(r"/cases/\d+$"))
-    for _ in range(60):
-        chief.keyboard.press("Tab")
-        if chief.evaluate("document.activeElement.textContent").strip() == "核准":
-            break
-    else:
-        pytest.fail("the approve button cannot be reached with Tab")
-    chief.keyboard.press("Enter")
-    chief.wait_for_load_state()
+
+    def tab_to(predicate: str, limit: int) -> bool:
+        for _ in range(limit):
+            chief.keyboard.press("Tab")
+            if chief.evaluate(predicate):
+                return True
+        return False
+
+    assert tab_to("document.activeElement.tagName === 'A' && "
+                  "document.activeElement.textContent.includes('性別平等預算審議')", 60), "case link not reachable"
+    with chief.expect_navigation():
+        chief.keyboard.press("Enter")
+    assert tab_to("document.activeElement.tagName === 'BUTTON' && "
+                  "document.activeElement.textContent.trim() === '核准'", 80), "approve button not reachable"
+    with chief.expect_navigation():
+        chief.keyboard.press("Enter")
     assert state_of(chief) == "秘書室審核"
