@@ -1,5 +1,6 @@
 """The tables. Every row belongs to one office (a district office is a tenant)."""
 
+from workflow.models.admin import AdminEvent
 from workflow.models.base import Base
 from workflow.models.calendar import (
     Notification,
@@ -18,6 +19,7 @@ from workflow.models.publication import Publication
 from workflow.models.workflow_version import WorkflowVersion
 
 __all__ = [
+    "AdminEvent",
     "Attachment",
     "Base",
     "Case",
