@@ -13,14 +13,36 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 from sqlalchemy import select
 
+from documents.service import document_store
 from publishing.sniff import sniff
 from web.db import session
 from web.labels import kind_label
 from workflow import storage
-from workflow.models import Attachment, Case, Office, Publication
+from workflow.models import Attachment, Case, Document, Office, Publication
 
 bp = Blueprint("public", __name__, url_prefix="/zone")
-KINDS = ("web_posting",)  # what the zone shows; more kinds (plan, minutes, results) can join here
+KINDS = ("web_posting",)  # the postings the zone shows
+# Filed cases whose final document is public: the kind -> the document that is its result.
+PUBLIC_DOCUMENTS = {
+    "plan_amendment": "amendment_table",
+    "task_force_meeting": "meeting_minutes",
+    "training_report": "training_results",
+    "outreach_report": "outreach_results",
+    "annual_result": "annual_results",
+}
+MEDIA = {"odt": "application/vnd.oasis.opendocument.text", "pdf": "application/pdf",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+@dataclass(frozen=True)
+class ZoneDocument:
+    document_id: int
+    case_id: int
+    kind: str
+    roc_year: int
+    title: str
+    filed_at: dt.datetime
+    formats: tuple[str, ...]  # ODF (editable) and PDF (fixed) first; .docx only when not converted
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,44 @@ def _postings(office_id: int, *, year: int | None = None, kind: str | None = Non
     return out
 
 
+def _documents(office_id: int, *, year: int | None = None, document_id: int | None = None) -> list[ZoneDocument]:
+    """The newest ready version of the result document of each filed case of a public kind."""
+    q = (select(Case.id, Case.kind, Case.roc_year, Case.title, Case.entered_state_at, Document.id,
+                Document.name, Document.storage_key, Document.odt_key, Document.pdf_key)
+         .join(Document, Document.case_id == Case.id)
+         .where(Case.office_id == office_id, Case.state == "filed", Case.kind.in_(list(PUBLIC_DOCUMENTS)),
+                Document.status == "ready")
+         .order_by(Case.entered_state_at.desc(), Case.id, Document.cause_seq.desc()))
+    if year is not None:
+        q = q.where(Case.roc_year == year)
+    seen: set[int] = set()
+    out = []
+    for cid, kind, roc_year, title, filed_at, doc_id, name, docx, odt, pdf in session().execute(q):
+        if cid in seen or name != PUBLIC_DOCUMENTS[kind]:
+            continue
+        seen.add(cid)
+        formats = tuple(f for f, key in (("odt", odt), ("pdf", pdf)) if key) or (("docx",) if docx else ())
+        if document_id is None or doc_id == document_id:
+            out.append(ZoneDocument(doc_id, cid, kind, roc_year, title, filed_at, formats))
+    return out
+
+
+@bp.get("/<string(maxlength=32):code>/documents/<int:document_id>.<any(odt, pdf, docx):fmt>")
+def document(code: str, document_id: int, fmt: str) -> Response:
+    office = _office(code)
+    found = _documents(office.id, document_id=document_id)
+    if not found or fmt not in found[0].formats:
+        abort(404)  # only the result documents of filed cases are public
+    doc = session().get(Document, document_id)
+    assert doc is not None
+    key = {"odt": doc.odt_key, "pdf": doc.pdf_key, "docx": doc.storage_key}[fmt]
+    if key is None:
+        abort(404)
+    name = f"{found[0].title}.{fmt}"
+    return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA[fmt], as_attachment=True,
+                     download_name=name, max_age=3600)
+
+
 @bp.get("/<string(maxlength=32):code>/")
 def index(code: str) -> str:
     office = _office(code)
@@ -73,8 +133,11 @@ def index(code: str) -> str:
     everything = _postings(office.id)
     years = sorted({p.roc_year for p in everything}, reverse=True)
     shown = [p for p in everything if (year is None or p.roc_year == year) and (kind is None or p.kind == kind)]
+    docs = _documents(office.id, year=year) if kind is None else []
+    years = sorted(set(years) | {d.roc_year for d in _documents(office.id)}, reverse=True)
     return render_template("zone_index.html", office=office, postings=shown, years=years, year=year,
-                           kinds=[(k, kind_label(k)) for k in KINDS], kind=kind)
+                           kinds=[(k, kind_label(k)) for k in KINDS], kind=kind, documents=docs,
+                           kind_label=kind_label)
 
 
 @bp.get("/<string(maxlength=32):code>/postings/<int:case_id>")
