@@ -44,14 +44,14 @@ def both_loaded_first() -> Iterator[None]:
     compare-and-set: both racers have loaded the case before either writes, the window where a lost
     update would happen without the version check."""
     barrier = threading.Barrier(2, timeout=30)
-    real = operations._cas_update
+    real = operations._write  # the compare-and-set (and, on PostgreSQL, the history row with it)
 
-    def cas_after_both_loaded(*args: Any, **kwargs: Any) -> bool:
+    def write_after_both_loaded(*args: Any, **kwargs: Any) -> None:
         barrier.wait()
-        return real(*args, **kwargs)
+        real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(operations, "_cas_update", cas_after_both_loaded)
+        mp.setattr(operations, "_write", write_after_both_loaded)
         yield
 
 
