@@ -509,6 +509,39 @@ def documents_rerender(app: App, document_id: int) -> None:
         sys.exit(1)
 
 
+@documents.command("template-upload")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--office", "office_code", required=True, help="The office whose template it becomes.")
+@click.option("--as", "login", required=True, help="Login of an administrator of that office.")
+@pass_app
+def documents_template_upload(app: App, name: str, file: Path, office_code: str, login: str) -> None:
+    """Validate a replacement .docx template for document NAME and make it the office's template in force."""
+    from documents import templates_admin
+    from documents.render import TemplateProblem
+    from workflow import permissions
+    from workflow.models import Office
+    from workflow.roles import Role
+
+    with app.db.unit_of_work(write=False) as uow:
+        s = uow.session
+        office_id = s.scalar(select(Office.id).where(Office.code == office_code))
+        if office_id is None:
+            fail(f"no office {office_code!r}")
+        user = s.scalar(select(User).where(User.login == login, User.office_id == office_id))
+        if user is None:
+            fail(f"no user {login!r} in office {office_code!r} (see `caseflow users list`)")
+        caps = permissions.capacities(s, user.id, office_id, clock.today())
+        if not any(c.role == Role.ADMIN for c in caps):
+            fail(f"{login} does not hold the admin role in office {office_code!r}")
+        user_id = user.id
+    try:
+        stored = templates_admin.upload(app.db, office_id, name, file.read_bytes(), user_id)
+    except TemplateProblem as exc:
+        fail(f"template refused: {exc.message_en} ({exc.message})")
+    click.echo(f"{name}: version {stored.version} in force for {office_code} (sha256 {stored.sha256[:12]})")
+
+
 @main.command("now", hidden=True)
 def show_now() -> None:
     click.echo(f"{clock.now().isoformat()} (ROC {clock.current_roc_year()})")
