@@ -15,6 +15,7 @@ from flask import Flask, request
 from jinja2 import StrictUndefined
 
 from web import auth, board, cases, edit, i18n, mine, notifications, public, publishing, queues, task_force, uploads
+from web.admin import bp as admin_bp
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -83,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(task_force.bp)
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)  # 管理
     return app
 
 

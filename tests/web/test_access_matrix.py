@@ -222,6 +222,78 @@ TABLE: dict[str, Entry] = {
     "notifications.mark_all": Entry(lambda w: "/notifications/read", post=lambda role: 302 if role == ANON else 303,
                                     changes_state=True),
 }
+
+# -- 管理 (web/admin.py): administrators of the office only; the other office's user is no admin here.
+ADMIN = frozenset({"admin"})
+
+
+def admin_form(admin_status: int) -> Expect:
+    """A POST with only a CSRF token: the admin's form is refused as incomplete, others get 403."""
+    return lambda role: 302 if role == ANON else admin_status if role in ADMIN else 403
+
+
+_admin_rows: dict[int, dict[str, int]] = {}
+
+
+def admin_ids(w: World) -> dict[str, int]:
+    """Rows of the test office the admin routes act on (made once): a role assignment, a delegation,
+    a closure day, and a plan obligation (shared reference data)."""
+    if w.office.id not in _admin_rows:
+        import datetime as dt
+
+        from workflow.models import Delegation, OfficeClosure, PlanObligation, RoleAssignment
+
+        with w.office.db.unit_of_work() as uow:
+            s = uow.session
+            ra = s.scalars(select(RoleAssignment.id)
+                           .where(RoleAssignment.user_id == w.office.users["civil_staff"])).first()
+            d = Delegation(office_id=w.office.id, from_user_id=w.office.users["civil_chief"],
+                           to_user_id=w.office.users["social_chief"], role="chief", valid_from=dt.date(2099, 1, 1),
+                           valid_to=dt.date(2099, 1, 2), reason="matrix")
+            c = OfficeClosure(office_id=w.office.id, day=dt.date(2099, 1, 5), reason="matrix")
+            s.add_all([d, c])
+            s.flush()
+            ob = s.scalars(select(PlanObligation.id).order_by(PlanObligation.id)).first()
+            _admin_rows[w.office.id] = {"role": int(ra or 0), "delegation": d.id, "closure": c.id,
+                                        "obligation": int(ob or 0)}
+            uow.commit()
+    return _admin_rows[w.office.id]
+
+
+TABLE.update({
+    "admin.index": Entry(lambda w: "/admin/", get=page(ADMIN, other=403)),
+    "admin.units": Entry(lambda w: "/admin/units", get=page(ADMIN, other=403)),
+    "admin.add_unit": Entry(lambda w: "/admin/units", post=admin_form(422), changes_state=True),
+    "admin.rename_unit": Entry(lambda w: f"/admin/units/{w.office.units['civil']}", post=admin_form(422),
+                               changes_state=True),
+    "admin.users": Entry(lambda w: "/admin/users", get=page(ADMIN, other=403)),
+    "admin.add_user": Entry(lambda w: "/admin/users", post=admin_form(422), changes_state=True),
+    "admin.user": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}", get=page(ADMIN, other=403)),
+    "admin.set_active": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}/active", post=admin_form(400),
+                              changes_state=True),
+    "admin.reset_password": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}/password",
+                                  post=admin_form(422), changes_state=True),
+    "admin.grant": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}/roles", post=admin_form(422),
+                         changes_state=True),
+    "admin.end_role": Entry(lambda w: f"/admin/roles/{admin_ids(w)['role']}/end", post=admin_form(422),
+                            changes_state=True),
+    "admin.delegations": Entry(lambda w: "/admin/delegations", get=page(ADMIN, other=403)),
+    "admin.add_delegation": Entry(lambda w: "/admin/delegations", post=admin_form(422), changes_state=True),
+    "admin.end_delegation": Entry(lambda w: f"/admin/delegations/{admin_ids(w)['delegation']}/end",
+                                  post=admin_form(400), changes_state=True),
+    "admin.calendar": Entry(lambda w: "/admin/calendar", get=page(ADMIN, other=403)),
+    "admin.edit_obligation": Entry(lambda w: f"/admin/obligations/{admin_ids(w)['obligation']}",
+                                   post=admin_form(422), changes_state=True),
+    "admin.set_step_limit": Entry(lambda w: "/admin/step-limits", post=admin_form(422), changes_state=True),
+    "admin.add_closure": Entry(lambda w: "/admin/closures", post=admin_form(422), changes_state=True),
+    "admin.remove_closure": Entry(lambda w: f"/admin/closures/{admin_ids(w)['closure']}/delete",
+                                  post=admin_form(400), changes_state=True),
+    "admin.templates": Entry(lambda w: "/admin/templates", get=page(ADMIN, other=403)),
+    "admin.upload_template": Entry(lambda w: "/admin/templates/sign_memo", post=admin_form(422),
+                                   changes_state=True),
+    "admin.revert_template": Entry(lambda w: "/admin/templates/sign_memo/revert", post=admin_form(400),
+                                   changes_state=True),
+})
 # Routes on a case id: the other office's case must answer 404 to everyone in this office.
 CASE_ID = re.compile(r"<int:case_id>")
 

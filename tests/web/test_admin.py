@@ -1,0 +1,376 @@
+"""管理 (web/admin.py): units, users, roles, delegations, the calendar's reference data and document
+templates, through the pages as an administrator uses them (CSRF on). Each refused form shows a
+zh-TW message next to its field and keeps what was typed; every change leaves an admin_events row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from html import unescape
+
+import docx
+import pytest
+from sqlalchemy import select
+
+from documents import service as documents
+from tests.conftest import OfficeFixture
+from tests.web.conftest import Browser, forms, text
+from workflow import clock
+from workflow.db import Database
+from workflow.models import AdminEvent, Delegation, OfficeClosure, PlanObligation, RoleAssignment, StepLimit, Unit, User
+
+PAGES = ["/admin/", "/admin/units", "/admin/users", "/admin/delegations", "/admin/calendar", "/admin/templates"]
+
+
+def post(b: Browser, page: str, action: str, **fields: object) -> tuple[int, str]:
+    """Submit the form posting to ``action`` on ``page`` with its hidden fields plus ``fields``
+    (full field names, e.g. ``user-login``); (status, page text) after following a redirect."""
+    found = forms(b.get(page).get_data(as_text=True))
+    assert action in found, f"no form posting to {action} on {page}: {sorted(found)}"
+    data: dict[str, object] = dict(found[action])
+    data.update(fields)
+    resp = b.client.post(action, data=data, follow_redirects=True, content_type="multipart/form-data")
+    return resp.status_code, unescape(text(resp))
+
+
+def events(db: Database, office_id: int) -> list[AdminEvent]:
+    with db.unit_of_work(write=False) as uow:
+        return list(uow.session.scalars(select(AdminEvent).where(AdminEvent.office_id == office_id)
+                                        .order_by(AdminEvent.id)))
+
+
+def one(db: Database, stmt: object) -> object:
+    with db.unit_of_work(write=False) as uow:
+        return uow.session.scalars(stmt).one()  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def admin(as_user: Callable[[str], Browser]) -> Browser:
+    return as_user("admin")
+
+
+def new_user(b: Browser, office: OfficeFixture, login: str, **extra: str) -> int:
+    fields = {"user-login": login, "user-display_name": "林小華", "user-sex": "F",
+              "user-unit": str(office.units["civil"]), "user-title": "課員", "user-email": "lin@example.gov.tw",
+              "user-password": "a-long-password", **extra}
+    status, page = post(b, "/admin/users", "/admin/users", **fields)
+    assert status == 200 and "已新增使用者" in page, page
+    return int(one(office.db, select(User.id).where(User.login == login)))  # type: ignore[call-overload]
+
+
+# -- who sees what ------------------------------------------------------------------------------------
+def test_pages_are_for_the_offices_admins_only(as_user: Callable[[str], Browser],
+                                               browser: Callable[[], Browser], office: OfficeFixture) -> None:
+    admin, chief, anon = as_user("admin"), as_user("personnel_chief"), browser()
+    user_page = f"/admin/users/{office.users['nobody']}"
+    for url in [*PAGES, user_page]:
+        assert admin.get(url).status_code == 200, url
+        assert chief.get(url).status_code == 403, url
+        assert anon.get(url).status_code == 302, url
+    assert "管理" in text(admin.get("/")) and 'href="/admin/"' in admin.get("/").get_data(as_text=True)
+    assert 'href="/admin/"' not in chief.get("/").get_data(as_text=True)
+
+
+def test_another_offices_objects_are_not_found(admin: Browser, office: OfficeFixture,
+                                                office_factory: Callable[[], OfficeFixture]) -> None:
+    other = office_factory()
+    with other.db.unit_of_work(write=False) as uow:
+        ra = uow.session.scalars(select(RoleAssignment.id).where(
+            RoleAssignment.user_id == other.users["civil_staff"])).first()
+    with other.db.unit_of_work() as uow:
+        d = Delegation(office_id=other.id, from_user_id=other.users["civil_chief"],
+                       to_user_id=other.users["social_chief"], role="chief", valid_from=dt.date(2099, 1, 1),
+                       valid_to=dt.date(2099, 1, 2))
+        c = OfficeClosure(office_id=other.id, day=dt.date(2099, 1, 5), reason="颱風")
+        uow.session.add_all([d, c])
+        uow.session.flush()
+        ids = d.id, c.id
+        uow.commit()
+    token = forms(admin.get("/admin/units").get_data(as_text=True))["/admin/units"]["unit-csrf_token"]
+    assert admin.get(f"/admin/users/{other.users['nobody']}").status_code == 404
+    for url, data in [
+        (f"/admin/units/{other.units['civil']}", {f"u{other.units['civil']}-name": "x"}),
+        (f"/admin/users/{other.users['nobody']}/active", {"active": "0"}),
+        (f"/admin/users/{other.users['nobody']}/password", {"password-password": "another-password"}),
+        (f"/admin/users/{other.users['nobody']}/roles", {"grant-role": "member", "grant-valid_from": "115.01.01"}),
+        (f"/admin/roles/{ra}/end", {f"ra{ra}-valid_to": "115.01.01"}),
+        (f"/admin/delegations/{ids[0]}/end", {"confirm": "yes"}),
+        (f"/admin/closures/{ids[1]}/delete", {"confirm": "yes"}),
+        ("/admin/templates/no_such_document", {}),
+    ]:
+        resp = admin.client.post(url, data={"csrf_token": token, **{k.split("-")[0] + "-csrf_token": token
+                                                                     for k in data if "-" in k}, **data})
+        assert resp.status_code == 404, (url, resp.status_code)
+    with other.db.unit_of_work(write=False) as uow:  # nothing changed over there
+        assert uow.session.get_one(User, other.users["nobody"]).active
+        assert uow.session.get(OfficeClosure, ids[1]) is not None
+    # The other office's users are not offered in this office's delegation form either.
+    assert other.logins["nobody"] not in admin.get("/admin/delegations").get_data(as_text=True)
+
+
+# -- units -------------------------------------------------------------------------------------------------
+def test_add_and_rename_a_unit(admin: Browser, office: OfficeFixture) -> None:
+    status, page = post(admin, "/admin/units", "/admin/units", **{"unit-code": "economy", "unit-name": "經建課",
+                                                                   "unit-name_en": "Economic Affairs"})
+    assert status == 200 and "已新增課室「經建課」" in page
+    uid = int(one(office.db, select(Unit.id).where(Unit.office_id == office.id,  # type: ignore[call-overload]
+                                                      Unit.code == "economy")))
+    status, page = post(admin, "/admin/units", f"/admin/units/{uid}", **{f"u{uid}-name": "經濟建設課"})
+    assert status == 200 and "已將「經建課」更名為「經濟建設課」" in page
+    # Duplicate code and a missing name: messages next to the fields, the typed text kept.
+    status, page = post(admin, "/admin/units", "/admin/units", **{"unit-code": "economy", "unit-name": "重複課"})
+    assert status == 422 and "此課室代碼已經有了" in page
+    assert 'value="重複課"' in admin.client.post("/admin/units", data={
+        **forms(admin.get("/admin/units").get_data(as_text=True))["/admin/units"],
+        "unit-code": "economy", "unit-name": "重複課"}).get_data(as_text=True)
+    status, page = post(admin, "/admin/units", f"/admin/units/{uid}", **{f"u{uid}-name": ""})
+    assert status == 422 and "請填寫課室名稱" in page
+    assert [e.what for e in events(office.db, office.id)] == ["unit.add", "unit.rename"]
+
+
+# -- users and roles ---------------------------------------------------------------------------------------
+def test_add_a_user_grant_a_role_and_the_user_logs_in(admin: Browser, browser: Callable[[], Browser],
+                                                         office: OfficeFixture) -> None:
+    login = f"{office.code}.lin"
+    uid = new_user(admin, office, login)
+    page = f"/admin/users/{uid}"
+    status, body = post(admin, page, f"{page}/roles", **{
+        "grant-role": "staff", "grant-unit": str(office.units["personnel"]), "grant-valid_from": "115.01.01"})
+    assert status == 200 and "已指派「承辦人」給「林小華」" in body
+    assert "承辦人" in text(admin.get("/admin/users"))
+    with office.db.unit_of_work(write=False) as uow:
+        u = uow.session.get_one(User, uid)
+        assert u.password_hash and u.password_hash.startswith("scrypt:") and u.unit_id == office.units["civil"]
+        ra = uow.session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == uid)).one()
+        assert (ra.role, ra.unit_id, ra.valid_from) == ("staff", office.units["personnel"], dt.date(2026, 1, 1))
+    new = browser()
+    assert new.login(login, "a-long-password").status_code == 303
+    assert "我的案件" in text(new.get("/"))  # a staff member of a unit that owns a kind drafts cases
+    assert [e.what for e in events(office.db, office.id)] == ["user.add", "role.grant"]
+    assert "password" not in str(events(office.db, office.id)[0].data)
+
+
+def test_bad_user_inputs_show_their_messages_and_keep_what_was_typed(admin: Browser, office: OfficeFixture) -> None:
+    base = {"user-login": office.logins["nobody"], "user-display_name": "王大明", "user-sex": "M",
+            "user-unit": "", "user-title": "課員", "user-email": "", "user-password": "a-long-password"}
+    status, page = post(admin, "/admin/users", "/admin/users", **base)
+    assert status == 422 and "此帳號已有人使用，請換一個" in page
+    status, page = post(admin, "/admin/users", "/admin/users", **{**base, "user-login": f"{office.code}.wang",
+                                                                   "user-password": "short"})
+    assert status == 422 and "密碼長度須為 8 至 128 個字元" in page
+    resp = admin.client.post("/admin/users", data={**forms(admin.get("/admin/users").get_data(as_text=True))[
+        "/admin/users"], **base, "user-login": f"{office.code}.wang", "user-email": "not-an-address"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "電子郵件格式不正確" in html
+    assert 'value="王大明"' in html and f'value="{office.code}.wang"' in html  # nothing typed is lost
+    assert 'aria-invalid="true"' in html and "user-email-error" in html
+    assert events(office.db, office.id) == []
+
+
+def test_role_grants_check_unit_and_dates_and_warn_about_the_liaisons_level(admin: Browser,
+                                                                             office: OfficeFixture) -> None:
+    uid = office.users["nobody"]
+    page = f"/admin/users/{uid}"
+    status, body = post(admin, page, f"{page}/roles", **{"grant-role": "chief", "grant-unit": "",
+                                                         "grant-valid_from": "115.01.01"})
+    assert status == 422 and "「課長」須指定課室" in body
+    status, body = post(admin, page, f"{page}/roles", **{
+        "grant-role": "member", "grant-unit": "", "grant-valid_from": "2026-05-01", "grant-valid_to": "115.04.01"})
+    assert status == 422 and "結束日期不可早於起始日期" in body
+    status, body = post(admin, page, f"{page}/roles", **{"grant-role": "member", "grant-unit": "",
+                                                         "grant-valid_from": "去年"})
+    assert status == 422 and "日期格式不正確" in body
+    # A liaison whose title is not section-chief level: granted, with a warning.
+    status, body = post(admin, page, f"{page}/roles", **{"grant-role": "liaison", "grant-unit": "",
+                                                         "grant-valid_from": "115.01.01"})
+    assert status == 200 and "已指派「性別議題聯絡人」" in body and "此人職稱為「未填」" in body
+    with office.db.unit_of_work() as uow:
+        uow.session.get_one(User, uid).title = "主任秘書"
+        uow.commit()
+    status, body = post(admin, page, f"{page}/roles", **{"grant-role": "deputy_liaison", "grant-unit": "",
+                                                         "grant-valid_from": "115.01.01"})
+    assert status == 200 and "已指派「代理聯絡人」" in body and "此人職稱為" not in body
+    # Ending an assignment: not before it started; then it ends on the day given.
+    ra = int(one(office.db, select(RoleAssignment.id).where(  # type: ignore[call-overload]
+        RoleAssignment.user_id == uid, RoleAssignment.role == "liaison")))
+    status, body = post(admin, page, f"/admin/roles/{ra}/end", **{f"ra{ra}-valid_to": "114.12.31"})
+    assert status == 422 and "結束日期不可早於起始日期（115.01.01）" in body
+    status, body = post(admin, page, f"/admin/roles/{ra}/end", **{f"ra{ra}-valid_to": "115.06.30"})
+    assert status == 200 and "將於 115.06.30 結束" in body
+    with office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(RoleAssignment, ra).valid_to == dt.date(2026, 6, 30)
+    assert [e.what for e in events(office.db, office.id)] == ["role.grant", "role.grant", "role.end"]
+
+
+def test_deactivate_reactivate_and_reset_a_password(admin: Browser, browser: Callable[[], Browser],
+                                                     office: OfficeFixture) -> None:
+    uid, login = office.users["civil_staff"], office.logins["civil_staff"]
+    page = f"/admin/users/{uid}"
+    status, body = post(admin, page, f"{page}/active")
+    assert status == 200 and "已停用" in body
+    assert browser().login(login).status_code == 200  # refused: the login form again
+    status, body = post(admin, page, f"{page}/active")
+    assert status == 200 and "已啟用" in body
+    status, body = post(admin, page, f"{page}/password", **{"password-password": "short"})
+    assert status == 422 and "密碼長度須為 8 至 128 個字元" in body
+    status, body = post(admin, page, f"{page}/password", **{"password-password": "a-brand-new-password"})
+    assert status == 200 and "已重設" in body
+    assert browser().login(login).status_code == 200
+    assert browser().login(login, "a-brand-new-password").status_code == 303
+    # An administrator cannot lock themselves out.
+    own = f"/admin/users/{office.users['admin']}"
+    status, body = post(admin, own, f"{own}/active")
+    assert "不能停用自己的帳號" in body
+    assert [e.what for e in events(office.db, office.id)] == ["user.deactivate", "user.activate",
+                                                              "user.password_reset"]
+
+
+# -- delegations ---------------------------------------------------------------------------------------
+def test_delegations(admin: Browser, office: OfficeFixture) -> None:
+    chief, social_chief = office.users["personnel_chief"], office.users["social_chief"]
+    today = clock.today()
+    base = {"delegation-from_user": str(chief), "delegation-to_user": str(social_chief), "delegation-role": "chief",
+            "delegation-valid_from": today.isoformat(),
+            "delegation-valid_to": (today + dt.timedelta(days=5)).isoformat(), "delegation-reason": "休假"}
+    url = "/admin/delegations"
+    status, body = post(admin, url, url, **{**base, "delegation-to_user": str(chief)})
+    assert status == 422 and "代理人不能是被代理人本人" in body
+    status, body = post(admin, url, url, **{**base, "delegation-valid_to": (today - dt.timedelta(days=1)).isoformat()})
+    assert status == 422 and "結束日期不可早於起始日期" in body
+    status, body = post(admin, url, url, **{**base, "delegation-role": "secretariat"})
+    assert status == 422 and "沒有「秘書室」的角色，無從代理" in body
+    status, body = post(admin, url, url, **base)
+    assert status == 200 and "已設定" in body and "休假" in body
+    status, body = post(admin, url, url, **{**base, "delegation-to_user": str(office.users["civil_chief"])})
+    assert status == 422 and "期間不可重疊" in body
+    d = int(one(office.db, select(Delegation.id).where(Delegation.from_user_id == chief)))  # type: ignore[call-overload]
+    status, body = post(admin, url, f"/admin/delegations/{d}/end")
+    assert status == 200 and "代理已於今天" in body
+    with office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(Delegation, d).valid_to == today
+    assert [e.what for e in events(office.db, office.id)] == ["delegation.add", "delegation.end"]
+
+
+# -- the calendar's reference data ---------------------------------------------------------------------
+def test_reference_data_of_the_calendar(admin: Browser, office: OfficeFixture) -> None:
+    ob = one(office.db, select(PlanObligation).order_by(PlanObligation.id).limit(1))
+    assert isinstance(ob, PlanObligation)
+    url = "/admin/calendar"
+    try:
+        status, body = post(admin, url, f"/admin/obligations/{ob.id}", **{
+            f"ob{ob.id}-due_month": "13", f"ob{ob.id}-due_day": str(ob.due_day),
+            f"ob{ob.id}-due_year_offset": str(ob.due_year_offset)})
+        assert status == 422 and "月份須為 1 至 12" in body
+        status, body = post(admin, url, f"/admin/obligations/{ob.id}", **{
+            f"ob{ob.id}-due_month": str(ob.due_month), f"ob{ob.id}-due_day": "12",
+            f"ob{ob.id}-due_year_offset": str(ob.due_year_offset), f"ob{ob.id}-receiver": "桃園市政府測試局"})
+        assert status == 200 and "已更新" in body
+        with office.db.unit_of_work(write=False) as uow:
+            row = uow.session.get_one(PlanObligation, ob.id)
+            assert (row.due_day, row.receiver) == (12, "桃園市政府測試局")
+    finally:  # shared reference data: put it back for the other tests
+        with office.db.unit_of_work() as uow:
+            row = uow.session.get_one(PlanObligation, ob.id)
+            row.due_day, row.receiver = ob.due_day, ob.receiver
+            uow.commit()
+    status, body = post(admin, url, "/admin/step-limits", **{"limit-kind": "training_report", "limit-state": "nowhere",
+                                                             "limit-working_days": "4"})
+    assert status == 422 and "「nowhere」不是這個類別的步驟" in body
+    try:
+        status, body = post(admin, url, "/admin/step-limits", **{"limit-kind": "training_report",
+                                                                 "limit-state": "section_review",
+                                                                 "limit-working_days": "4"})
+        assert status == 200 and "已設定步驟期限" in body
+        assert one(office.db, select(StepLimit.working_days).where(  # type: ignore[call-overload]
+            StepLimit.kind == "training_report", StepLimit.state == "section_review")) == 4
+    finally:
+        with office.db.unit_of_work() as uow:
+            uow.session.execute(StepLimit.__table__.delete().where(StepLimit.kind == "training_report",
+                                                                   StepLimit.state == "section_review"))
+            uow.commit()
+    status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.13.40", "closure-reason": "颱風"})
+    assert status == 422 and "日期格式不正確" in body
+    status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.08.03", "closure-reason": "颱風停班"})
+    assert status == 200 and "已登記 115.08.03 為停班日" in body
+    status, body = post(admin, url, "/admin/closures", **{"closure-day": "2026-08-03", "closure-reason": "again"})
+    assert status == 422 and "這一天已經登記為停班日" in body
+    from workflow import workdays
+    with office.db.unit_of_work(write=False) as uow:
+        assert not workdays.for_office(uow.session, office.id).is_working_day(dt.date(2026, 8, 3))
+        cid = uow.session.scalars(select(OfficeClosure.id).where(OfficeClosure.office_id == office.id)).one()
+    status, body = post(admin, url, f"/admin/closures/{cid}/delete")
+    assert status == 200 and "已移除停班日 115.08.03" in body
+    assert [e.what for e in events(office.db, office.id)] == [
+        "plan.obligation", "plan.step_limit", "closure.add", "closure.remove"]
+
+
+# -- document templates --------------------------------------------------------------------------------
+def docx_with(*paragraphs: str) -> bytes:
+    d = docx.Document()
+    for p in paragraphs:
+        d.add_paragraph(p)
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+def upload(b: Browser, name: str, data: bytes) -> tuple[int, str]:
+    return post(b, "/admin/templates", f"/admin/templates/{name}",
+                **{f"t_{name}-file": (io.BytesIO(data), "範本.docx")})
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"PK\x03\x04 not really a zip", "這不是 Word（.docx）檔案"),
+    (docx_with("{{ office_name "), "範本語法錯誤"),
+    (docx_with("{{ office_name }}{{ no_such_field }}"), "範本使用了此文件沒有的欄位：no_such_field"),
+    (docx_with("{{ cycler.__init__.__globals__.os.popen }}"), "範本使用了不允許的語法（安全限制）"),
+    (docx_with("{{ cycler.__init__.__globals__.os.popen('id').read() }}"), "範本使用了不允許的語法（安全限制）"),
+])
+def test_a_bad_template_is_refused_with_its_message(admin: Browser, office: OfficeFixture, content: bytes,
+                                                    message: str) -> None:
+    status, body = upload(admin, "sign_memo", content)
+    assert status == 422 and message in body
+    assert documents.template_for(office.db, office.id, "sign_memo")[2] == 0
+    assert events(office.db, office.id) == []
+
+
+def test_a_good_template_is_used_by_the_next_render_and_can_be_reverted(admin: Browser,
+                                                                        office: OfficeFixture) -> None:
+    first, second = docx_with("{{ office_name }}：{{ case_title }}"), docx_with("第二版 {{ subject }}")
+    assert upload(admin, "sign_memo", first)[1].count("已啟用新範本（第 1 版）") == 1
+    data, sha, version = documents.template_for(office.db, office.id, "sign_memo")
+    assert (data, version) == (first, 1)
+    status, body = upload(admin, "sign_memo", second)
+    assert status == 200 and "第 2 版" in body
+    assert documents.template_for(office.db, office.id, "sign_memo")[:3:2] == (second, 2)
+    status, body = post(admin, "/admin/templates", "/admin/templates/sign_memo/revert")
+    assert status == 200 and "已改回系統內建範本" in body
+    assert documents.template_for(office.db, office.id, "sign_memo")[2] == 0
+    assert [e.what for e in events(office.db, office.id)] == ["template.upload", "template.upload",
+                                                              "template.revert"]
+    assert sha == events(office.db, office.id)[0].data["sha256"]
+
+
+def test_the_cli_uploads_with_the_same_checks(office: OfficeFixture, monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: object) -> None:
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from caseflow.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", office.db.url)
+    good, bad = Path(str(tmp_path)) / "good.docx", Path(str(tmp_path)) / "bad.docx"
+    good.write_bytes(docx_with("{{ office_name }} {{ rows }}"))
+    bad.write_bytes(docx_with("{{ nope }}"))
+    runner = CliRunner()
+    args = ["documents", "template-upload", "training_results", "--office", office.code, "--as", office.logins["admin"]]
+    result = runner.invoke(main, [*args[:3], str(bad), *args[3:]])
+    assert result.exit_code == 2 and "nope" in result.output
+    result = runner.invoke(main, [*args[:3], str(good), *args[3:]])
+    assert result.exit_code == 0, result.output
+    assert documents.template_for(office.db, office.id, "training_results")[2] == 1
+    args[-1] = office.logins["personnel_staff"]
+    result = runner.invoke(main, [*args[:3], str(good), *args[3:]])
+    assert result.exit_code == 2 and "admin" in result.output
