@@ -374,3 +374,37 @@ def test_the_cli_uploads_with_the_same_checks(office: OfficeFixture, monkeypatch
     args[-1] = office.logins["personnel_staff"]
     result = runner.invoke(main, [*args[:3], str(good), *args[3:]])
     assert result.exit_code == 2 and "admin" in result.output
+
+
+def test_the_next_document_is_rendered_from_the_uploaded_template(admin: Browser, office: OfficeFixture) -> None:
+    from documents.text import docx_text
+    from tests.web.conftest import submitted
+    from workflow.models import Document, OutboxMessage
+
+    assert upload(admin, "sign_memo", docx_with("新版簽：{{ case_title }}／{{ office_name }}"))[0] == 200
+    case_id = submitted(office)  # entering section_review asks for the 簽
+    with office.db.unit_of_work(write=False) as uow:
+        outbox = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == case_id)))
+    for i in outbox:
+        documents.process_outbox(office.db, i, convert_formats=False)
+    with office.db.unit_of_work(write=False) as uow:
+        doc = uow.session.scalars(select(Document).where(Document.case_id == case_id,
+                                                         Document.name == "sign_memo")).one()
+        assert (doc.status, doc.template_version) == ("ready", 1)
+        key = doc.storage_key
+    assert key is not None
+    assert "新版簽：training_report test／桃園市測試" in docx_text(documents.document_store().get(key))
+
+
+def test_admin_events_are_append_only(admin: Browser, office: OfficeFixture) -> None:
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    post(admin, "/admin/units", "/admin/units", **{"unit-code": "audit", "unit-name": "政風室"})
+    for stmt in (update(AdminEvent).where(AdminEvent.office_id == office.id).values(what="forged"),
+                 delete(AdminEvent).where(AdminEvent.office_id == office.id)):
+        with pytest.raises(DBAPIError, match="append-only"), office.db.unit_of_work() as uow:
+            uow.session.execute(stmt)
+            uow.commit()
+    assert [e.what for e in events(office.db, office.id)] == ["unit.add"]
