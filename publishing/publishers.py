@@ -232,10 +232,24 @@ def _http_error(exc: urllib.error.HTTPError, *, sent: bool) -> PublishError:
     return err
 
 
+# CASEFLOW_PUBLISHER values: README.md documents "http_site"; "external_site" is the publisher's name.
+PUBLISHER_NAMES = {"public_zone": "public_zone", "": "public_zone", "http_site": "external_site",
+                   "external_site": "external_site"}
+
+
+def configured_name(settings: PublishSettings) -> str:
+    """The publisher CASEFLOW_PUBLISHER names, as recorded in the history (the value itself if unknown)."""
+    return PUBLISHER_NAMES.get(settings.publisher.strip().lower(), settings.publisher)
+
+
 def publisher_for(office_code: str, settings: PublishSettings | None = None) -> Publisher:
     """The configured publisher (the public zone unless an external site is configured)."""
     settings = settings or load_publish_settings()
-    if settings.publisher == "external_site":
+    name = configured_name(settings)
+    if name not in PUBLISHER_NAMES.values():  # a typo must not quietly publish somewhere else
+        raise PublishError(f"刊登方式設定錯誤（CASEFLOW_PUBLISHER={settings.publisher}），請資訊人員設定",
+                           f"unknown publisher {settings.publisher!r} (CASEFLOW_PUBLISHER)", transient=False)
+    if name == "external_site":
         if not settings.site_url or not settings.site_token:
             raise PublishError("外部網站的網址或權杖尚未設定，請資訊人員設定",
                                "the external site's URL or token is not configured", transient=False)

@@ -27,7 +27,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from publishing import checks
-from publishing.publishers import Posting, PostingFile, Published, Publisher, PublishError, publisher_for
+from publishing.publishers import (
+    Posting,
+    PostingFile,
+    Published,
+    Publisher,
+    PublishError,
+    configured_name,
+    publisher_for,
+)
 from publishing.sniff import sniff
 from workflow import clock, operations, storage
 from workflow.config import PublishSettings, load_publish_settings
@@ -39,6 +47,8 @@ from workflow.models import Attachment, Case, Office, OutboxMessage, Publication
 log = logging.getLogger(__name__)
 POSTING_TOPIC = TASK_TOPICS["publish_posting"]
 PUBLISHING = "publishing"
+INTERRUPTED = ("上次嘗試未在時限內回報結果（處理程序可能中斷），重試前會先向網站查詢",
+               "the last attempt did not report back within its lease (worker killed?); looked up before retrying")
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
             return Outcome("done")
         if row is None:
             row = Publication(office_id=case.office_id, case_id=case_id, idempotency_key=uuid.uuid4().hex,
-                              publisher=publisher.name if publisher else settings.publisher, status="pending",
+                              publisher=publisher.name if publisher else configured_name(settings), status="pending",
                               round_seq=seq, attempts=0, total_attempts=0, created_at=now, updated_at=now)
             s.add(row)
         elif row.round_seq < seq:  # a new round (the secretariat pressed retry): fresh attempts
@@ -130,6 +140,12 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
             s.flush()
             uow.commit()
             return Outcome("busy", retry_in=(row.lease_until - now).total_seconds())
+        if row.lease_until is not None:  # an expired lease: that attempt never reported back
+            row.lease_until = None
+            row.last_error, row.last_error_en = INTERRUPTED
+            operations.record_event(case_id, "publication", session=s, data={
+                "round": row.round_seq, "attempt": row.attempts, "publisher": row.publisher,
+                "outcome": "interrupted", "error": INTERRUPTED[0], "error_en": INTERRUPTED[1]})
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             uow.commit()
             return Outcome("not_due", retry_in=(row.next_attempt_at - now).total_seconds())

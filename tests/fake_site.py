@@ -2,7 +2,8 @@
 
 Tell it what to do with each coming POST (``site.will("503", "503", "accept")``): "accept", an HTTP
 status such as "500", "503", "429", "400", "413", or "accept_then_timeout" (store the post, then
-answer only after the client has given up). ``site.down()`` makes it go away (connection
+answer only after the client has given up), or "hang" (store nothing, answer 504 only after
+``slow_seconds``: a site that always times out). ``site.down()`` makes it go away (connection
 refused) and ``site.up()`` brings it back on the same port. It counts POSTs per idempotency key.
 """
 
@@ -77,6 +78,11 @@ class FakeSite:
                     return
                 with site.lock:
                     action = site.script.popleft() if site.script else "accept"
+                if action == "hang":
+                    time.sleep(site.slow_seconds)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self._send(504, {"error": "too slow"})
+                    return
                 if action.isdigit():
                     headers = {"Retry-After": str(site.retry_after)} if action == "429" and site.retry_after else {}
                     self._send(int(action), {"error": f"scripted {action}"}, headers)

@@ -193,7 +193,8 @@ class Stack:
         self.office = office
         self.workers: list[Worker] = []
 
-    def worker(self, *, delay: float = 0.0, concurrency: int = 1, libreoffice: bool = False) -> Worker:
+    def worker(self, *, delay: float = 0.0, concurrency: int = 1, libreoffice: bool = False,
+               env_extra: dict[str, str] | None = None) -> Worker:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEFLOW_", "CELERY_"))}
         env.update({
             "DATABASE_URL": self.db.engine.url.render_as_string(hide_password=False),
@@ -210,6 +211,7 @@ class Stack:
             env["CASEFLOW_RENDER_DELAY_SECONDS"] = str(delay)
         if not libreoffice:
             env["PATH"] = str(VENV_BIN)  # as on a host without LibreOffice: .docx only
+        env.update(env_extra or {})
         w = Worker(f"faults{len(self.workers) + 1}", env, self.tmp / f"worker{len(self.workers) + 1}.log", concurrency)
         self.workers.append(w)
         w.wait_ready()
