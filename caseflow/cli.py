@@ -353,6 +353,17 @@ def bench() -> None:
     """Benchmarks that print their numbers and the floor they compare against."""
 
 
+def report(results: list[Any], as_json: bool) -> None:
+    """Print a bench's results (a line each, or the JSON list); exit 1 if a goal was missed."""
+    if as_json:
+        _dump([r.as_json() for r in results])
+    else:
+        for r in results:
+            click.echo(r.line())
+    if not all(r.passed for r in results):
+        sys.exit(1)
+
+
 @bench.command("transitions")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--cases", "n_cases", default=100_000, show_default=True, help="Cases for the memory measurement.")
@@ -362,13 +373,7 @@ def bench_transitions(app: App, as_json: bool, n_cases: int, ops: int) -> None:
     from caseflow.bench import transitions as bt
 
     results = bt.run(app.db, n_cases=n_cases, ops=ops)
-    if as_json:
-        _dump([r.as_json() for r in results])
-    else:
-        for r in results:
-            click.echo(r.line())
-    if not all(r.passed for r in results):
-        sys.exit(1)
+    report(results, as_json)
 
 
 @bench.command("documents")
@@ -379,13 +384,7 @@ def bench_documents(app: App, as_json: bool, n: int) -> None:
     from caseflow.bench import documents as bd
 
     results = bd.run(app.db, n=n)
-    if as_json:
-        _dump([r.as_json() for r in results])
-    else:
-        for r in results:
-            click.echo(r.line())
-    if not all(r.passed for r in results):
-        sys.exit(1)
+    report(results, as_json)
 
 
 @bench.command("calendar")
@@ -398,13 +397,7 @@ def bench_calendar(app: App, as_json: bool, offices: int, n_cases: int, n: int) 
     from caseflow.bench import plan_calendar as bc
 
     results = bc.run(app.db, offices=offices, n_cases=n_cases, n=n)
-    if as_json:
-        _dump([r.as_json() for r in results])
-    else:
-        for r in results:
-            click.echo(r.line())
-    if not all(r.passed for r in results):
-        sys.exit(1)
+    report(results, as_json)
 
 
 @bench.command("seed")
@@ -428,13 +421,7 @@ def bench_web(app: App, as_json: bool, n: int, seconds: float) -> None:
     from caseflow.bench import web as bw
 
     results = bw.run(app.db, n=n, seconds=seconds)
-    if as_json:
-        _dump([r.as_json() for r in results])
-    else:
-        for r in results:
-            click.echo(r.line())
-    if not all(r.passed for r in results):
-        sys.exit(1)
+    report(results, as_json)
 
 
 @main.command()
