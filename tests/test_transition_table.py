@@ -4,11 +4,15 @@ The expected outcomes come from ``LINES`` and ``KINDS`` below, copied by a perso
 not from the loaded definitions: a wrong declaration in ``workflow/kinds`` (a role too many, a
 transition missing, a condition forgotten) makes a row of this table fail.
 
-Every trigger of every line is tried from every state of every kind, by every person of a test office
-(one per role, as in the demo), by a person who holds every role and submitted the case (separation
-of duties), by the system (background outcomes) and by someone from another office (who must not
-even see the case). Refusals are fired at one shared case per (kind, state); each allowed transition
-gets a fresh case driven to that state through the operations, so it runs in well under a minute.
+Every trigger of every line is tried from every state of every kind. A transition the line declares
+is fired by every person of a test office (one per role, as in the demo), by a person who holds every
+role and submitted the case (separation of duties), by the system (background outcomes) and by
+someone from another office (who must not even see the case), with and without a comment where that
+matters. A transition the line does not declare is refused whoever asks, so it is fired by the people
+a wrong declaration would let through, someone with no role, and the system (see ``holders_for``).
+Refusals are fired at one shared case per (kind, state); each allowed transition gets a fresh case
+(driven there through the operations, or moved there by an earlier row), so the table runs in well
+under a minute.
 """
 
 from __future__ import annotations
