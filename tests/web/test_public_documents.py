@@ -44,6 +44,9 @@ def test_filed_results_are_public_and_others_are_not(browser: Callable[[], Brows
     assert page.status_code == 200
     words = text(page)
     assert "成果報告與會議紀錄" in words and "training_report test" in words
+    html = page.get_data(as_text=True)
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "成果報告" not in title and "<" not in title[len("<title>"):]  # the page title is just the title
     assert f"/zone/{office.code}/documents/{newest.id}.docx" in page.get_data(as_text=True)
     # Only the newest version of the case's result is listed.
     assert all(f"/documents/{d.id}." not in page.get_data(as_text=True) for d in results[:-1])
