@@ -426,15 +426,24 @@ def bench_web(app: App, as_json: bool, n: int, seconds: float) -> None:
 
 @main.command()
 @click.option("--concurrency", default=1, show_default=True, type=int)
+@click.option("--queues", default="celery,conversions", show_default=True,
+              help="Comma-separated queues: `celery` (renders, publications, sweeps) and `conversions` "
+                   "(LibreOffice ODT/PDF). Run one worker per queue to keep conversions from delaying .docx.")
 @click.option("--loglevel", default="INFO", show_default=True)
 @pass_app
-def worker(app: App, concurrency: int, loglevel: str) -> None:
-    """Run a Celery worker (needs REDIS_URL): renders documents from the outbox."""
+def worker(app: App, concurrency: int, queues: str, loglevel: str) -> None:
+    """Run a Celery worker (needs REDIS_URL): renders documents from the outbox and converts them."""
+    from tasks.app import QUEUES
+
     if not app.settings.redis_url:
         fail("REDIS_URL is not set; the embedded default renders documents inside `caseflow serve`")
+    chosen = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = [q for q in chosen if q not in QUEUES]
+    if unknown or not chosen:
+        fail(f"unknown queue {', '.join(unknown) or '(none)'}; choose from {', '.join(QUEUES)}")
     os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
                                f"--concurrency={concurrency}", "-O", "fair", f"--loglevel={loglevel}",
-                               "--include", "tasks.calendar",
+                               "--include", "tasks.calendar", f"--queues={','.join(chosen)}",
                                "--without-gossip", "--without-mingle"])
 
 

@@ -6,6 +6,10 @@ with a unique key, however often the message is delivered. A worker claims the r
 event and the outbox row's ``processed_at``. A worker that dies leaves a lease that expires, and
 the next delivery finishes the job. Files are stored by content hash, so a lost race wastes a
 render but never makes a second version.
+
+The ODT and PDF copies are a second, slower step (LibreOffice, about a second): marking the .docx
+ready writes a ``document.convert`` outbox row in the same transaction, and that row is handled by
+its own task on its own queue, so a conversion never holds up the next person's .docx.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,12 +40,15 @@ from workflow.storage import FileStore
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
+CONVERT_TOPIC = "document.convert"
 
 
 @dataclass(frozen=True)
 class Outcome:
     document_id: int | None
     status: str  # ready, already_ready, busy (someone else holds the lease), skipped, failed
+    # Outbox rows this step committed for the next one (the conversion): publish them after commit.
+    follow_up: tuple[int, ...] = ()
 
 
 def worker_id() -> str:
@@ -90,7 +97,10 @@ def _builtin(name: str) -> tuple[bytes, str, int]:
 
 def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, lease_seconds: int | None = None,
                    convert_formats: bool = True) -> Outcome:
-    """Handle one ``document.render`` outbox message. Safe to run any number of times."""
+    """Handle one ``document.render`` outbox message. Safe to run any number of times.
+
+    With ``convert_formats`` the ready document also gets a ``document.convert`` outbox row (in the
+    transaction that marks it ready), returned in ``Outcome.follow_up`` for the caller to publish."""
     owner = owner or worker_id()
     lease = dt.timedelta(seconds=lease_seconds or load_settings().document_lease_seconds)
     claimed = _claim(db, outbox_id, owner, lease)
@@ -100,8 +110,6 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     if status != "claimed":
         if status == "ready":
             _mark_processed(db, outbox_id)
-            if convert_formats:
-                convert_document(db, doc_id)  # a worker that died after the .docx left this undone
             return Outcome(doc_id, "already_ready")
         return Outcome(doc_id, "busy")
     try:
@@ -109,10 +117,7 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     except Exception as exc:
         _fail(db, doc_id, owner, exc)
         raise
-    outcome = _finish(db, doc_id, owner, outbox_id, case_id, name, seq, result)
-    if outcome.status == "ready" and convert_formats:
-        convert_document(db, doc_id)
-    return outcome
+    return _finish(db, doc_id, owner, outbox_id, office_id, case_id, name, seq, result, convert_formats)
 
 
 def _claim(db: Database, outbox_id: int, owner: str,
@@ -191,6 +196,20 @@ def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, 
             "template_sha256": template_sha, "template_version": template_version, "case_version": case_version}
 
 
+def process_conversion(db: Database, outbox_id: int) -> Outcome:
+    """Handle one ``document.convert`` outbox message: add the ODT and PDF. Safe to repeat."""
+    with db.unit_of_work(write=False) as uow:
+        msg = uow.session.get(OutboxMessage, outbox_id)
+        if msg is None or msg.topic != CONVERT_TOPIC:
+            return Outcome(None, "skipped")
+        doc_id = int(msg.payload["document_id"])
+        processed = msg.processed_at is not None
+    if not processed:
+        convert_document(db, doc_id)
+        _mark_processed(db, outbox_id)
+    return Outcome(doc_id, "converted" if not processed else "already_converted")
+
+
 def convert_document(db: Database, doc_id: int) -> None:
     """Add the ODT and PDF of a ready document (after the .docx is already downloadable). Safe to
     repeat: files are content-addressed and the keys are only filled where missing."""
@@ -220,8 +239,8 @@ def convert_document(db: Database, doc_id: int) -> None:
         uow.commit()
 
 
-def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, case_id: int, name: str, seq: int,
-            result: dict[str, Any]) -> Outcome:
+def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, office_id: int, case_id: int, name: str,
+            seq: int, result: dict[str, Any], convert_formats: bool) -> Outcome:
     with db.unit_of_work() as uow:
         s = uow.session
         res = s.execute(
@@ -235,8 +254,15 @@ def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, case_id: int,
             "label": contexts.DOCUMENT_LABELS.get(name, name)})
         s.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
                   .values(processed_at=clock.now()).execution_options(synchronize_session=False))
+        follow_up: tuple[int, ...] = ()
+        if convert_formats:
+            now = clock.now()
+            key = s.connection().execute(insert(OutboxMessage).values(
+                office_id=office_id, topic=CONVERT_TOPIC, payload={"document_id": doc_id}, created_at=now,
+                available_at=now, attempts=0)).inserted_primary_key
+            follow_up = (int(key[0]),) if key else ()
         uow.commit()
-    return Outcome(doc_id, "ready")
+    return Outcome(doc_id, "ready", follow_up)
 
 
 def _fail(db: Database, doc_id: int, owner: str, exc: Exception) -> None:

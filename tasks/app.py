@@ -11,11 +11,17 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu import Queue
 
 from tasks.schedule import BEAT_SCHEDULE
 from workflow.config import load_settings
 
 TASK_TIME_LIMIT = int(os.environ.get("CASEFLOW_TASK_TIME_LIMIT", "300"))
+# Renders, publications and the sweep go to the default queue; LibreOffice conversions (about a
+# second each) to their own, so a worker that only serves the default queue keeps the .docx fast.
+DEFAULT_QUEUE = "celery"
+CONVERSION_QUEUE = "conversions"
+QUEUES = (DEFAULT_QUEUE, CONVERSION_QUEUE)
 
 
 def make_celery() -> Celery:
@@ -44,6 +50,9 @@ def make_celery() -> Celery:
         task_publish_retry=True,
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2,
                                    "interval_max": 0.3},
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=tuple(Queue(q) for q in QUEUES),  # a worker without --queues serves both
+        task_routes={"caseflow.convert_document": {"queue": CONVERSION_QUEUE}},
         beat_schedule=BEAT_SCHEDULE,
         timezone="Asia/Taipei",
         worker_hijack_root_logger=False,

@@ -1,4 +1,5 @@
-"""Thin task: render the document an outbox row asks for (ids in, rows out)."""
+"""Thin tasks: render the document an outbox row asks for, then (on its own queue) add its ODT and
+PDF. Ids in, rows out; both are safe to run twice."""
 
 from __future__ import annotations
 
@@ -17,11 +18,26 @@ TRANSIENT = (OperationalError, DBAPIError, OSError)
 @celery_app.task(name="caseflow.render_document", bind=True, acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
 def render_document(self: Task, outbox_id: int) -> str:
-    status = service.process_outbox(dbmod.default(), outbox_id).status
-    if status == "busy":
+    db = dbmod.default()
+    outcome = service.process_outbox(db, outbox_id)
+    if outcome.status == "busy":
         # Another delivery holds the document's lease. If its worker died (a pool child killed
         # mid-render comes straight back here through reject_on_worker_lost, its lease still live),
         # only a later delivery can finish the job: come back once the lease has run out rather than
         # drop the message and leave the document to the sweep minutes later.
         raise self.retry(countdown=load_settings().document_lease_seconds)
-    return status
+    if outcome.follow_up:
+        # The conversion row is committed with the ready .docx; if this publish is lost, the sweep
+        # sends it.
+        from tasks.relay import publish
+
+        publish(outcome.follow_up, db)
+    return outcome.status
+
+
+@celery_app.task(name="caseflow.convert_document", acks_late=True, reject_on_worker_lost=True,
+                 autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
+def convert_document(outbox_id: int) -> str:
+    """ODT and PDF of a ready document, by the warm LibreOffice of this worker process. Routed to the
+    ``conversions`` queue (tasks/app.py) so a slow conversion never delays the next .docx."""
+    return service.process_conversion(dbmod.default(), outbox_id).status

@@ -3,8 +3,8 @@
 With no Redis configured, ``install`` starts one daemon thread that processes outbox rows as soon
 as an operation commits them (and sweeps every few seconds for rows written by other processes,
 such as the command line), so the README's first command still produces documents. What a person
-just did goes before the backlog a sweep found. Once a day (and at start) it also runs what beat
-runs in production: the plan year's generation and the reminders.
+just did goes before the backlog a sweep found, and ODT/PDF conversions come last. Once a day (and at
+start) it also runs what beat runs in production: the plan year's generation and the reminders.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Outbox topic -> the function the Celery task for that topic runs (tasks/relay.py's TOPIC_TASKS).
 CONSUMERS: dict[str, Callable[[Database, int], object]] = {
     operations.DOCUMENT_TOPIC: service.process_outbox,
+    service.CONVERT_TOPIC: service.process_conversion,
     publishing_service.POSTING_TOPIC: publishing_service.process_posting,
 }
 
@@ -36,7 +37,8 @@ class EmbeddedWorker:
     def __init__(self, db: Database, *, sweep_seconds: float = 5.0) -> None:
         self.db = db
         self.sweep_seconds = sweep_seconds
-        # (priority, order, outbox id): 0 = just committed, 1 = found by a sweep; None id = stop.
+        # (priority, order, outbox id): 0 = just committed, 1 = found by a sweep, 2 = a follow-up
+        # step (ODT/PDF conversion, about a second) that must not delay a .docx; None id = stop.
         self._queue: queue.PriorityQueue[tuple[int, int, int | None]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._queued: set[int] = set()
@@ -65,6 +67,10 @@ class EmbeddedWorker:
     def drain(self) -> None:
         """Process everything queued and due now (tests and the command line)."""
         self._sweep()
+        self.run_queued()
+
+    def run_queued(self) -> None:
+        """Process what is queued, in priority order, follow-ups included, without a sweep."""
         while not self._queue.empty():
             self._take(self._queue.get())
 
@@ -119,8 +125,11 @@ class EmbeddedWorker:
             if consumer is None:
                 return
             # A posting still waiting for its backoff is a no-op here; a later sweep finds it due.
-            consumer(self.db, outbox_id)
+            result = consumer(self.db, outbox_id)
             self.processed += 1
+            follow_up = getattr(result, "follow_up", ())
+            if follow_up:
+                self.submit(tuple(follow_up), priority=2)
         except Exception:
             log.exception("processing outbox row %s failed", outbox_id)
 

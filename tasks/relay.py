@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import or_, select, update
 
+from documents.service import CONVERT_TOPIC
 from tasks.app import celery_app
 from workflow import clock, operations
 from workflow import db as dbmod
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 REDISPATCH_AFTER = dt.timedelta(minutes=2)
 TOPIC_TASKS = {
     operations.DOCUMENT_TOPIC: "caseflow.render_document",
+    CONVERT_TOPIC: "caseflow.convert_document",
     TASK_TOPICS["publish_posting"]: "caseflow.publish_posting",
 }
 

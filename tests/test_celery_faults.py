@@ -52,6 +52,7 @@ LEASE_SECONDS = 3  # a document's render lease
 RENDER_DELAY = 2.0  # the fault-injection knob, for the tests that kill a worker mid-render
 WAIT = 60.0  # deadline of every poll (a hang, not a slow machine, should hit it)
 QUEUE = "celery"  # the default queue's Redis list
+QUEUES = ("celery", "conversions")  # and the conversions' one
 TASK = "caseflow.render_document"
 
 
@@ -224,10 +225,14 @@ class Stack:
     def fire(self, case_id: int, trigger: str, who: str) -> operations.Result:
         return operations.fire(case_id, trigger, self.office.users[who], db=self.db)
 
-    def outbox(self) -> list[OutboxMessage]:
+    def outbox(self, topic: str | None = operations.DOCUMENT_TOPIC) -> list[OutboxMessage]:
+        """This office's outbox rows: the render requests, or with ``topic=None`` every row (the
+        conversions each ready document asks for too)."""
         with self.db.unit_of_work(write=False) as uow:
-            return list(uow.session.scalars(select(OutboxMessage).where(
-                OutboxMessage.office_id == self.office.id).order_by(OutboxMessage.id)))
+            q = select(OutboxMessage).where(OutboxMessage.office_id == self.office.id)
+            if topic is not None:
+                q = q.where(OutboxMessage.topic == topic)
+            return list(uow.session.scalars(q.order_by(OutboxMessage.id)))
 
     def documents(self) -> list[Document]:
         with self.db.unit_of_work(write=False) as uow:
@@ -254,12 +259,13 @@ class Stack:
     def wait_idle(self) -> None:
         """Until Redis holds no message, queued or delivered-but-unacked (every delivery finished)."""
         r = self.redis.client()
-        wait_for("the broker to drain", lambda: r.llen(QUEUE) == 0 and r.hlen("unacked") == 0, log=self.logs)
+        wait_for("the broker to drain", lambda: sum(r.llen(q) for q in QUEUES) == 0 and r.hlen("unacked") == 0,
+                 log=self.logs)
 
     def sweep(self, **kw: Any) -> int:
         """``tasks.relay.sweep``, publishing only this office's rows (the database may be shared with
         other tests' unprocessed outbox rows, which are none of this test's business)."""
-        mine = {m.id for m in self.outbox()}
+        mine = {m.id for m in self.outbox(topic=None)}
         return relay.sweep(self.db, send=lambda ids: relay.publish([i for i in ids if i in mine], self.db), **kw)
 
     def assert_exactly_once(self, expected: int) -> list[Document]:
@@ -360,6 +366,12 @@ def test_approval_documents_are_rendered_once_by_the_worker(stack: Stack) -> Non
         assert all(d.odt_key and d.pdf_key for d in docs), [d.conversion_error for d in docs]
         pdf = document_service.document_store().get(docs[0].pdf_key)
         assert pdf.startswith(b"%PDF")
+        # Each ready document asked for its conversion once (its own outbox row and task, on the
+        # conversions queue), and that row is done.
+        stack.wait_idle()
+        conversions = stack.outbox(topic=document_service.CONVERT_TOPIC)
+        assert sorted(m.payload["document_id"] for m in conversions) == sorted(d.id for d in docs)
+        assert all(m.processed_at is not None for m in conversions)
 
 
 def test_the_same_task_delivered_twice_makes_one_document(stack: Stack) -> None:

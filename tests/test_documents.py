@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from documents import context as contexts
 from documents import convert, render, service
 from documents.text import docx_text
+from tasks import embedded
 from workflow import clock, operations
 from workflow.demo import sample_fields
 from workflow.models import Document, HistoryEvent, OutboxMessage
@@ -243,8 +244,16 @@ def test_pdf_and_odt_from_libreoffice_have_the_right_text(office):
     db = office.db
     cid = office.case("training_report")
     drive(office, cid, "personnel", MAIN_LINE[:1])
+    conversions = []
     for m in outbox_rows(db, cid):
-        assert service.process_outbox(db, m.id).status == "ready"
+        outcome = service.process_outbox(db, m.id)
+        assert outcome.status == "ready" and len(outcome.follow_up) == 1
+        conversions.extend(outcome.follow_up)
+    table = next(d for d in documents_of(db, cid) if d.name == "training_results")
+    assert not table.pdf_key and not table.odt_key  # the .docx is ready first; conversion is its own step
+    for i in conversions:
+        assert service.process_conversion(db, i).status == "converted"
+    assert service.process_conversion(db, conversions[0]).status == "already_converted"
     table = next(d for d in documents_of(db, cid) if d.name == "training_results")
     assert table.pdf_key and table.odt_key, table.conversion_error
     pdf = service.document_store().get(table.pdf_key)
@@ -261,3 +270,38 @@ def test_pdf_and_odt_from_libreoffice_have_the_right_text(office):
     odt = service.document_store().get(table.odt_key)
     with zipfile.ZipFile(io.BytesIO(odt)) as zf:
         assert zf.read("mimetype") == b"application/vnd.oasis.opendocument.text"
+
+
+# -- the embedded default's worker --------------------------------------------------------------
+class RecordingWorker(embedded.EmbeddedWorker):
+    """The in-process worker, noting the topic of each row it handles (not started: run here)."""
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.handled: list[str] = []
+
+    def _handle(self, outbox_id: int) -> None:
+        with self.db.unit_of_work(write=False) as uow:
+            self.handled.append(uow.session.get(OutboxMessage, outbox_id).topic)
+        super()._handle(outbox_id)
+
+
+def test_embedded_worker_renders_every_docx_before_any_conversion(office, monkeypatch):
+    """A conversion (about a second with LibreOffice) must not hold up the next .docx: the .docx of
+    both cases come first, then the two cases' conversions, each row once."""
+    monkeypatch.setattr(convert, "default", lambda: None)  # as on a host without LibreOffice: quick
+    db = office.db
+    worker = RecordingWorker(db)
+    first, second = office.case("training_report"), office.case("training_report")
+    for cid in (first, second):
+        worker.submit(operations.fire(cid, "submit", office.users["personnel_staff"], db=db).outbox_ids)
+    worker.run_queued()
+    assert worker.handled == [operations.DOCUMENT_TOPIC] * 4 + [service.CONVERT_TOPIC] * 4
+    docs = documents_of(db, first) + documents_of(db, second)
+    assert len(docs) == 4 and all(d.status == "ready" for d in docs)
+    assert all(d.conversion_error == "LibreOffice 未安裝，僅提供 .docx" for d in docs)
+    with db.unit_of_work(write=False) as uow:
+        rows = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == service.CONVERT_TOPIC,
+                                                                    OutboxMessage.payload["document_id"].as_integer()
+                                                                    .in_([d.id for d in docs]))))
+    assert len(rows) == 4 and all(m.processed_at is not None for m in rows)

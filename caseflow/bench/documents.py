@@ -4,7 +4,8 @@
    render, store, history, outbox) against a raw docxtpl render of the same template and context.
 2. PDF and ODT with the warm converter against the bare UNO call inside it (the floor), and a cold
    ``soffice --convert-to`` for comparison.
-3. With REDIS_URL: approve -> document ready, p50 and p95, with one real Celery worker process.
+3. With REDIS_URL: approve -> .docx ready, p50 and p95, with one real Celery worker process on the
+   default queue while a second converts every ready document to ODT/PDF on the ``conversions`` queue.
 """
 
 from __future__ import annotations
@@ -118,7 +119,24 @@ def _conversion(n: int) -> list[Result]:
     return out
 
 
+def _start_worker(env: dict[str, str], log: Path, queues: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
+                             "--concurrency=1", "-O", "fair", "--without-gossip", "--without-mingle",
+                             f"--queues={queues}", "-n", f"{queues}-bench@%h", "--loglevel=INFO"],
+                            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 60
+    while " ready." not in log.read_text(errors="replace") and time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
 def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
+    """Approve, then wait for the .docx, as a person at the case page would. One worker on the
+    default queue renders; a second, on the ``conversions`` queue, turns every ready document into
+    ODT and PDF at the same time on the same machine (the deployment docker-compose.yml describes),
+    so the .docx latency includes whatever those conversions take from the CPU."""
     settings = load_settings()
     if not settings.redis_url:
         return [Result("approve -> .docx ready with a Celery worker", 0, "ms", None, None,
@@ -126,15 +144,13 @@ def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
     from tasks.relay import publish
 
     env = {**os.environ, "CASEFLOW_INSTANCE": str(settings.instance_path)}
-    log = Path(settings.instance_path) / "bench-worker.log"
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
-                               "--concurrency=1", "-O", "fair", "--without-gossip", "--without-mingle",
-                               "--loglevel=INFO"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    folder = Path(settings.instance_path)
+    workers = [_start_worker(env, folder / "bench-worker.log", "celery")]
+    with_lo = convert.soffice_path() is not None
+    if with_lo:
+        workers.append(_start_worker(env, folder / "bench-converter.log", "conversions"))
+    cases: list[int] = []
     try:
-        deadline = time.time() + 60
-        while "ready" not in log.read_text(errors="replace") and time.time() < deadline:
-            time.sleep(0.2)
         latencies = []
         for i in range(n + 2):
             cid = operations.create_case(kind="plan_amendment", unit_id=office.unit, roc_year=115, title="bench",
@@ -152,14 +168,34 @@ def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
                 time.sleep(0.005)
             if i >= 2:
                 latencies.append((time.perf_counter() - t0) * 1000)
+                cases.append(cid)
+        t_docx = time.perf_counter()
+        converted = 0
+        if with_lo:  # let the converter finish the backlog the run left it (for the informational line)
+            while time.perf_counter() - t_docx < 120:
+                with db.unit_of_work(write=False) as uow:
+                    docs = uow.session.execute(select(Document.pdf_key, Document.conversion_error)
+                                               .where(Document.case_id.in_(cases))).all()
+                converted = sum(1 for d in docs if d.pdf_key or d.conversion_error)
+                if converted == len(docs):
+                    break
+                time.sleep(0.1)
+        drained = time.perf_counter() - t_docx
     finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(timeout=30)
+        for w in workers:
+            os.killpg(w.pid, 15)
+        for w in workers:
+            w.wait(timeout=30)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    return [Result("approve -> .docx ready, p50 (1 worker)", statistics.median(latencies), "ms", None, None,
-                   "informational", True),
-            Result("approve -> .docx ready, p95 (1 worker)", p95, "ms", None, None, "<= 1000", p95 <= 1000)]
+    out = [Result("approve -> .docx ready, p50 (1 worker; conversions on a 2nd)", statistics.median(latencies), "ms",
+                  None, None, "informational", True),
+           Result("approve -> .docx ready, p95 (1 worker; conversions on a 2nd)", p95, "ms", None, None, "<= 1000",
+                  p95 <= 1000)]
+    if with_lo:
+        out.append(Result(f"ODT+PDF of all {converted} documents done, after the last .docx", drained * 1000, "ms",
+                          None, None, "informational (the converter's backlog)", True))
+    return out
 
 
 def run(db: Database, *, n: int = 20) -> list[Result]:
