@@ -62,9 +62,10 @@ class Loaded:
     """What the context builders read, loaded once per document."""
 
     def __init__(self, s: Session, db: Database, case_id: int, cause_seq: int) -> None:
-        self.case = s.get_one(Case, case_id)
-        self.office = s.get_one(Office, self.case.office_id)
-        self.unit = s.get_one(Unit, self.case.unit_id)
+        # The case with its office and unit, in one query.
+        self.case, self.office, self.unit = s.execute(
+            select(Case, Office, Unit).join(Office, Office.id == Case.office_id).join(Unit, Unit.id == Case.unit_id)
+            .where(Case.id == case_id)).one()
         self.defn = registry.default().get(db, self.case.kind, self.case.workflow_version, s)
         self.names = dict(s.execute(select(User.id, User.display_name)
                                     .where(User.office_id == self.case.office_id)).all())

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from documents import context as contexts
@@ -106,58 +106,103 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     claimed = _claim(db, outbox_id, owner, lease)
     if claimed is None:
         return Outcome(None, "skipped")
-    doc_id, status, office_id, case_id, name, seq = claimed
+    doc_id, status, office_id, case_id, name, seq = claimed.key
     if status != "claimed":
         if status == "ready":
             _mark_processed(db, outbox_id)
             return Outcome(doc_id, "already_ready")
         return Outcome(doc_id, "busy")
     try:
-        result = _render(db, doc_id, office_id, case_id, name, seq)
+        if claimed.problem is not None:
+            raise claimed.problem
+        assert claimed.inputs is not None
+        result = _render(claimed.inputs)
     except Exception as exc:
         _fail(db, doc_id, owner, exc)
         raise
     return _finish(db, doc_id, owner, outbox_id, office_id, case_id, name, seq, result, convert_formats)
 
 
-def _claim(db: Database, outbox_id: int, owner: str,
-           lease: dt.timedelta) -> tuple[int, str, int, int, str, int] | None:
+@dataclass(frozen=True)
+class _Inputs:
+    """What one render needs, read in the transaction that took the lease."""
+
+    context: dict[str, Any]
+    case_version: int
+    template: bytes
+    template_sha256: str
+    template_version: int
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    key: tuple[int, str, int, int, str, int]  # (document id, "claimed" | its status, office, case, name, seq)
+    inputs: _Inputs | None = None
+    problem: Exception | None = None  # the inputs could not be read: the document is marked failed
+
+
+def _inputs(s: Session, db: Database, office_id: int, case_id: int, name: str, seq: int) -> _Inputs:
+    loaded = contexts.Loaded(s, db, case_id, seq)
+    template, sha, version = template_for(db, office_id, name, s)
+    return _Inputs(contexts.BUILDERS[name](loaded), loaded.case.version, template, sha, version)
+
+
+def _claim(db: Database, outbox_id: int, owner: str, lease: dt.timedelta) -> _Claimed | None:
     """Find or create the document row for this message and try to take its lease, in one
-    transaction. Returns (id, "claimed" | its status, office, case, name, cause seq)."""
-    for _attempt in range(3):
-        with db.unit_of_work() as uow:
-            s = uow.session
-            msg = s.get(OutboxMessage, outbox_id)
-            if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
-                return None
-            case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
-            seq, office_id = int(msg.payload["event_seq"]), msg.office_id
-            doc_id = s.scalar(select(Document.id).where(Document.case_id == case_id, Document.name == name,
-                                                        Document.cause_seq == seq))
-            if doc_id is None:
-                doc = Document(office_id=office_id, case_id=case_id, name=name, cause_seq=seq, outbox_id=outbox_id,
-                               status="pending", attempts=0, created_at=clock.now())
-                s.add(doc)
-                try:
-                    s.flush()
-                except IntegrityError:
-                    continue  # another delivery created it a moment ago: look again
-                doc_id = doc.id
-            now = clock.now()
-            # Pending or failed, or a lease that has run out.
-            res = s.execute(
-                update(Document).where(
-                    Document.id == doc_id,
-                    or_(Document.status.in_(("pending", "failed")),
-                        and_(Document.status == "rendering", Document.lease_until < now)))
-                .values(status="rendering", lease_owner=owner, lease_until=now + lease,
-                        attempts=Document.attempts + 1)
-                .execution_options(synchronize_session=False))
-            status = "claimed" if res.rowcount == 1 else s.scalar(  # type: ignore[attr-defined]
-                select(Document.status).where(Document.id == doc_id))
+    transaction, reading what the render needs in the same transaction when the lease is ours.
+
+    The first delivery creates the row already leased to itself (one INSERT ... ON CONFLICT DO
+    NOTHING); a later one takes the lease of a pending or failed row, or of one whose lease has run
+    out, by compare-and-set, or learns the row's status. Not a durable commit (see
+    ``Database.unit_of_work``): a lease lost in a crash is taken again by the next delivery."""
+    with db.unit_of_work(durable=False) as uow:
+        s = uow.session
+        conn = s.connection()
+        msg = conn.execute(select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.office_id)
+                           .where(OutboxMessage.id == outbox_id)).one_or_none()
+        if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
+            return None
+        case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
+        seq, office_id = int(msg.payload["event_seq"]), int(msg.office_id)
+        now = clock.now()
+        leased = {"status": "rendering", "lease_owner": owner, "lease_until": now + lease}
+        doc_id = conn.execute(
+            _dialect_insert(conn.dialect.name, Document).values(
+                office_id=office_id, case_id=case_id, name=name, cause_seq=seq, outbox_id=outbox_id, attempts=1,
+                created_at=now, **leased)
+            .on_conflict_do_nothing(index_elements=["case_id", "name", "cause_seq"])
+            .returning(Document.id)).scalar()
+        identity = and_(Document.case_id == case_id, Document.name == name, Document.cause_seq == seq)
+        if doc_id is None:
+            doc_id = conn.execute(
+                update(Document).where(identity, or_(Document.status.in_(("pending", "failed")),
+                                                     and_(Document.status == "rendering",
+                                                          Document.lease_until < now)))
+                .values(attempts=Document.attempts + 1, **leased).returning(Document.id)).scalar()
+        if doc_id is None:
+            row = conn.execute(select(Document.id, Document.status).where(identity)).one()
+            return _Claimed((int(row.id), str(row.status), office_id, case_id, name, seq))
+        key = (int(doc_id), "claimed", office_id, case_id, name, seq)
+        try:
+            inputs = _inputs(s, db, office_id, case_id, name, seq)
+        except DBAPIError:
+            raise  # the database's trouble, not the document's: nothing committed, the task retries
+        except Exception as exc:  # a builder or template problem: keep the claim, record it as failed
             uow.commit()
-            return doc_id, str(status), office_id, case_id, name, seq
-    raise RuntimeError(f"could not create the document row for outbox message {outbox_id}")
+            return _Claimed(key, problem=exc)
+        uow.commit()
+        return _Claimed(key, inputs)
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    """INSERT with ON CONFLICT for the database in use (PostgreSQL and SQLite both have it)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: int, outbox_id: int) -> int:
@@ -178,22 +223,17 @@ def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: i
         return uow.session.scalar(q)  # type: ignore[return-value]
 
 
-def _render(db: Database, doc_id: int, office_id: int, case_id: int, name: str, seq: int) -> dict[str, Any]:
+def _render(inputs: _Inputs) -> dict[str, Any]:
     # Fault-injection knob for tests: stretch each render so a test can kill a worker mid-render.
     # Unset (no delay) in every real deployment.
     delay = float(os.environ.get("CASEFLOW_RENDER_DELAY_SECONDS") or 0)
     if delay > 0:
         time.sleep(delay)
-    with db.unit_of_work(write=False) as uow:
-        loaded = contexts.Loaded(uow.session, db, case_id, seq)
-        ctx = contexts.BUILDERS[name](loaded)
-        case_version = loaded.case.version
-        template, template_sha, template_version = template_for(db, office_id, name, uow.session)
-    data = render.render_docx(template, ctx, load_image=storage.default().get)
-    store = document_store()
-    key, digest = store.put(data)
-    return {"context": ctx, "sha256": digest, "size": len(data), "storage_key": key,
-            "template_sha256": template_sha, "template_version": template_version, "case_version": case_version}
+    data = render.render_docx(inputs.template, inputs.context, load_image=storage.default().get)
+    key, digest = document_store().put(data)
+    return {"context": inputs.context, "sha256": digest, "size": len(data), "storage_key": key,
+            "template_sha256": inputs.template_sha256, "template_version": inputs.template_version,
+            "case_version": inputs.case_version}
 
 
 def process_conversion(db: Database, outbox_id: int) -> Outcome:
@@ -241,7 +281,9 @@ def convert_document(db: Database, doc_id: int) -> None:
 
 def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, office_id: int, case_id: int, name: str,
             seq: int, result: dict[str, Any], convert_formats: bool) -> Outcome:
-    with db.unit_of_work() as uow:
+    # Not a durable commit: if a crash loses it, the document, its history event and the outbox
+    # row's processed mark are lost together, and the sweep's redelivery renders it again.
+    with db.unit_of_work(durable=False) as uow:
         s = uow.session
         res = s.execute(
             update(Document).where(Document.id == doc_id, Document.status == "rendering", Document.lease_owner == owner)

@@ -150,6 +150,31 @@ def test_live_lease_is_respected(office):
     assert service.process_outbox(db, msg.id, owner="worker-b", convert_formats=False).status == "busy"
 
 
+def test_a_document_whose_inputs_break_is_marked_failed_and_a_later_delivery_finishes_it(office, monkeypatch):
+    """A context builder that raises (bad data, a bug) leaves the document failed with the reason,
+    visible on the case page, instead of an endless retry; once fixed, the next delivery renders it
+    (same row, one version)."""
+    db = office.db
+    cid = office.case("training_report")
+    drive(office, cid, "personnel", MAIN_LINE[:1])
+    msg = next(m for m in outbox_rows(db, cid) if m.payload["document"] == "training_results")
+    real = contexts.BUILDERS["training_results"]
+
+    def broken(loaded):
+        raise ValueError("the courses field is not a list")
+
+    monkeypatch.setitem(contexts.BUILDERS, "training_results", broken)
+    with pytest.raises(ValueError, match="not a list"):
+        service.process_outbox(db, msg.id, convert_formats=False)
+    (doc,) = [d for d in documents_of(db, cid) if d.name == "training_results"]
+    assert doc.status == "failed" and "not a list" in doc.last_error and doc.attempts == 1
+    monkeypatch.setitem(contexts.BUILDERS, "training_results", real)
+    assert service.process_outbox(db, msg.id, convert_formats=False).status == "ready"
+    assert service.process_outbox(db, msg.id, convert_formats=False).status == "already_ready"
+    (doc,) = [d for d in documents_of(db, cid) if d.name == "training_results"]
+    assert doc.status == "ready" and doc.attempts == 2 and doc.last_error is None
+
+
 def test_rerender_reproduces_the_same_text(office):
     db = office.db
     cid = office.case("training_report")

@@ -74,11 +74,19 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+    def unit_of_work(self, *, write: bool = True, durable: bool = True) -> Iterator[UnitOfWork]:
+        """One transaction. ``durable=False`` is for a background worker's bookkeeping that is safe
+        to lose and redo (an idempotent consumer whose outbox row stays unprocessed until its effect
+        commits): on PostgreSQL the commit then does not wait for the WAL flush
+        (``synchronous_commit=off`` for this transaction only; a crash can lose the last fraction of
+        a second of such commits, never corrupt anything, and the outbox sweep redoes them). SQLite
+        already runs WAL with ``synchronous=NORMAL``."""
         session = self.sessions()
         if write:
             # Procure the connection now so SQLite's BEGIN IMMEDIATE is issued before any read.
-            session.connection(execution_options={"caseflow_write": True})
+            conn = session.connection(execution_options={"caseflow_write": True})
+            if not durable and conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         uow = UnitOfWork(session)
         try:
             yield uow
