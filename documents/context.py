@@ -4,6 +4,7 @@ rerender reproduces the same text)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -81,7 +82,12 @@ class Loaded:
             .order_by(RoleAssignment.id.desc())).all())
         self.chief = signers.get("chief", "")
         self.convener = signers.get("convener", "")
-        self.attachments = list(s.scalars(select(Attachment).where(Attachment.case_id == case_id)
+        self._session = s
+
+    @functools.cached_property
+    def attachments(self) -> list[Attachment]:
+        """Read only by the documents that list or show attachments (photos, the 函's 附件)."""
+        return list(self._session.scalars(select(Attachment).where(Attachment.case_id == self.case.id)
                                           .order_by(Attachment.id)))
 
 

@@ -423,12 +423,12 @@ def test_a_delivery_finding_a_dead_workers_live_lease_comes_back_after_it(stack:
     cid = stack.office.case("training_report")
     ids = stack.fire(cid, "submit", "personnel_staff").outbox_ids
     claimed = document_service._claim(stack.db, ids[0], "dead-host:0:0", dt.timedelta(seconds=LEASE_SECONDS))
-    assert claimed is not None and claimed[1] == "claimed"
+    assert claimed is not None and claimed.key[1] == "claimed"
     relay.publish(ids, stack.db)
     stack.wait_all_ready(2)
     stack.wait_idle()
     docs = stack.assert_exactly_once(2)
-    taken_over = next(d for d in docs if d.id == claimed[0])
+    taken_over = next(d for d in docs if d.id == claimed.key[0])
     assert taken_over.attempts == 2 and taken_over.lease_owner != "dead-host:0:0"
     assert "retry: Retry in" in w.log()  # it was busy first, and came back
     assert w.results().count("ready") == 2
