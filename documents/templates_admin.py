@@ -61,7 +61,7 @@ def sample_context(name: str) -> dict[str, Any]:
     loaded = SimpleNamespace(
         case=case, office=SimpleNamespace(name="桃園市範例區公所"), unit=SimpleNamespace(name="人事室"),
         defn=defn, names={1: "王小明", 2: "李課長"}, history=history, cause=history[-1],
-        chief="李課長", convener="陳區長",
+        chief="李課長", convener="陳區長", receiver="桃園市政府性別平等辦公室",
         attachments=[SimpleNamespace(storage_key="sample", name="活動照片.png", content_type="image/png")],
     )
     return BUILDERS[name](cast(Loaded, loaded))
