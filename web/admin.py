@@ -694,8 +694,11 @@ def _delegations_page(form: DelegationForm | None = None, status: int = 200) -> 
     rows = list(session().scalars(select(Delegation).where(Delegation.office_id == current_user.office_id,
                                                             Delegation.valid_to >= today)
                                   .order_by(Delegation.valid_from, Delegation.id)))
-    names = {u.id: u.display_name for u in _users()}
-    return render_template("admin_delegations.html", rows=rows, names=names, role_label=role_label, today=today,
+    people = _users()
+    names = {u.id: u.display_name for u in people}
+    inactive = {u.id for u in people if not u.active}  # their delegations lend nothing (workflow.permissions)
+    return render_template("admin_delegations.html", rows=rows, names=names, inactive=inactive,
+                           role_label=role_label, today=today,
                            form=form or _delegation_form(False), confirm=ConfirmForm(formdata=None, confirm="yes")
                            ), status
 

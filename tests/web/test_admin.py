@@ -406,6 +406,11 @@ def test_delegations(admin: Browser, office: OfficeFixture) -> None:
     status, body = post(admin, url, url, **{**base, "delegation-to_user": str(office.users["civil_chief"])})
     assert status == 422 and "期間不可重疊" in body
     d = int(one(office.db, select(Delegation.id).where(Delegation.from_user_id == chief)))  # type: ignore[call-overload]
+    assert "帳號已停用，代理不生效" not in text(admin.get(url))
+    with office.db.unit_of_work() as uow:  # the principal leaves: the page says the delegation lends nothing
+        uow.session.get_one(User, chief).active = False
+        uow.commit()
+    assert "帳號已停用，代理不生效" in text(admin.get(url))
     status, body = post(admin, url, f"/admin/delegations/{d}/end")
     assert status == 200 and "代理已於今天" in body
     with office.db.unit_of_work(write=False) as uow:
