@@ -518,6 +518,42 @@ def test_a_good_template_is_used_by_the_next_render_and_can_be_reverted(admin: B
     assert sha == events(office.db, office.id)[0].data["sha256"]
 
 
+def test_an_upload_racing_another_gets_the_next_version_or_a_clear_message(
+        admin: Browser, office: OfficeFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another administrator's upload lands between this upload reading the latest version and writing
+    the next: the (office, document, version) key refuses the write; this upload is numbered after
+    theirs (no 500), and only when that keeps happening is the uploader asked to reload."""
+    from documents import templates_admin
+    from workflow.models import DocumentTemplate
+
+    theirs, ours = docx_with("他們的 {{ subject }}"), docx_with("我們的 {{ subject }}")
+    real = templates_admin._latest_version
+    reads: list[int] = []
+
+    def read_before_theirs_landed(s: object, office_id: int, name: str) -> int:
+        reads.append(real(s, office_id, name))  # type: ignore[arg-type]
+        return reads[-1] - 1 if len(reads) == 1 else reads[-1]  # the first read predates their commit
+
+    assert templates_admin.upload(office.db, office.id, "sign_memo", theirs, office.users["secretariat"]).version == 1
+    monkeypatch.setattr(templates_admin, "_latest_version", read_before_theirs_landed)
+    status, body = upload(admin, "sign_memo", ours)
+    assert status == 200 and "已啟用新範本（第 2 版）" in body
+    assert reads == [1, 1]
+    assert documents.template_for(office.db, office.id, "sign_memo")[:3:2] == (ours, 2)
+    with office.db.unit_of_work(write=False) as uow:
+        rows = uow.session.execute(select(DocumentTemplate.version, DocumentTemplate.active).where(
+            DocumentTemplate.office_id == office.id).order_by(DocumentTemplate.version)).all()
+    assert [tuple(r) for r in rows] == [(1, False), (2, True)]
+    assert [(e.what, e.data["version"]) for e in events(office.db, office.id)] == [
+        ("template.upload", 1), ("template.upload", 2)]
+    # Every attempt beaten to its number: a clear message, the form again, nothing half-stored.
+    monkeypatch.setattr(templates_admin, "_latest_version", lambda s, office_id, name: real(s, office_id, name) - 1)
+    status, body = upload(admin, "sign_memo", docx_with("第三份 {{ subject }}"))
+    assert status == 422 and "其他人剛剛也上傳了「簽」的範本，這份沒有啟用；請重新整理頁面" in body
+    assert documents.template_for(office.db, office.id, "sign_memo")[:3:2] == (ours, 2)
+    assert len(events(office.db, office.id)) == 2
+
+
 def test_the_cli_uploads_with_the_same_checks(office: OfficeFixture, monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: object) -> None:
     from pathlib import Path
