@@ -306,6 +306,9 @@ def edit_office() -> Response | tuple[str, int]:
         return _office_page(form, status=422)
     office = session().get_one(Office, current_user.office_id)
     old = {"name": office.name, "name_en": office.name_en}
+    if old == {"name": name, "name_en": name_en}:
+        flash(_("沒有任何變更。"), "info")
+        return redirect(url_for(".office"), 303)
 
     def change(s: Session) -> None:
         row = s.get_one(Office, current_user.office_id)

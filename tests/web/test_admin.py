@@ -119,6 +119,11 @@ def test_another_offices_objects_are_not_found(admin: Browser, office: OfficeFix
         assert uow.session.get_one(User, other.users["nobody"]).active
         assert uow.session.get_one(User, other.users["nobody"]).display_name == "nobody"
         assert uow.session.get(OfficeClosure, ids[1]) is not None
+    # Nor can one of this office's people be moved into the other office's unit.
+    own = f"/admin/users/{office.users['nobody']}"
+    status, body = post(admin, own, own, **{"details-display_name": "nobody", "details-sex": "M",
+                                            "details-unit": str(other.units["civil"])})
+    assert status == 422 and "請從清單選擇課室" in body
     # The other office's users are not offered in this office's delegation form either.
     assert other.logins["nobody"] not in admin.get("/admin/delegations").get_data(as_text=True)
 
@@ -150,6 +155,8 @@ def test_the_office_edits_its_name_and_the_next_documents_use_it(admin: Browser,
     status, body = post(admin, url, url, **{"office-name": "桃園市龜山區公所",
                                             "office-name_en": "Guishan District Office"})
     assert status == 200 and "已更新本所資料" in body and "龜山性字第" in body
+    status, body = post(admin, url, url)  # the form as shown: nothing to record
+    assert status == 200 and "沒有任何變更" in body
     with office.db.unit_of_work(write=False) as uow:
         row = uow.session.get_one(Office, office.id)
         assert (row.name, row.name_en) == ("桃園市龜山區公所", "Guishan District Office")
