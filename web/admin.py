@@ -542,7 +542,8 @@ def edit_user(user_id: int) -> Response | tuple[str, int]:
             RoleAssignment.user_id == user_id, RoleAssignment.role.in_(ended),
             or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to > today))))
         for d in list(s.scalars(select(Delegation).where(
-                Delegation.from_user_id == user_id, Delegation.role.in_(ended - still), Delegation.valid_to > today))):
+                Delegation.from_user_id == user_id, Delegation.role.in_(ended - still), Delegation.valid_to > today)
+                .order_by(Delegation.id))):
             data = {"delegation_id": d.id, "from_user_id": d.from_user_id, "to_user_id": d.to_user_id, "role": d.role,
                     "valid_from": d.valid_from, "valid_to": d.valid_to, "because": "unit_move"}
             if d.valid_from > today:

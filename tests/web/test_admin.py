@@ -335,7 +335,9 @@ def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser,
         kept = people.grant(s, chief, "staff", unit=s.get_one(Unit, office.units["personnel"]))
         away = people.delegate(s, chief, s.get_one(User, office.users["social_chief"]), "chief", today,
                                today + dt.timedelta(days=10))
-        ids = later.id, kept.id, away.id
+        planned = people.delegate(s, chief, s.get_one(User, office.users["personnel_chief"]), "chief",
+                                  today + dt.timedelta(days=20), today + dt.timedelta(days=25))
+        ids = later.id, kept.id, away.id, planned.id
         uow.commit()
         sex = chief.sex
     page = f"/admin/users/{uid}"
@@ -361,6 +363,7 @@ def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser,
         (ended,) = [ra for ra in rows.values() if ra.role == "chief"]
         assert (ended.unit_id, ended.valid_to) == (civil, today)  # kept, with its end: the history stays
         assert s.get_one(Delegation, ids[2]).valid_to == today
+        assert s.get(Delegation, ids[3]) is None  # had not started: cancelled
         tomorrow = today + dt.timedelta(days=1)
         assert {(c.role, c.unit_id) for c in permissions.capacities(s, uid, office.id, today)} >= {("chief", civil)}
         assert {(c.role, c.unit_id) for c in permissions.capacities(s, uid, office.id, tomorrow)} == {
@@ -368,7 +371,8 @@ def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser,
         delegate = permissions.capacities(s, office.users["social_chief"], office.id, tomorrow)
         assert ("chief", civil) not in {(c.role, c.unit_id) for c in delegate}
     assert [(e.what, e.data.get("because")) for e in events(office.db, office.id)] == [
-        ("user.edit", None), ("role.end", "unit_move"), ("role.cancel", "unit_move"), ("delegation.end", "unit_move")]
+        ("user.edit", None), ("role.end", "unit_move"), ("role.cancel", "unit_move"), ("delegation.end", "unit_move"),
+        ("delegation.cancel", "unit_move")]
 
 
 def test_deactivate_reactivate_and_reset_a_password(admin: Browser, browser: Callable[[], Browser],
