@@ -57,14 +57,40 @@ class App:
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
+class Id(click.ParamType):
+    """The number of a row (a case, a document): anything else is one ``caseflow:`` line, exit 2
+    (``_Group``), rather than click's usage text."""
+
+    name = "id"
+
+    def __init__(self, what: str, listing: str) -> None:
+        self.what, self.listing = what, listing
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        self.fail(f"the {self.what} id must be a number, e.g. 12, not {value!r} (see `{self.listing}`)", param, ctx)
+
+
+CASE_ID = Id("case", "caseflow cases list")
+DOCUMENT_ID = Id("document", "caseflow documents list CASE_ID")
+
+
 class _Group(click.Group):
-    """Turn caseflow's typed errors into one line and exit code 2 for every command."""
+    """Turn caseflow's typed errors (and a malformed id) into one line and exit code 2 for every command."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CaseflowError as exc:
             fail(exc.message_en)
+        except click.BadParameter as exc:
+            if exc.param is None or not isinstance(exc.param.type, Id):
+                raise
+            fail(exc.message)
 
 
 @click.group(cls=_Group)
@@ -242,7 +268,7 @@ def case_dict(db: Database, case_id: int) -> dict[str, Any]:
 
 
 @case.command("show")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def case_show(app: App, case_id: int, as_json: bool) -> None:
@@ -266,7 +292,7 @@ def case_show(app: App, case_id: int, as_json: bool) -> None:
 
 
 @case.command("fire")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @click.argument("trigger")
 @click.option("--as", "login", required=True, help="Login of the user who acts.")
 @click.option("--comment", help="Comment (required when returning for revision).")
@@ -311,7 +337,7 @@ def workflow() -> None:
 
 @workflow.command("show")
 @click.argument("kind")
-@click.option("--case", "case_id", type=int, help="Mark this case's current state in the diagram.")
+@click.option("--case", "case_id", type=CASE_ID, help="Mark this case's current state in the diagram.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the Mermaid diagram (default: KIND.mmd).")
 @pass_app
@@ -466,7 +492,7 @@ def documents() -> None:
 
 
 @documents.command("list")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=CASE_ID)
 @pass_app
 def documents_list(app: App, case_id: int) -> None:
     from workflow.models import Document
@@ -482,7 +508,7 @@ def documents_list(app: App, case_id: int) -> None:
 
 
 @documents.command("rerender")
-@click.argument("document_id", type=int)
+@click.argument("document_id", type=DOCUMENT_ID)
 @pass_app
 def documents_rerender(app: App, document_id: int) -> None:
     """Render a document again from its recorded inputs and compare the text with the stored file."""

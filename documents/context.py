@@ -14,9 +14,20 @@ from sqlalchemy.orm import Session
 
 from workflow import clock, registry, rocdate
 from workflow.db import Database
-from workflow.models import Attachment, Case, HistoryEvent, Office, RoleAssignment, Unit, User
+from workflow.models import (
+    Attachment,
+    Case,
+    HistoryEvent,
+    Office,
+    PlanObligation,
+    PlanPeriod,
+    RoleAssignment,
+    Unit,
+    User,
+)
 
-# Reference data that DOMAIN.md marks [unverified]: defaults an administrator will be able to edit.
+# Reference data that DOMAIN.md marks [unverified]. The 函's receiver is the plan obligation's
+# (管理 → 行事曆參考資料); this one is for cases no obligation covers (ad hoc kinds).
 RECEIVER = "桃園市政府性別平等辦公室（性別主流化推動組）"
 COPIES = "本所秘書室、人事室"
 PERIOD_LABELS = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度", None: ""}
@@ -49,6 +60,11 @@ def _fmt(n: int | float) -> str:
     if isinstance(n, float) and not n.is_integer():
         return f"{Decimal(str(n)).normalize():,}"
     return f"{int(n):,}"
+
+
+def doc_no_prefix(office_name: str) -> str:
+    """The 發文字號's 字 (e.g. 桃園性字) from the office's full name (管理 → 本所資料)."""
+    return f"{office_name.removeprefix('桃園市')[:2]}性字"
 
 
 def _date(iso: str | None) -> str:
@@ -89,6 +105,12 @@ class Loaded:
         """Read only by the documents that list or show attachments (photos, the 函's 附件)."""
         return list(self._session.scalars(select(Attachment).where(Attachment.case_id == self.case.id)
                                           .order_by(Attachment.id)))
+        # The 受文者 of the plan obligation this case fulfils ("" when none covers it).
+        self.receiver = s.scalar(
+            select(PlanObligation.receiver).join(PlanPeriod, PlanPeriod.id == PlanObligation.plan_id)
+            .where(PlanObligation.kind == self.case.kind, PlanObligation.period == self.case.period,
+                   PlanPeriod.first_year <= self.case.roc_year, PlanPeriod.last_year >= self.case.roc_year)
+            .limit(1)) or ""
 
 
 def common(d: Loaded) -> dict[str, Any]:
@@ -105,7 +127,7 @@ def common(d: Loaded) -> dict[str, Any]:
         "date_short": rocdate.short(when),
         "drafter": d.names.get(c.drafter_id, "") if c.drafter_id else "",
         "chief": d.chief,
-        "doc_no": f"{d.office.name.removeprefix('桃園市')[:2]}性字第{c.roc_year}{c.id:07d}號",
+        "doc_no": f"{doc_no_prefix(d.office.name)}第{c.roc_year}{c.id:07d}號",
         "footer_text": f"{d.office.name}　案件編號 {c.id}　第 {c.version} 版",
     }
 
@@ -216,8 +238,8 @@ def amendment_table(d: Loaded) -> dict[str, Any]:
 
 def city_letter(d: Loaded) -> dict[str, Any]:
     docs = [d.defn.label] + [a.name for a in d.attachments]
-    return {**common(d), "office_address": f"{d.office.name}（地址請於管理頁面設定）", "receiver": RECEIVER,
-            "copies": COPIES, "attachments_text": "、".join(docs),
+    return {**common(d), "office_address": f"{d.office.name}（地址請於管理頁面設定）",
+            "receiver": d.receiver or RECEIVER, "copies": COPIES, "attachments_text": "、".join(docs),
             "subject": f"檢送本所{d.case.title}，請查照備查。",
             "explanations": _explanations(
                 f"依本所性別主流化實施計畫{d.defn.plan_ref}辦理。",

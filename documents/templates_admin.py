@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from documents.context import BUILDERS, DOCUMENT_LABELS, Loaded
@@ -61,7 +62,7 @@ def sample_context(name: str) -> dict[str, Any]:
     loaded = SimpleNamespace(
         case=case, office=SimpleNamespace(name="桃園市範例區公所"), unit=SimpleNamespace(name="人事室"),
         defn=defn, names={1: "王小明", 2: "李課長"}, history=history, cause=history[-1],
-        chief="李課長", convener="陳區長",
+        chief="李課長", convener="陳區長", receiver="桃園市政府性別平等辦公室",
         attachments=[SimpleNamespace(storage_key="sample", name="活動照片.png", content_type="image/png")],
     )
     return BUILDERS[name](cast(Loaded, loaded))
@@ -80,27 +81,55 @@ class Stored:
     sha256: str
 
 
+# A concurrent upload of the same document takes the version number this one read: it is numbered
+# again after theirs, this many times, before the uploader is asked to reload.
+UPLOAD_ATTEMPTS = 3
+
+
+def _latest_version(s: Session, office_id: int, name: str) -> int:
+    return s.scalar(select(func.max(DocumentTemplate.version)).where(
+        DocumentTemplate.office_id == office_id, DocumentTemplate.name == name)) or 0
+
+
+def _version_taken(db: Database, office_id: int, name: str, version: int) -> bool:
+    with db.unit_of_work(write=False) as uow:
+        return uow.session.scalar(select(DocumentTemplate.id).where(
+            DocumentTemplate.office_id == office_id, DocumentTemplate.name == name,
+            DocumentTemplate.version == version)) is not None
+
+
 def upload(db: Database, office_id: int, name: str, data: bytes, actor_id: int | None) -> Stored:
     """Validate ``data`` as ``name``'s template and make it the office's template in force.
 
-    Raises TemplateProblem (zh-TW ``message``) when the file is not a usable template.
+    Raises TemplateProblem (zh-TW ``message``) when the file is not a usable template, or when other
+    uploads of the same document kept taking the next version number (reload and look first).
     """
     check_name(name)
     validate_template(data, sample_context(name))
     key, sha = document_store().put(data)
-    with db.unit_of_work() as uow:
-        s = uow.session
-        latest = s.scalar(select(func.max(DocumentTemplate.version)).where(
-            DocumentTemplate.office_id == office_id, DocumentTemplate.name == name)) or 0
-        s.execute(update(DocumentTemplate).where(DocumentTemplate.office_id == office_id,
-                                                 DocumentTemplate.name == name).values(active=False))
-        version = latest + 1
-        s.add(DocumentTemplate(office_id=office_id, name=name, version=version, sha256=sha, storage_key=key,
-                               uploaded_by_id=actor_id, uploaded_at=clock.now(), active=True))
-        admin_log.record(s, office_id, actor_id, "template.upload", name=name, version=version, sha256=sha,
-                         size=len(data))
-        uow.commit()
-    return Stored(name, version, sha)
+    for _attempt in range(UPLOAD_ATTEMPTS):
+        version = 0
+        try:
+            with db.unit_of_work() as uow:
+                s = uow.session
+                version = _latest_version(s, office_id, name) + 1
+                s.execute(update(DocumentTemplate).where(DocumentTemplate.office_id == office_id,
+                                                         DocumentTemplate.name == name).values(active=False))
+                s.add(DocumentTemplate(office_id=office_id, name=name, version=version, sha256=sha, storage_key=key,
+                                       uploaded_by_id=actor_id, uploaded_at=clock.now(), active=True))
+                admin_log.record(s, office_id, actor_id, "template.upload", name=name, version=version, sha256=sha,
+                                 size=len(data))
+                uow.commit()
+        except IntegrityError:
+            if not _version_taken(db, office_id, name, version):
+                raise  # not the (office, name, version) key: a real fault, not a race
+            continue  # someone else's upload took this number a moment ago: number ours after it
+        return Stored(name, version, sha)
+    label = DOCUMENT_LABELS.get(name, name)
+    raise TemplateProblem(
+        f"其他人剛剛也上傳了「{label}」的範本，這份沒有啟用；請重新整理頁面，看過目前的版本後再上傳。",
+        f"someone else uploaded a template for {name!r} a moment ago; yours was not put in force: "
+        "reload the page, check the versions there, and upload again")
 
 
 def revert(db: Database, office_id: int, name: str, actor_id: int | None) -> int:

@@ -142,6 +142,8 @@ def test_audit_verify_passes_on_the_demo(demo: Demo) -> None:
 # about a second here, so one of each kind of mistake.)
 BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ("unknown case (show)", ["case", "show", "999999"], ["999999"]),
+    ("case id not a number", ["case", "show", "abc"], ["case id must be a number", "'abc'", "caseflow cases list"]),
+    ("document id not a number", ["documents", "rerender", "第3份"], ["document id must be a number", "第3份"]),
     ("unknown case (fire)", ["case", "fire", "999999", "approve", "--as", "{chief}"], ["999999"]),
     ("unknown user", ["case", "fire", "{case}", "approve", "--as", "nobody.here"], ["nobody.here"]),
     ("unknown trigger", ["case", "fire", "{case}", "frobnicate", "--as", "{chief}"], ["frobnicate", "approve"]),

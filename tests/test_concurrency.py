@@ -172,3 +172,38 @@ def test_racing_threads_without_versions_on_sqlite(sqlite_office: OfficeFixture)
     loser = next(r for r in results if not isinstance(r, operations.Result))
     assert isinstance(loser, Conflict | TransitionNotAllowed), loser
     assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1)
+
+
+def test_the_conflict_names_who_acted_not_the_worker_that_wrote_a_document_since(
+        sqlite_office: OfficeFixture) -> None:
+    """The staff member submits; the worker then records the generated 簽 in the history; a chief
+    approving from the page loaded before the submit is told the staff member acted first."""
+    from sqlalchemy import select
+
+    from documents import service as documents
+    from workflow.models import HistoryEvent, OutboxMessage
+
+    db, u = sqlite_office.db, sqlite_office.users
+    cid = sqlite_office.case("training_report")
+    _state, seen, _events, _outbox = case_state(db, cid)  # the chief's page, before the submit
+    operations.submit(cid, u["personnel_staff"], db=db)
+    with db.unit_of_work(write=False) as uow:
+        outbox = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == cid)))
+        submit_at = uow.session.scalars(select(HistoryEvent.at).where(
+            HistoryEvent.case_id == cid, HistoryEvent.trigger == "submit")).one()
+    for i in outbox:
+        documents.process_outbox(db, i, convert_formats=False)
+    with db.unit_of_work(write=False) as uow:
+        last = uow.session.scalars(select(HistoryEvent).where(HistoryEvent.case_id == cid)
+                                   .order_by(HistoryEvent.seq.desc()).limit(1)).one()
+        assert (last.event, last.actor_id) == ("document", None)  # the worker's, after the submit
+    with pytest.raises(Conflict) as err:
+        operations.approve(cid, u["personnel_chief"], expected_version=seen, db=db)
+    assert (err.value.by, err.value.at) == ("personnel_staff", submit_at)
+    assert "已由personnel_staff於" in err.value.message and "changed by personnel_staff at" in err.value.message_en
+
+
+def test_only_worker_events_are_appended_without_a_version() -> None:
+    with pytest.raises(ValueError, match="not an appended event"):
+        operations.record_event(1, "transition", data={})

@@ -248,3 +248,32 @@ def test_delegating_a_role_one_does_not_hold_gives_nothing(office: OfficeFixture
     cid = submitted(office)
     with pytest.raises(PermissionDenied):
         operations.approve(cid, office.users["civil_staff"], db=office.db)
+
+
+def test_a_deactivated_principals_delegation_lends_nothing(office: OfficeFixture) -> None:
+    """The principal left (account deactivated) while the delegation runs: the delegate can no longer
+    act in their name, and the principal's unit's cases leave the delegate's queue."""
+    from workflow import holders, permissions, queues
+
+    u, db = office.users, office.db
+    delegate(office, "personnel_chief", "civil_staff", "chief", -1, 5)
+    cid = submitted(office)
+    assert cid in {i.case_id for i in queues.queue_for(db, u["civil_staff"])}
+    with db.unit_of_work() as uow:
+        uow.session.get_one(User, u["personnel_chief"]).active = False
+        uow.commit()
+    with db.unit_of_work(write=False) as uow:
+        caps = permissions.capacities(uow.session, u["civil_staff"], office.id, clock.today())
+        roles = holders.office_roles(uow.session, [office.id], clock.today())[office.id]
+    assert u["civil_staff"] not in roles.holding("chief", office.units["personnel"])  # the board's holders
+    assert [(c.role, c.unit_id, c.on_behalf_of) for c in caps] == [("staff", office.units["civil"], None)]
+    assert cid not in {i.case_id for i in queues.queue_for(db, u["civil_staff"])}
+    with pytest.raises(PermissionDenied):
+        operations.approve(cid, u["civil_staff"], db=db)
+    assert case_row(office, cid).state == "section_review"
+    # Reactivated (back from leave, the delegation still running): it lends the role again.
+    with db.unit_of_work() as uow:
+        uow.session.get_one(User, u["personnel_chief"]).active = True
+        uow.commit()
+    assert cid in {i.case_id for i in queues.queue_for(db, u["civil_staff"])}
+    assert operations.approve(cid, u["civil_staff"], db=db).to_state == "secretariat_review"

@@ -20,11 +20,21 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import Field, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, Field, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from documents import templates_admin
+from documents.context import RECEIVER, doc_no_prefix
 from documents.render import TemplateProblem
 from web.db import database, session
 from web.i18n import gettext as _
@@ -34,6 +44,7 @@ from web.labels import kind_label
 from workflow import admin_log, clock, permissions, registry, rocdate
 from workflow.models import (
     Delegation,
+    Office,
     OfficeClosure,
     PlanObligation,
     PlanPeriod,
@@ -112,6 +123,10 @@ def date_check(_form: FlaskForm, field: Field) -> None:
         raise ValidationError(_("日期格式不正確，請填民國日期（例：115.04.10）或西元日期（例：2026-04-10）"))
 
 
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(v, label) for v, label in pairs]
 
@@ -122,6 +137,12 @@ def role_choices() -> list[tuple[str, str]]:
 
 def role_label(role: str) -> str:
     return localized(*ROLE_LABELS.get(role, (role, role)))
+
+
+class OfficeForm(FlaskForm):
+    name = StringField(_l("機關全銜"), [DataRequired(_l("請填寫機關全銜，例：桃園市桃園區公所")),
+                                    Length(max=100, message=_l("機關全銜最多 100 字"))], filters=[strip])
+    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))])
 
 
 class UnitForm(FlaskForm):
@@ -142,11 +163,11 @@ PASSWORD_RULES = [InputRequired(_l("請輸入密碼")), Length(min=PASSWORD_MIN,
     "密碼長度須為 %(min)s 至 %(max)s 個字元", min=PASSWORD_MIN, max=PASSWORD_MAX))]
 
 
-class UserForm(FlaskForm):
-    login = StringField(_l("帳號"), [InputRequired(_l("請填寫帳號")), Regexp(
-        r"^[A-Za-z0-9._-]{3,64}$", message=_l("帳號請用 3 至 64 個英文字母、數字、點、底線或連字號"))])
-    display_name = StringField(_l("姓名"), [InputRequired(_l("請填寫姓名")),
-                                          Length(max=100, message=_l("姓名最多 100 字"))])
+class UserDetailsForm(FlaskForm):
+    """What an administrator may change about a person (the login stays: it is how they sign in)."""
+
+    display_name = StringField(_l("姓名"), [DataRequired(_l("請填寫姓名")),
+                                          Length(max=100, message=_l("姓名最多 100 字"))], filters=[strip])
     sex = SelectField(_l("性別"), [InputRequired(_l("請選擇性別"))],
                       choices=[SelectChoice("F", _l("女")), SelectChoice("M", _l("男")),
                                SelectChoice("X", _l("不提供"))])
@@ -154,7 +175,16 @@ class UserForm(FlaskForm):
     title = StringField(_l("職稱"), [Optional(), Length(max=64, message=_l("職稱最多 64 字"))])
     email = StringField(_l("電子郵件"), [Optional(), Length(max=200), Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("電子郵件格式不正確，例：name@example.gov.tw"))])
+
+
+class UserForm(UserDetailsForm):
+    login = StringField(_l("帳號"), [InputRequired(_l("請填寫帳號")), Regexp(
+        r"^[A-Za-z0-9._-]{3,64}$", message=_l("帳號請用 3 至 64 個英文字母、數字、點、底線或連字號"))])
     password = PasswordField(_l("初始密碼"), PASSWORD_RULES)
+
+
+class EditUserForm(UserDetailsForm):
+    end_unit_roles = BooleanField(_l("調動課室：結束此人在原課室的承辦人、課長角色（今天為最後一天）"))
 
 
 class PasswordForm(FlaskForm):
@@ -250,6 +280,43 @@ def _current(valid_from: dt.date, valid_to: dt.date | None, today: dt.date) -> b
 @bp.get("/")
 def index() -> str:
     return render_template("admin_index.html")
+
+
+# -- the office's own details -------------------------------------------------------------------
+def _office_page(form: OfficeForm | None = None, status: int = 200) -> tuple[str, int]:
+    office = session().get_one(Office, current_user.office_id)
+    form = form or OfficeForm(formdata=None, prefix="office", name=office.name, name_en=office.name_en or "")
+    return render_template("admin_office.html", office=office, form=form, doc_no_prefix=doc_no_prefix(office.name),
+                           receiver=RECEIVER, year=clock.current_roc_year()), status
+
+
+@bp.get("/office")
+def office() -> tuple[str, int]:
+    return _office_page()
+
+
+@bp.post("/office")
+def edit_office() -> Response | tuple[str, int]:
+    form = OfficeForm(prefix="office")
+    if not form.validate():
+        return _office_page(form, status=422)
+    name, name_en = (form.name.data or "").strip(), (form.name_en.data or "").strip() or None
+    if session().scalar(select(Office.id).where(Office.name == name, Office.id != current_user.office_id)):
+        form.name.errors = [_("已有另一個區公所使用「%(name)s」，請確認機關全銜", name=name)]
+        return _office_page(form, status=422)
+    office = session().get_one(Office, current_user.office_id)
+    old = {"name": office.name, "name_en": office.name_en}
+    if old == {"name": name, "name_en": name_en}:
+        flash(_("沒有任何變更。"), "info")
+        return redirect(url_for(".office"), 303)
+
+    def change(s: Session) -> None:
+        row = s.get_one(Office, current_user.office_id)
+        row.name, row.name_en = name, name_en
+        _record(s, "office.edit", old=old, new={"name": name, "name_en": name_en})
+    _write(change)
+    flash(_("已更新本所資料；之後產生的公文使用「%(name)s」。", name=name), "success")
+    return redirect(url_for(".office"), 303)
 
 
 # -- units --------------------------------------------------------------------------------------
@@ -371,8 +438,33 @@ def _grant_form(formdata: bool = True) -> GrantForm:
     return form
 
 
-def _user_page(user: User, *, grant: GrantForm | None = None, password: PasswordForm | None = None,
-               end: dict[int, EndForm] | None = None, status: int = 200) -> tuple[str, int]:
+def _details_form(user: User, formdata: bool = True) -> EditUserForm:
+    if formdata:
+        form = EditUserForm(prefix="details")
+    else:
+        form = EditUserForm(formdata=None, prefix="details", display_name=user.display_name, sex=user.sex,
+                            unit=str(user.unit_id or ""), title=user.title or "", email=user.email or "")
+    form.unit.choices = choices(_unit_choices(_("（不屬於課室）")))
+    return form
+
+
+def _tied_to_unit(s: Session, user_id: int, unit_id: int | None, today: dt.date) -> list[RoleAssignment]:
+    """The person's staff and chief assignments for ``unit_id`` that still run after today: what a
+    move out of that unit must end (the roles are the unit's, not the person's)."""
+    if unit_id is None:
+        return []
+    return list(s.scalars(select(RoleAssignment).where(
+        RoleAssignment.user_id == user_id, RoleAssignment.unit_id == unit_id, RoleAssignment.role.in_(UNIT_SCOPED),
+        or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to > today)).order_by(RoleAssignment.id)))
+
+
+def _roles_text(assignments: list[RoleAssignment]) -> str:
+    return "、".join(dict.fromkeys(role_label(ra.role) for ra in assignments))
+
+
+def _user_page(user: User, *, details: EditUserForm | None = None, grant: GrantForm | None = None,
+               password: PasswordForm | None = None, end: dict[int, EndForm] | None = None,
+               status: int = 200) -> tuple[str, int]:
     s = session()
     today = clock.today()
     assignments = list(s.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)
@@ -382,7 +474,8 @@ def _user_page(user: User, *, grant: GrantForm | None = None, password: Password
     ends.update(end or {})
     return render_template(
         "admin_user.html", user=user, units={u.id: u for u in _units()}, assignments=assignments, today=today,
-        role_label=role_label, grant=grant or _grant_form(False),
+        role_label=role_label, details=details or _details_form(user, False),
+        tied=_roles_text(_tied_to_unit(s, user.id, user.unit_id, today)), grant=grant or _grant_form(False),
         password=password or PasswordForm(formdata=None, prefix="password"), ends=ends,
         active_form=ActiveForm(formdata=None, active="0" if user.active else "1"),
     ), status
@@ -391,6 +484,101 @@ def _user_page(user: User, *, grant: GrantForm | None = None, password: Password
 @bp.get("/users/<int:user_id>")
 def user(user_id: int) -> tuple[str, int]:
     return _user_page(_own(User, user_id))
+
+
+@bp.post("/users/<int:user_id>")
+def edit_user(user_id: int) -> Response | tuple[str, int]:
+    """Name, sex, unit, title, e-mail. Moving someone out of a unit ends their staff and chief roles
+    there (today is the last day; one not started yet is cancelled), and the delegations of those
+    roles they gave, in the same unit of work; without the box ticked the move is refused, saying so."""
+    u = _own(User, user_id)
+    form = _details_form(u)
+    if not form.validate():
+        return _user_page(u, details=form, status=422)
+    unit = _own_id(Unit, form.unit.data)
+    if form.unit.data and unit is None:
+        form.unit.errors = [_("請從清單選擇課室")]
+        return _user_page(u, details=form, status=422)
+    today = clock.today()
+    new = {"display_name": (form.display_name.data or "").strip(), "sex": form.sex.data,
+           "unit_id": unit.id if unit else None, "title": (form.title.data or "").strip() or None,
+           "email": (form.email.data or "").strip() or None}
+    old = {k: getattr(u, k) for k in new}
+    if new == old:
+        flash(_("沒有任何變更。"), "info")
+        return redirect(url_for(".user", user_id=user_id), 303)
+    units = {x.id: x for x in _units()}
+    old_unit = units.get(u.unit_id) if u.unit_id is not None else None
+    tied = _tied_to_unit(session(), u.id, u.unit_id, today) if new["unit_id"] != old["unit_id"] else []
+    if tied and not form.end_unit_roles.data:
+        assert old_unit is not None
+        form.unit.errors = [_("「%(name)s」目前是「%(unit)s」的%(roles)s，調動課室須一併結束這些角色：請勾選"
+                              "「結束此人在原課室的承辦人、課長角色」後再儲存，或先在下方角色表結束它們。",
+                              name=u.display_name, unit=old_unit.name, roles=_roles_text(tied))]
+        return _user_page(u, details=form, status=422)
+    tied_ids = [ra.id for ra in tied]
+    ended = {ra.role for ra in tied}
+    chiefless: list[bool] = []
+
+    def change(s: Session) -> None:
+        row = s.get_one(User, user_id)
+        for k, v in new.items():
+            setattr(row, k, v)
+        _record(s, "user.edit", user_id=user_id, login=u.login,
+                old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v})
+        for ra_id in tied_ids:
+            ra = s.get_one(RoleAssignment, ra_id)
+            data = {"assignment_id": ra_id, "user_id": user_id, "role": ra.role, "unit_id": ra.unit_id,
+                    "valid_from": ra.valid_from, "old_valid_to": ra.valid_to, "because": "unit_move"}
+            if ra.valid_from > today:  # not started: nothing was done under it
+                s.delete(ra)
+                _record(s, "role.cancel", **data)
+            else:
+                ra.valid_to = today
+                _record(s, "role.end", **data, valid_to=today)
+        s.flush()
+        # Delegations of a role the person no longer holds after today end with it.
+        still = set(s.scalars(select(RoleAssignment.role).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.role.in_(ended),
+            or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to > today))))
+        for d in list(s.scalars(select(Delegation).where(
+                Delegation.from_user_id == user_id, Delegation.role.in_(ended - still), Delegation.valid_to > today)
+                .order_by(Delegation.id))):
+            data = {"delegation_id": d.id, "from_user_id": d.from_user_id, "to_user_id": d.to_user_id, "role": d.role,
+                    "valid_from": d.valid_from, "valid_to": d.valid_to, "because": "unit_move"}
+            if d.valid_from > today:
+                s.delete(d)
+                _record(s, "delegation.cancel", **data)
+            else:
+                d.valid_to = today
+                _record(s, "delegation.end", **data, ended_on=today)
+        if Role.CHIEF in ended and old_unit is not None:
+            chiefless.append(not _has_chief(s, old_unit.id, today + dt.timedelta(days=1)))
+    _write(change)
+    flash(_("已更新「%(name)s」的基本資料。", name=new["display_name"]), "success")
+    if tied and old_unit is not None:
+        flash(_("「%(name)s」在「%(unit)s」的%(roles)s於今天（%(day)s）結束。", name=new["display_name"],
+                unit=old_unit.name, roles=_roles_text(tied), day=rocdate.short(today)), "info")
+        new_unit = units.get(new["unit_id"] or 0)
+        if new_unit is not None:
+            flash(_("若「%(name)s」在「%(unit)s」擔任承辦人或課長，請在下方「指派角色」新增。",
+                    name=new["display_name"], unit=new_unit.name), "info")
+        if any(chiefless):
+            flash(_("「%(unit)s」明天起沒有課長，送課長審核的案件將無人核准：請為該課室指派課長或設定代理。",
+                    unit=old_unit.name), "warning")
+    if new["title"] != old["title"]:
+        for role in {ra.role for ra in _roles_by_user(today).get(user_id, [])}:
+            warning = liaison_warning(role, new["title"])
+            if warning:
+                flash(warning, "warning")
+    return redirect(url_for(".user", user_id=user_id), 303)
+
+
+def _has_chief(s: Session, unit_id: int, day: dt.date) -> bool:
+    """Does an active person hold the unit's chief role on ``day``?"""
+    return s.scalar(select(RoleAssignment.id).join(User, User.id == RoleAssignment.user_id).where(
+        RoleAssignment.unit_id == unit_id, RoleAssignment.role == Role.CHIEF, RoleAssignment.valid_from <= day,
+        or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= day), User.active).limit(1)) is not None
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -510,8 +698,11 @@ def _delegations_page(form: DelegationForm | None = None, status: int = 200) -> 
     rows = list(session().scalars(select(Delegation).where(Delegation.office_id == current_user.office_id,
                                                             Delegation.valid_to >= today)
                                   .order_by(Delegation.valid_from, Delegation.id)))
-    names = {u.id: u.display_name for u in _users()}
-    return render_template("admin_delegations.html", rows=rows, names=names, role_label=role_label, today=today,
+    people = _users()
+    names = {u.id: u.display_name for u in people}
+    inactive = {u.id for u in people if not u.active}  # their delegations lend nothing (workflow.permissions)
+    return render_template("admin_delegations.html", rows=rows, names=names, inactive=inactive,
+                           role_label=role_label, today=today,
                            form=form or _delegation_form(False), confirm=ConfirmForm(formdata=None, confirm="yes")
                            ), status
 

@@ -38,6 +38,9 @@ from workflow.roles import SYSTEM
 
 log = logging.getLogger(__name__)
 DOCUMENT_TOPIC = "document.render"
+# Events ``record_event`` appends without changing the case's version (what workers did: a document
+# generated, a publication attempt). Every other event changed the case: a Conflict names its author.
+APPENDED_EVENTS: frozenset[str] = frozenset({"document", "publication"})
 
 _cases = cast(Table, Case.__table__)
 _users = cast(Table, User.__table__)
@@ -122,14 +125,16 @@ def _load_case(s: Session, case_id: int, actor: Actor | None) -> Case:
 
 
 def _conflict(db: Database, case_id: int, expected: int) -> Conflict:
-    """Who acted first and when, read after the losing transaction rolled back."""
+    """Who acted first and when, read after the losing transaction rolled back: the author of the
+    latest event that changed the case (its state or fields), not of a document or publication
+    attempt the workers appended since (``APPENDED_EVENTS``)."""
     with db.unit_of_work(write=False) as uow:
         s = uow.session
         current = s.scalar(select(Case.version).where(Case.id == case_id)) or expected
         last = s.execute(
             select(User.display_name, HistoryEvent.at)
             .outerjoin(User, User.id == HistoryEvent.actor_id)
-            .where(HistoryEvent.case_id == case_id)
+            .where(HistoryEvent.case_id == case_id, HistoryEvent.event.not_in(APPENDED_EVENTS))
             .order_by(HistoryEvent.seq.desc())
             .limit(1)
         ).one_or_none()
@@ -441,6 +446,9 @@ def record_event(
     With ``session``, the append joins the caller's transaction (its effect and its history commit
     together); compare-and-set on the chain length makes concurrent appends safe. Returns the seq.
     """
+    if event not in APPENDED_EVENTS:
+        raise ValueError(f"{event!r} is not an appended event ({', '.join(sorted(APPENDED_EVENTS))}): "
+                         "an event that changes the case goes through _write with its version")
     if session is None:
         database = _db(db)
         for _attempt in range(10):

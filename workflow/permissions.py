@@ -1,7 +1,8 @@
 """Who may act: a user's capacities today (own roles and delegations), matched against a transition.
 
 A capacity is a role held in an office, for one unit when the role is unit-scoped, either in the
-user's own right or on behalf of someone who delegated it (代理) for a period that includes today.
+user's own right or on behalf of someone who delegated it (代理) for a period that includes today
+and whose account is still active.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Capacity:
 
 
 def _capacities_statement(office: Any = None) -> Select[str, int | None, int]:
-    """Own roles valid today, then roles delegated to the user by someone who holds them today.
+    """Own roles valid today, then roles delegated to the user by an active someone who holds them today.
 
     Built once with bind parameters: constructing it per call cost more than running it. With
     ``office`` given (an SQL expression), it replaces the ``office_id`` parameter.
@@ -40,12 +41,16 @@ def _capacities_statement(office: Any = None) -> Select[str, int | None, int]:
     )
     d = Delegation
     pra = aliased(RoleAssignment)
+    principal = aliased(User)
+    # A delegation lends the principal's role only while the principal's account is active: once
+    # deactivated (left the office), nobody acts in their name any more.
     delegated = (
         select(pra.role, pra.unit_id, d.from_user_id)
         .join(pra, and_(pra.user_id == d.from_user_id, pra.role == d.role, pra.office_id == d.office_id))
+        .join(principal, principal.id == d.from_user_id)
         .where(
             d.to_user_id == user, d.office_id == office, d.valid_from <= today, d.valid_to >= today,
-            pra.valid_from <= today, or_(pra.valid_to.is_(None), pra.valid_to >= today),
+            pra.valid_from <= today, or_(pra.valid_to.is_(None), pra.valid_to >= today), principal.active,
         )
     )
     return own.union_all(delegated)  # type: ignore[return-value]

@@ -32,6 +32,8 @@ PAGES = [
     ("secretariat", "/publishing/failed", "a11y-publish-failed"),
     ("liaison", "/board", "a11y-board"),
     ("convener", "/task-force", "a11y-task-force"),
+    ("admin", "/admin/office", "a11y-admin-office"),
+    ("admin", "/admin/users/6", "a11y-admin-user"),  # a chief: the unit move's checkbox is shown
 ]
 
 

@@ -262,6 +262,8 @@ def admin_ids(w: World) -> dict[str, int]:
 
 TABLE.update({
     "admin.index": Entry(lambda w: "/admin/", get=page(ADMIN, other=403)),
+    "admin.office": Entry(lambda w: "/admin/office", get=page(ADMIN, other=403)),
+    "admin.edit_office": Entry(lambda w: "/admin/office", post=admin_form(422), changes_state=True),
     "admin.units": Entry(lambda w: "/admin/units", get=page(ADMIN, other=403)),
     "admin.add_unit": Entry(lambda w: "/admin/units", post=admin_form(422), changes_state=True),
     "admin.rename_unit": Entry(lambda w: f"/admin/units/{w.office.units['civil']}", post=admin_form(422),
@@ -269,6 +271,8 @@ TABLE.update({
     "admin.users": Entry(lambda w: "/admin/users", get=page(ADMIN, other=403)),
     "admin.add_user": Entry(lambda w: "/admin/users", post=admin_form(422), changes_state=True),
     "admin.user": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}", get=page(ADMIN, other=403)),
+    "admin.edit_user": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}", post=admin_form(422),
+                             changes_state=True),
     "admin.set_active": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}/active", post=admin_form(400),
                               changes_state=True),
     "admin.reset_password": Entry(lambda w: f"/admin/users/{w.office.users['nobody']}/password",

@@ -16,11 +16,23 @@ from sqlalchemy import select
 from documents import service as documents
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, forms, text
-from workflow import clock
+from workflow import clock, rocdate
 from workflow.db import Database
-from workflow.models import AdminEvent, Delegation, OfficeClosure, PlanObligation, RoleAssignment, StepLimit, Unit, User
+from workflow.models import (
+    AdminEvent,
+    Case,
+    Delegation,
+    Office,
+    OfficeClosure,
+    PlanObligation,
+    RoleAssignment,
+    StepLimit,
+    Unit,
+    User,
+)
 
-PAGES = ["/admin/", "/admin/units", "/admin/users", "/admin/delegations", "/admin/calendar", "/admin/templates"]
+PAGES = ["/admin/", "/admin/office", "/admin/units", "/admin/users", "/admin/delegations", "/admin/calendar",
+         "/admin/templates"]
 
 
 def post(b: Browser, page: str, action: str, **fields: object) -> tuple[int, str]:
@@ -91,6 +103,7 @@ def test_another_offices_objects_are_not_found(admin: Browser, office: OfficeFix
     assert admin.get(f"/admin/users/{other.users['nobody']}").status_code == 404
     for url, data in [
         (f"/admin/units/{other.units['civil']}", {f"u{other.units['civil']}-name": "x"}),
+        (f"/admin/users/{other.users['nobody']}", {"details-display_name": "x", "details-sex": "F"}),
         (f"/admin/users/{other.users['nobody']}/active", {"active": "0"}),
         (f"/admin/users/{other.users['nobody']}/password", {"password-password": "another-password"}),
         (f"/admin/users/{other.users['nobody']}/roles", {"grant-role": "member", "grant-valid_from": "115.01.01"}),
@@ -104,9 +117,79 @@ def test_another_offices_objects_are_not_found(admin: Browser, office: OfficeFix
         assert resp.status_code == 404, (url, resp.status_code)
     with other.db.unit_of_work(write=False) as uow:  # nothing changed over there
         assert uow.session.get_one(User, other.users["nobody"]).active
+        assert uow.session.get_one(User, other.users["nobody"]).display_name == "nobody"
         assert uow.session.get(OfficeClosure, ids[1]) is not None
+    # Nor can one of this office's people be moved into the other office's unit.
+    own = f"/admin/users/{office.users['nobody']}"
+    status, body = post(admin, own, own, **{"details-display_name": "nobody", "details-sex": "M",
+                                            "details-unit": str(other.units["civil"])})
+    assert status == 422 and "請從清單選擇課室" in body
     # The other office's users are not offered in this office's delegation form either.
     assert other.logins["nobody"] not in admin.get("/admin/delegations").get_data(as_text=True)
+
+
+# -- the office's own details ------------------------------------------------------------------------------
+def _context(db: Database, case_id: int, name: str) -> dict[str, object]:
+    from documents import context
+
+    with db.unit_of_work(write=False) as uow:
+        return context.build(uow.session, db, case_id, name, cause_seq=1)
+
+
+def test_the_office_edits_its_name_and_the_next_documents_use_it(admin: Browser, office: OfficeFixture,
+                                                                  office_factory: Callable[[], OfficeFixture]) -> None:
+    other = office_factory()
+    case_id = office.case("training_report")
+    body = text(admin.get("/admin/office"))
+    assert f"桃園市測試{office.code}區公所" in body and "測試性字第" in body  # the 發文字號's 字 as it is now
+    url = "/admin/office"
+    status, body = post(admin, url, url, **{"office-name": "  "})
+    assert status == 422 and "請填寫機關全銜" in body
+    with other.db.unit_of_work(write=False) as uow:
+        taken = uow.session.get_one(Office, other.id).name
+    resp = admin.client.post(url, data={**forms(admin.get(url).get_data(as_text=True))[url], "office-name": taken,
+                                        "office-name_en": "Typo District Office"})
+    html = unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and f"已有另一個區公所使用「{taken}」" in html
+    assert 'value="Typo District Office"' in html  # what was typed is kept
+    status, body = post(admin, url, url, **{"office-name": "桃園市龜山區公所",
+                                            "office-name_en": "Guishan District Office"})
+    assert status == 200 and "已更新本所資料" in body and "龜山性字第" in body
+    status, body = post(admin, url, url)  # the form as shown: nothing to record
+    assert status == 200 and "沒有任何變更" in body
+    with office.db.unit_of_work(write=False) as uow:
+        row = uow.session.get_one(Office, office.id)
+        assert (row.name, row.name_en) == ("桃園市龜山區公所", "Guishan District Office")
+        assert uow.session.get_one(Office, other.id).name == taken
+    ctx = _context(office.db, case_id, "sign_memo")
+    assert ctx["office_name"] == "桃園市龜山區公所" and str(ctx["doc_no"]).startswith("龜山性字第115")
+    assert [(e.what, e.data["old"]["name"], e.data["new"]["name"]) for e in events(office.db, office.id)] == [
+        ("office.edit", f"桃園市測試{office.code}區公所", "桃園市龜山區公所")]
+    assert events(other.db, other.id) == []
+
+
+def test_the_letters_receiver_is_the_obligations_receiver_an_admin_edits(admin: Browser,
+                                                                           office: OfficeFixture) -> None:
+    from documents.context import RECEIVER
+
+    case_id = office.case("training_report")
+    with office.db.unit_of_work(write=False) as uow:
+        period = uow.session.get_one(Case, case_id).period
+        ob = uow.session.scalars(select(PlanObligation).where(PlanObligation.kind == "training_report",
+                                                              PlanObligation.period == period)).one()
+    assert _context(office.db, case_id, "city_letter")["receiver"] == ob.receiver
+    try:
+        status, _body = post(admin, "/admin/calendar", f"/admin/obligations/{ob.id}", **{
+            f"ob{ob.id}-due_month": str(ob.due_month), f"ob{ob.id}-due_day": str(ob.due_day),
+            f"ob{ob.id}-due_year_offset": str(ob.due_year_offset), f"ob{ob.id}-receiver": "桃園市政府社會局"})
+        assert status == 200
+        assert _context(office.db, case_id, "city_letter")["receiver"] == "桃園市政府社會局"
+    finally:  # shared reference data: put it back for the other tests
+        with office.db.unit_of_work() as uow:
+            uow.session.get_one(PlanObligation, ob.id).receiver = ob.receiver
+            uow.commit()
+    amendment = office.case("plan_amendment")  # ad hoc: no obligation names a receiver
+    assert _context(office.db, amendment, "city_letter")["receiver"] == RECEIVER
 
 
 # -- units -------------------------------------------------------------------------------------------------
@@ -203,6 +286,95 @@ def test_role_grants_check_unit_and_dates_and_warn_about_the_liaisons_level(admi
     assert [e.what for e in events(office.db, office.id)] == ["role.grant", "role.grant", "role.end"]
 
 
+def test_edit_a_users_details(admin: Browser, office: OfficeFixture) -> None:
+    uid = office.users["nobody"]
+    page = f"/admin/users/{uid}"
+    base = {"details-display_name": "陳美玲", "details-sex": "F", "details-unit": str(office.units["civil"]),
+            "details-title": "課員", "details-email": "chen@example.gov.tw"}
+    resp = admin.client.post(page, data={**forms(admin.get(page).get_data(as_text=True))[page], **base,
+                                         "details-email": "chen.example.gov.tw"})
+    html = unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and "電子郵件格式不正確" in html and 'value="陳美玲"' in html
+    status, body = post(admin, page, page, **{**base, "details-display_name": ""})
+    assert status == 422 and "請填寫姓名" in body
+    status, body = post(admin, page, page, **{**base, "details-unit": "999999"})
+    assert status == 422 and "請從清單選擇課室" in body
+    assert events(office.db, office.id) == []
+    status, body = post(admin, page, page, **base)
+    assert status == 200 and "已更新「陳美玲」的基本資料" in body
+    with office.db.unit_of_work(write=False) as uow:
+        u = uow.session.get_one(User, uid)
+        assert (u.display_name, u.sex, u.unit_id, u.title, u.email) == (
+            "陳美玲", "F", office.units["civil"], "課員", "chen@example.gov.tw")
+    status, body = post(admin, page, page, **base)
+    assert status == 200 and "沒有任何變更" in body
+    (event,) = events(office.db, office.id)
+    assert event.what == "user.edit" and event.data["old"] == {"display_name": "nobody", "sex": "M", "title": None,
+                                                               "email": None}
+    assert event.data["new"] == {"display_name": "陳美玲", "sex": "F", "title": "課員", "email": "chen@example.gov.tw"}
+    # A liaison whose new title is below section-chief level: saved, with the plan's warning.
+    liaison = office.users["liaison"]
+    with office.db.unit_of_work() as uow:
+        uow.session.get_one(User, liaison).title = "課長"
+        uow.commit()
+    lpage = f"/admin/users/{liaison}"
+    status, body = post(admin, lpage, lpage, **{**base, "details-display_name": "liaison",
+                                                "details-unit": str(office.units["civil"]), "details-title": "課員"})
+    assert status == 200 and "性別議題聯絡人應由課長（含）以上層級擔任" in body
+
+
+def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser, office: OfficeFixture) -> None:
+    from workflow import people, permissions
+
+    today = clock.today()
+    uid, civil, social = office.users["civil_chief"], office.units["civil"], office.units["social"]
+    with office.db.unit_of_work() as uow:
+        s = uow.session
+        chief = s.get_one(User, uid)
+        later = people.grant(s, chief, "staff", unit=s.get_one(Unit, civil), valid_from=today + dt.timedelta(days=30))
+        kept = people.grant(s, chief, "staff", unit=s.get_one(Unit, office.units["personnel"]))
+        away = people.delegate(s, chief, s.get_one(User, office.users["social_chief"]), "chief", today,
+                               today + dt.timedelta(days=10))
+        planned = people.delegate(s, chief, s.get_one(User, office.users["personnel_chief"]), "chief",
+                                  today + dt.timedelta(days=20), today + dt.timedelta(days=25))
+        ids = later.id, kept.id, away.id, planned.id
+        uow.commit()
+        sex = chief.sex
+    page = f"/admin/users/{uid}"
+    assert "此人目前在原課室擔任：課長、承辦人" in text(admin.get(page))
+    move = {"details-display_name": "civil_chief", "details-sex": sex, "details-unit": str(social),
+            "details-title": "", "details-email": ""}
+    status, body = post(admin, page, page, **{**move, "details-end_unit_roles": ""})
+    assert status == 422 and "「civil_chief」目前是「civil」的課長、承辦人，調動課室須一併結束這些角色" in body
+    with office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(User, uid).unit_id == civil  # refused: nothing changed
+    assert events(office.db, office.id) == []
+    status, body = post(admin, page, page, **{**move, "details-end_unit_roles": "y"})
+    assert status == 200 and "已更新「civil_chief」的基本資料" in body
+    assert f"在「civil」的課長、承辦人於今天（{rocdate.short(today)}）結束" in body
+    assert "若「civil_chief」在「social」擔任承辦人或課長，請在下方「指派角色」新增" in body
+    assert "「civil」明天起沒有課長" in body
+    with office.db.unit_of_work(write=False) as uow:
+        s = uow.session
+        assert s.get_one(User, uid).unit_id == social
+        rows = {ra.id: ra for ra in s.scalars(select(RoleAssignment).where(RoleAssignment.user_id == uid))}
+        assert ids[0] not in rows  # had not started: cancelled
+        assert rows[ids[1]].valid_to is None  # another unit's role is not the move's business
+        (ended,) = [ra for ra in rows.values() if ra.role == "chief"]
+        assert (ended.unit_id, ended.valid_to) == (civil, today)  # kept, with its end: the history stays
+        assert s.get_one(Delegation, ids[2]).valid_to == today
+        assert s.get(Delegation, ids[3]) is None  # had not started: cancelled
+        tomorrow = today + dt.timedelta(days=1)
+        assert {(c.role, c.unit_id) for c in permissions.capacities(s, uid, office.id, today)} >= {("chief", civil)}
+        assert {(c.role, c.unit_id) for c in permissions.capacities(s, uid, office.id, tomorrow)} == {
+            ("staff", office.units["personnel"])}
+        delegate = permissions.capacities(s, office.users["social_chief"], office.id, tomorrow)
+        assert ("chief", civil) not in {(c.role, c.unit_id) for c in delegate}
+    assert [(e.what, e.data.get("because")) for e in events(office.db, office.id)] == [
+        ("user.edit", None), ("role.end", "unit_move"), ("role.cancel", "unit_move"), ("delegation.end", "unit_move"),
+        ("delegation.cancel", "unit_move")]
+
+
 def test_deactivate_reactivate_and_reset_a_password(admin: Browser, browser: Callable[[], Browser],
                                                      office: OfficeFixture) -> None:
     uid, login = office.users["civil_staff"], office.logins["civil_staff"]
@@ -245,6 +417,11 @@ def test_delegations(admin: Browser, office: OfficeFixture) -> None:
     status, body = post(admin, url, url, **{**base, "delegation-to_user": str(office.users["civil_chief"])})
     assert status == 422 and "期間不可重疊" in body
     d = int(one(office.db, select(Delegation.id).where(Delegation.from_user_id == chief)))  # type: ignore[call-overload]
+    assert "帳號已停用，代理不生效" not in text(admin.get(url))
+    with office.db.unit_of_work() as uow:  # the principal leaves: the page says the delegation lends nothing
+        uow.session.get_one(User, chief).active = False
+        uow.commit()
+    assert "帳號已停用，代理不生效" in text(admin.get(url))
     status, body = post(admin, url, f"/admin/delegations/{d}/end")
     assert status == 200 and "代理已於今天" in body
     with office.db.unit_of_work(write=False) as uow:
@@ -350,6 +527,42 @@ def test_a_good_template_is_used_by_the_next_render_and_can_be_reverted(admin: B
     assert [e.what for e in events(office.db, office.id)] == ["template.upload", "template.upload",
                                                               "template.revert"]
     assert sha == events(office.db, office.id)[0].data["sha256"]
+
+
+def test_an_upload_racing_another_gets_the_next_version_or_a_clear_message(
+        admin: Browser, office: OfficeFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another administrator's upload lands between this upload reading the latest version and writing
+    the next: the (office, document, version) key refuses the write; this upload is numbered after
+    theirs (no 500), and only when that keeps happening is the uploader asked to reload."""
+    from documents import templates_admin
+    from workflow.models import DocumentTemplate
+
+    theirs, ours = docx_with("他們的 {{ subject }}"), docx_with("我們的 {{ subject }}")
+    real = templates_admin._latest_version
+    reads: list[int] = []
+
+    def read_before_theirs_landed(s: object, office_id: int, name: str) -> int:
+        reads.append(real(s, office_id, name))  # type: ignore[arg-type]
+        return reads[-1] - 1 if len(reads) == 1 else reads[-1]  # the first read predates their commit
+
+    assert templates_admin.upload(office.db, office.id, "sign_memo", theirs, office.users["secretariat"]).version == 1
+    monkeypatch.setattr(templates_admin, "_latest_version", read_before_theirs_landed)
+    status, body = upload(admin, "sign_memo", ours)
+    assert status == 200 and "已啟用新範本（第 2 版）" in body
+    assert reads == [1, 1]
+    assert documents.template_for(office.db, office.id, "sign_memo")[:3:2] == (ours, 2)
+    with office.db.unit_of_work(write=False) as uow:
+        rows = uow.session.execute(select(DocumentTemplate.version, DocumentTemplate.active).where(
+            DocumentTemplate.office_id == office.id).order_by(DocumentTemplate.version)).all()
+    assert [tuple(r) for r in rows] == [(1, False), (2, True)]
+    assert [(e.what, e.data["version"]) for e in events(office.db, office.id)] == [
+        ("template.upload", 1), ("template.upload", 2)]
+    # Every attempt beaten to its number: a clear message, the form again, nothing half-stored.
+    monkeypatch.setattr(templates_admin, "_latest_version", lambda s, office_id, name: real(s, office_id, name) - 1)
+    status, body = upload(admin, "sign_memo", docx_with("第三份 {{ subject }}"))
+    assert status == 422 and "其他人剛剛也上傳了「簽」的範本，這份沒有啟用；請重新整理頁面" in body
+    assert documents.template_for(office.db, office.id, "sign_memo")[:3:2] == (ours, 2)
+    assert len(events(office.db, office.id)) == 2
 
 
 def test_the_cli_uploads_with_the_same_checks(office: OfficeFixture, monkeypatch: pytest.MonkeyPatch,
