@@ -105,11 +105,16 @@ class Loaded:
         """Read only by the documents that list or show attachments (photos, the 函's 附件)."""
         return list(self._session.scalars(select(Attachment).where(Attachment.case_id == self.case.id)
                                           .order_by(Attachment.id)))
-        # The 受文者 of the plan obligation this case fulfils ("" when none covers it).
-        self.receiver = s.scalar(
+
+    @functools.cached_property
+    def receiver(self) -> str:
+        """The 受文者 of the plan obligation this case fulfils ("" when none covers it); read only by
+        the 函."""
+        c = self.case
+        return self._session.scalar(
             select(PlanObligation.receiver).join(PlanPeriod, PlanPeriod.id == PlanObligation.plan_id)
-            .where(PlanObligation.kind == self.case.kind, PlanObligation.period == self.case.period,
-                   PlanPeriod.first_year <= self.case.roc_year, PlanPeriod.last_year >= self.case.roc_year)
+            .where(PlanObligation.kind == c.kind, PlanObligation.period == c.period,
+                   PlanPeriod.first_year <= c.roc_year, PlanPeriod.last_year >= c.roc_year)
             .limit(1)) or ""
 
 
