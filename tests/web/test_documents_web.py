@@ -43,8 +43,30 @@ def test_documents_are_listed_and_downloadable(as_user: Callable[[str], Browser]
     assert "X-Content-Type-Options" in resp.headers
     with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
         assert "word/document.xml" in zf.namelist()
-    # Not converted in this test: asking for the PDF is a plain 404, not an error page with a trace.
+    # Not converted yet: the page says the copies are on their way, and asking for the PDF is a
+    # plain 404, not an error page with a trace.
+    assert "ODT、PDF 轉檔中" in words
     assert chief.get(f"/cases/{cid}/documents/{table.id}.pdf").status_code == 404
+
+
+def test_conversion_outcome_replaces_the_converting_note(as_user: Callable[[str], Browser], office: OfficeFixture,
+                                                        monkeypatch) -> None:
+    """Once the conversion step has run, the note goes: here on a host without LibreOffice, the
+    page says instead that only the .docx is available."""
+    from documents import convert
+
+    monkeypatch.setattr(convert, "default", lambda: None)
+    cid = submitted(office)
+    with office.db.unit_of_work(write=False) as uow:
+        ids = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == cid)))
+    follow_up = [f for i in ids for f in service.process_outbox(office.db, i).follow_up]
+    assert len(follow_up) == 2
+    assert "ODT、PDF 轉檔中" in text(as_user("personnel_chief").get(f"/cases/{cid}"))
+    for i in follow_up:
+        service.process_conversion(office.db, i)
+    words = text(as_user("personnel_chief").get(f"/cases/{cid}"))
+    assert "ODT、PDF 轉檔中" not in words and "LibreOffice 未安裝，僅提供 .docx" in words
 
 
 def test_another_office_cannot_download(as_user: Callable[[str], Browser], office: OfficeFixture,
