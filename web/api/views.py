@@ -36,6 +36,9 @@ from workflow.queues import QueueItem, queue_for
 from workflow.roles import ROLE_LABELS
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Ids in URLs: positive 32-bit integers (the columns' range). Anything else is no route (404),
+# never a database error: SQLite refuses integers over 64 bits, PostgreSQL over the column's type.
+ID = "int(min=1, max=2147483647)"
 
 
 def documented(*statuses: int) -> Callable[[F], F]:
@@ -214,7 +217,7 @@ def _reload(case_id: int) -> Case:
     return load_case_for(api_user(), case_id)
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get(f"/cases/<{ID}:case_id>")
 @bp.response(200, sch.CaseDetailSchema)
 @documented(404)
 def case(case_id: int) -> dict[str, Any]:
@@ -263,7 +266,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
     return _detail(_reload(_domain(run)))
 
 
-@bp.patch("/cases/<int:case_id>/fields")
+@bp.patch(f"/cases/<{ID}:case_id>/fields")
 @bp.arguments(sch.FieldsPatchSchema)
 @bp.response(200, sch.CaseDetailSchema)
 @documented(400, 403, 404, 409, 413, 422)
@@ -278,7 +281,7 @@ def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     return _detail(_reload(case_id))
 
 
-@bp.post("/cases/<int:case_id>/transitions")
+@bp.post(f"/cases/<{ID}:case_id>/transitions")
 @bp.arguments(sch.TransitionSchema)
 @bp.response(200, sch.TransitionResultSchema)
 @documented(400, 403, 404, 409, 413, 422)
@@ -294,7 +297,7 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
             "state_label": state_label(_definition(kind, version), result.to_state), "version": result.version}
 
 
-@bp.get("/cases/<int:case_id>/documents/<int:document_id>/<string(maxlength=8):fmt>")
+@bp.get(f"/cases/<{ID}:case_id>/documents/<{ID}:document_id>/<any(docx, odt, pdf):fmt>")
 @bp.doc(responses={"200": {"description": "The file", "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 @documented(404)
@@ -304,7 +307,7 @@ def document(case_id: int, document_id: int, fmt: str) -> Response:
 
     case = load_case_for(api_user(), case_id)
     doc = session().get(Document, document_id)
-    if fmt not in MEDIA_TYPES or doc is None or doc.case_id != case.id or doc.status != "ready":
+    if doc is None or doc.case_id != case.id or doc.status != "ready":
         abort(404)
     key = {"docx": doc.storage_key, "odt": doc.odt_key, "pdf": doc.pdf_key}[fmt]
     if key is None:
