@@ -61,6 +61,7 @@ _ZH = {
     "Invalid input type.": "資料型別不對",
     "Invalid value.": "值不正確",
     "Invalid key.": "鍵不正確",
+    "Invalid JSON body.": "JSON 格式錯誤，無法解析",
 }
 
 
@@ -107,12 +108,11 @@ def response(status: int, code: str | None = None, message: str | None = None, *
 def from_http(e: HTTPException) -> Response:
     status = e.code or 500
     data = getattr(e, "data", None)
-    if status == 422 and isinstance(data, Mapping) and "messages" in data:
-        errors: dict[str, str] = {}
-        for _location, messages in dict(data["messages"]).items():  # {"json": {...}, "query": {...}}
+    errors: dict[str, str] = {}
+    if isinstance(data, Mapping) and isinstance(data.get("messages"), Mapping):
+        for _location, messages in data["messages"].items():  # {"json": {...}, "query": {...}}
             _flatten(messages, "", errors)
-        return response(422, errors=errors)
-    resp = response(status)
+    resp = response(status, errors=errors or None)
     for key, value in e.get_headers():
         if key in ("Allow", "Retry-After"):
             resp.headers[key] = value
