@@ -236,6 +236,7 @@ TABLE.update({
     "tokens.revoke": Entry(lambda w: "/account/tokens/999999999/revoke",
                            post=lambda role: 302 if role == ANON else 404, changes_state=True),
     "api-docs.openapi_json": Entry(lambda w: "/api/v1/openapi.json", get=everyone(200)),
+    "api_reference.page": Entry(lambda w: "/api-docs", get=everyone(200)),  # public, like the document
     "api.me": Entry(lambda w: "/api/v1/me", get=API_COOKIE),
     "api.kinds": Entry(lambda w: "/api/v1/kinds", get=API_COOKIE),
     "api.cases": Entry(lambda w: "/api/v1/cases", get=API_COOKIE),

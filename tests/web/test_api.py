@@ -422,3 +422,15 @@ def test_an_unexpected_failure_is_a_json_500_without_details(db: Database, offic
     resp = api_client(app, token_for(office, "personnel_chief"))("GET", "/api/v1/queue")
     assert resp.status_code == 500
     assert resp.get_json() == {"code": "server_error", "message": "系統暫時無法完成這個動作，請稍後再試。"}
+
+
+def test_reference_page_describes_every_operation_without_scripts(app: Flask) -> None:
+    resp = app.test_client().get("/api-docs")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path, item in doc["paths"].items():
+        for method in set(item) - {"parameters"}:
+            assert f"{method.upper()} {path}" in html
+    assert "<script" not in html and "cdn" not in html.lower()
+    assert "TransitionResult" in html and "Authorization: Bearer" in html

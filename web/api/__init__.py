@@ -111,8 +111,10 @@ def config() -> dict[str, Any]:
 def init_api(app: Flask) -> Api:
     for key, value in config().items():
         app.config.setdefault(key, value)
-    from web.api import views  # noqa: F401  (the routes, registered on ``bp``)
+    from web.api import reference, views
 
+    assert views.bp is bp  # importing views registered the routes on ``bp``
     api = Api(app)
     api.register_blueprint(bp)
+    app.register_blueprint(reference.bp)  # /api-docs: the same document as a page (no CDN, no script)
     return api

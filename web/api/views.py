@@ -142,7 +142,7 @@ def _summary(case: Case, unit_name: str) -> dict[str, Any]:
 @documented(422)
 def cases(limit: int, state: str | None = None, kind: str | None = None, year: int | None = None,
           cursor: int | None = None) -> dict[str, Any]:
-    """The office's cases, newest first, ``limit`` at a time (at most 200): pass ``next_cursor`` on."""
+    """The office's cases, newest first, limit at a time (at most 200); pass next_cursor as cursor for more."""
     q = (select(Case, Unit.name, Unit.name_en).join(Unit, Unit.id == Case.unit_id)
          .where(Case.office_id == api_user().office_id))
     if state:
@@ -271,7 +271,7 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, sch.CaseDetailSchema)
 @documented(400, 403, 404, 409, 413, 422)
 def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
-    """Change a draft's fields (and title): a value replaces, null removes; ``version`` must be current."""
+    """Change a draft's fields (and title): a value replaces, null removes; version must be the current one."""
     user = api_user()
     case = load_case_for(user, case_id)
     merged = {k: v for k, v in {**(case.fields or {}), **data["fields_"]}.items() if v is not None}
@@ -286,7 +286,7 @@ def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
 @bp.response(200, sch.TransitionResultSchema)
 @documented(400, 403, 404, 409, 413, 422)
 def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
-    """Fire an action (a trigger from the case's ``actions``) with the version you read."""
+    """Fire an action (a trigger from the case's actions) with the version you read."""
     user = api_user()
     case = load_case_for(user, case_id)
     kind, version = case.kind, case.workflow_version
