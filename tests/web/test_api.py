@@ -181,6 +181,7 @@ def test_create_edit_and_submit(api_as: Callable[[str], Api], office: OfficeFixt
                                                "title": "第2季培力", "fields": {"summary": "草稿"}})
     assert resp.status_code == 201, resp.get_json()
     case = resp.get_json()
+    assert resp.headers["Location"] == case["url"] == f"/api/v1/cases/{case['id']}"
     assert case["state"] == "draft" and case["version"] == 1 and case["fields"] == {"summary": "草稿"}
     assert case["unit_id"] == office.units["personnel"]
     assert "submit" in [a["trigger"] for a in case["actions"]]

@@ -252,7 +252,7 @@ def _creatable_unit(kind: str, unit_id: int | None) -> int:
 @bp.arguments(sch.NewCaseSchema)
 @bp.response(201, sch.CaseDetailSchema)
 @documented(400, 403, 413, 422)
-def create(data: dict[str, Any]) -> dict[str, Any]:
+def create(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Open a case (a draft) with some or all of its fields; wrong fields answer 422, per field."""
     user = api_user()
 
@@ -263,7 +263,8 @@ def create(data: dict[str, Any]) -> dict[str, Any]:
                                       title=data["title"], actor=user.id, period=data["period"] or None,
                                       fields=data["fields_"], db=database())
 
-    return _detail(_reload(_domain(run)))
+    case_id = _domain(run)
+    return _detail(_reload(case_id)), 201, {"Location": _case_url(case_id)}
 
 
 @bp.patch(f"/cases/<{ID}:case_id>/fields")
