@@ -31,7 +31,7 @@ from web.queues import PAGE_SIZE
 from workflow import clock, deadlines, operations, permissions, registry
 from workflow.definitions import Definition, FieldSpec
 from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
-from workflow.models import Case, HistoryEvent, Office, Unit, User
+from workflow.models import Case, Document, HistoryEvent, Office, Unit, User
 from workflow.queues import QueueItem, queue_for
 from workflow.roles import ROLE_LABELS
 
@@ -160,7 +160,7 @@ def cases(limit: int, state: str | None = None, kind: str | None = None, year: i
             "next_cursor": rows[-1][0].id if more else None}
 
 
-def _history(s: Session, case: Case, defn: Definition | None) -> list[dict[str, Any]]:
+def _history(s: Session, case: Case) -> list[dict[str, Any]]:
     actor, principal = aliased(User), aliased(User)
     rows = s.execute(
         select(HistoryEvent, actor.display_name, principal.display_name)
@@ -177,8 +177,6 @@ def _history(s: Session, case: Case, defn: Definition | None) -> list[dict[str, 
 
 
 def _documents(s: Session, case_id: int) -> list[dict[str, Any]]:
-    from workflow.models import Document
-
     names: dict[int, str] = {i: n for i, n in s.execute(select(Document.id, Document.name)
                                                         .where(Document.case_id == case_id))}
     return [{"id": d.id, "name": names.get(d.id, ""), "label": d.label, "version": d.version, "status": d.status,
@@ -205,7 +203,7 @@ def _detail(case: Case) -> dict[str, Any]:
         "actions": [{"trigger": t.trigger, "label": trigger_label(t.trigger), "to_state": t.dest,
                      "to_state_label": state_label(defn, t.dest), "needs_comment": "comment_given" in t.conditions}
                     for t in case_page.available_transitions(s, user.id, case, defn)],
-        "history": _history(s, case, defn),
+        "history": _history(s, case),
         "documents": _documents(s, case.id),
     })
     return out
@@ -304,8 +302,6 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
 @documented(404)
 def document(case_id: int, document_id: int, fmt: str) -> Response:
     """Download a generated document (docx, odt or pdf) of a case."""
-    from workflow.models import Document
-
     case = load_case_for(api_user(), case_id)
     doc = session().get(Document, document_id)
     if doc is None or doc.case_id != case.id or doc.status != "ready":
