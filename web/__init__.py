@@ -2,7 +2,8 @@
 
 Settings come from ``workflow.config.load_settings`` (the one module that reads the environment);
 ``config`` overrides them, e.g. ``{"TESTING": True, "DATABASE_URL": ..., "WTF_CSRF_ENABLED": False,
-"RATELIMIT_STORAGE_URI": "memory://"}``. Blueprints are by audience: auth, queues, cases, i18n.
+"RATELIMIT_STORAGE_URI": "memory://"}``. Blueprints are by audience: auth, queues, cases, i18n, ..., and the
+JSON API (``web.api``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,23 @@ from typing import Any
 from flask import Flask, request
 from jinja2 import StrictUndefined
 
-from web import auth, board, cases, edit, i18n, mine, notifications, public, publishing, queues, task_force, uploads
+from web import (
+    auth,
+    board,
+    cases,
+    edit,
+    i18n,
+    mine,
+    notifications,
+    public,
+    publishing,
+    queues,
+    task_force,
+    tokens,
+    uploads,
+)
 from web.admin import bp as admin_bp
+from web.api import init_api
 from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
@@ -85,6 +101,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     app.register_blueprint(admin_bp)  # 管理
+    app.register_blueprint(tokens.bp)  # API 權杖 (the user's own)
+    init_api(app)  # /api/v1: the JSON API and its OpenAPI document
     return app
 
 

@@ -10,7 +10,9 @@ from flask import Flask, render_template
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
 
+from web.api import errors as api_errors
 from web.filters import roc_datetime
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
@@ -47,7 +49,9 @@ def render_error(code: int, message: str | None = None, *, back: str | None = No
     return render_template("error.html", code=code, title=title, message=message or default, back=back), code
 
 
-def _http(e: HTTPException) -> tuple[str, int]:
+def _http(e: HTTPException) -> tuple[str, int] | Response:
+    if api_errors.is_api():
+        return api_errors.from_http(e)
     return render_error(e.code or 500)
 
 
@@ -55,8 +59,10 @@ def _csrf(_e: CSRFError) -> tuple[str, int]:
     return render_error(400, _("表單已逾時或缺少安全驗證碼，請重新整理頁面後再送出。"))
 
 
-def _caseflow(e: CaseflowError) -> tuple[str, int]:
+def _caseflow(e: CaseflowError) -> tuple[str, int] | Response:
     """Safety net for a typed error a view did not handle itself."""
+    if api_errors.is_api():
+        return api_errors.from_domain(e)
     if isinstance(e, NotFound):
         return render_error(404)
     if isinstance(e, Conflict):
@@ -66,9 +72,11 @@ def _caseflow(e: CaseflowError) -> tuple[str, int]:
     return render_error(400, error_message(e))
 
 
-def _unexpected(e: InternalServerError) -> tuple[str, int]:
+def _unexpected(e: InternalServerError) -> tuple[str, int] | Response:
     # Flask logs the original exception itself; with TESTING it propagates instead of coming here.
     try:
+        if api_errors.is_api():
+            return api_errors.response(500)
         return render_error(500)
     except Exception:  # the page itself failed (database down?): a bare page, still generic
         return "500 系統發生錯誤 / Internal error", 500

@@ -57,3 +57,16 @@ class UploadForm(FlaskForm):
 
 class MarkReadForm(FlaskForm):
     """Mark one notification (or, with no id, all of them) as read."""
+
+
+# -- API 權杖 (web/tokens.py) ---------------------------------------------------------------------
+class NewTokenForm(FlaskForm):
+    name = StringField(_l("名稱（用途）"), [InputRequired(_l("請填寫名稱，例如用在哪個程式")),
+                                         Length(max=100, message=_l("名稱最多 100 字"))])
+    days = StringField(_l("有效天數"), [InputRequired(_l("請填寫有效天數")),
+                                       Regexp(r"^\s*[0-9]{1,3}\s*$", message=_l("請填寫 1 到 365 的整數"))],
+                       default="90")
+
+
+class RevokeTokenForm(FlaskForm):
+    """Only the CSRF token: the token to revoke is in the URL."""

@@ -25,7 +25,13 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """The language kept in the session (chosen with the switch link), else zh_TW."""
+    """The language kept in the session (chosen with the switch link), else zh_TW.
+
+    The JSON API has no session: there, English if Accept-Language prefers it, else zh_TW.
+    """
+    if request.path.startswith("/api/"):
+        best = request.accept_languages.best_match(["zh-TW", "zh", "en"])
+        return "en" if best == "en" else DEFAULT_LOCALE
     lang = session.get("lang")
     return lang if lang in SUPPORTED else DEFAULT_LOCALE
 

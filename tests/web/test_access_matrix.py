@@ -105,8 +105,9 @@ def world(db: Database, _password_hash: str) -> World:
 def matrix_app(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CASEFLOW_INSTANCE", str(tmp_path_factory.mktemp("matrix")))
+        # The matrix sends hundreds of token-less API requests from one address within a minute.
         yield create_app({"TESTING": True, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://",
-                          "BACKGROUND_WORK": False})
+                          "BACKGROUND_WORK": False, "API_RATE_LIMIT": "100000 per minute"})
 
 
 def _client(app: Flask, w: World, role: str) -> FlaskClient:
@@ -222,6 +223,31 @@ TABLE: dict[str, Entry] = {
     "notifications.mark_all": Entry(lambda w: "/notifications/read", post=lambda role: 302 if role == ANON else 303,
                                     changes_state=True),
 }
+
+# -- API 權杖 (web/tokens.py): everyone's own tokens; the JSON API (web/api): no cookie authentication,
+# so every logged-in browser gets 401 there (API_TABLE below gives the statuses with a bearer token).
+API_COOKIE = everyone(401)
+TABLE.update({
+    "tokens.show": Entry(lambda w: "/account/tokens", get=page()),
+    # No name: the form again with its errors.
+    "tokens.create": Entry(lambda w: "/account/tokens", post=lambda role: 302 if role == ANON else 422,
+                           changes_state=True),
+    # No such token of theirs, for anyone (revoking is tested in tests/web/test_api.py).
+    "tokens.revoke": Entry(lambda w: "/account/tokens/999999999/revoke",
+                           post=lambda role: 302 if role == ANON else 404, changes_state=True),
+    "api-docs.openapi_json": Entry(lambda w: "/api/v1/openapi.json", get=everyone(200)),
+    "api_reference.page": Entry(lambda w: "/api-docs", get=everyone(200)),  # public, like the document
+    "api.me": Entry(lambda w: "/api/v1/me", get=API_COOKIE),
+    "api.kinds": Entry(lambda w: "/api/v1/kinds", get=API_COOKIE),
+    "api.cases": Entry(lambda w: "/api/v1/cases", get=API_COOKIE),
+    "api.create": Entry(lambda w: "/api/v1/cases", post=API_COOKIE, changes_state=True),
+    "api.case": Entry(lambda w: f"/api/v1/cases/{w.review}", get=API_COOKIE),
+    "api.edit_fields": Entry(lambda w: f"/api/v1/cases/{w.draft}/fields"),  # PATCH only
+    "api.transition": Entry(lambda w: f"/api/v1/cases/{w.review}/transitions", post=API_COOKIE,
+                            changes_state=True),
+    "api.document": Entry(lambda w: f"/api/v1/cases/{w.review}/documents/{w.document}/docx", get=API_COOKIE),
+    "api.queue": Entry(lambda w: "/api/v1/queue", get=API_COOKIE),
+})
 
 # -- 管理 (web/admin.py): administrators of the office only; the other office's user is no admin here.
 ADMIN = frozenset({"admin"})
@@ -374,8 +400,8 @@ def test_another_offices_case_is_not_found_on_every_case_route(
         return f"/{world.foreign}" if int(m.group(1)) in ours else m.group(0)
 
     for rule in _rules(matrix_app):
-        if not CASE_ID.search(rule.rule):
-            continue
+        if not CASE_ID.search(rule.rule) or rule.endpoint.startswith("api."):
+            continue  # the API's case routes: test_api_route_by_role (with bearer tokens)
         url = TABLE[rule.endpoint].url(world)
         foreign = re.sub(r"/(\d+)(?=/|$|\.)", swap, url, count=1)
         assert foreign != url, url
@@ -401,7 +427,8 @@ def test_state_changing_routes_are_post_only_and_need_a_csrf_token(
         url = entry.url(world)
         for role in ("personnel_chief", "secretariat", "personnel_staff", ANON):
             resp = _post(clients[role], url, token=False)
-            if resp.status_code != 400:
+            # The API is CSRF-exempt because it ignores cookies: without a bearer token it is 401.
+            if resp.status_code != (401 if rule.endpoint.startswith("api.") else 400):
                 wrong.append(f"{role} POST {url} without a token: {resp.status_code}")
             wrong += _check_headers(resp, f"POST {url}")
     # The only views that take both GET and POST are forms that re-display themselves on GET.
@@ -425,3 +452,98 @@ def test_unknown_urls_and_errors_carry_the_headers_too(clients: dict[str, FlaskC
         resp = clients[role].get("/no-such-page")
         assert resp.status_code == 404 and _check_headers(resp, "404") == []
 
+
+
+# -- the JSON API with bearer tokens ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiEntry:
+    method: str
+    url: Callable[[World], str]
+    expect: Expect  # for the roles of the test office; the other office's user: ``other``
+    body: Callable[[World], dict[str, object]] | None = None
+    other: int = 200  # None of the other office's business: 404 for a case of this office
+
+
+def _version(w: World, case_id: int) -> int:
+    from workflow.models import Case
+
+    with w.office.db.unit_of_work(write=False) as uow:
+        return int(uow.session.scalar(select(Case.version).where(Case.id == case_id)) or 0)
+
+
+# Bodies that pass the schema and every check up to the last one, which refuses them, so nothing
+# changes: a draft's field of the wrong type (422 for its drafters), a return without a comment
+# (422 for the chief who may return it). Everyone else is refused by role first (403).
+API_TABLE: dict[str, ApiEntry] = {
+    "api.me": ApiEntry("GET", lambda w: "/api/v1/me", everyone(200)),
+    "api.kinds": ApiEntry("GET", lambda w: "/api/v1/kinds", everyone(200)),
+    "api.cases": ApiEntry("GET", lambda w: "/api/v1/cases", everyone(200)),
+    "api.queue": ApiEntry("GET", lambda w: "/api/v1/queue", everyone(200)),
+    "api.create": ApiEntry("POST", lambda w: "/api/v1/cases", only(PERSONNEL_STAFF, 422, 403),
+                           body=lambda w: {"kind": "training_report", "roc_year": 115, "period": "Q1", "title": ""},
+                           other=403),
+    "api.case": ApiEntry("GET", lambda w: f"/api/v1/cases/{w.review}", everyone(200), other=404),
+    "api.document": ApiEntry("GET", lambda w: f"/api/v1/cases/{w.review}/documents/{w.document}/docx",
+                             everyone(200), other=404),
+    "api.edit_fields": ApiEntry("PATCH", lambda w: f"/api/v1/cases/{w.draft}/fields",
+                                only(PERSONNEL_STAFF, 422, 403), other=404,
+                                body=lambda w: {"version": _version(w, w.draft), "fields": {"summary": [1]}}),
+    "api.transition": ApiEntry("POST", lambda w: f"/api/v1/cases/{w.review}/transitions",
+                               only(frozenset({"personnel_chief"}), 422, 403), other=404,
+                               body=lambda w: {"trigger": "return_for_revision", "version": _version(w, w.review)}),
+}
+
+
+@pytest.fixture(scope="module")
+def api_tokens_by_role(world: World) -> dict[str, str]:
+    from workflow import api_tokens
+
+    out = {role: api_tokens.issue(world.office.db, world.office.users[role], "matrix").token for role in STAFFING}
+    out[OTHER] = api_tokens.issue(world.office.db, world.other.users["personnel_chief"], "matrix").token
+    return out
+
+
+def test_every_api_route_has_an_api_entry(matrix_app: Flask) -> None:
+    api = {r.endpoint: _methods(r) for r in matrix_app.url_map.iter_rules() if r.endpoint.startswith("api.")}
+    assert set(api) == set(API_TABLE)
+    for endpoint, methods in api.items():
+        assert methods == {API_TABLE[endpoint].method}, endpoint
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_route_by_role(role: str, matrix_app: Flask, world: World, api_tokens_by_role: dict[str, str]) -> None:
+    client = matrix_app.test_client()
+    headers = {} if role == ANON else {"Authorization": f"Bearer {api_tokens_by_role[role]}"}
+    wrong = []
+    for endpoint, entry in API_TABLE.items():
+        url = entry.url(world)
+        want = 401 if role == ANON else entry.other if role == OTHER else entry.expect(role)
+        resp = client.open(url, method=entry.method, headers=headers,
+                           json=entry.body(world) if entry.body else None)
+        if resp.status_code != want:
+            wrong.append(f"{entry.method} {url} ({endpoint}): {resp.status_code}, expected {want}: "
+                         f"{resp.get_data(as_text=True)[:200]}")
+        elif not resp.is_json and endpoint != "api.document":
+            wrong.append(f"{entry.method} {url}: not JSON")
+        wrong += _check_headers(resp, f"{entry.method} {url}")
+    assert wrong == [], f"{role}:\n" + "\n".join(wrong)
+    assert _state(world.office.db, world.review) == "section_review"
+
+
+def test_api_case_routes_answer_404_for_another_offices_case(
+    matrix_app: Flask, world: World, api_tokens_by_role: dict[str, str]
+) -> None:
+    client = matrix_app.test_client()
+    wrong = []
+    for endpoint, entry in API_TABLE.items():
+        url = entry.url(world)
+        if f"/cases/{world.review}" not in url and f"/cases/{world.draft}" not in url:
+            continue
+        foreign = url.replace(f"/cases/{world.review}", f"/cases/{world.foreign}").replace(
+            f"/cases/{world.draft}", f"/cases/{world.foreign}")
+        for role in OFFICE_PEOPLE:
+            resp = client.open(foreign, method=entry.method, json=entry.body(world) if entry.body else None,
+                               headers={"Authorization": f"Bearer {api_tokens_by_role[role]}"})
+            if resp.status_code != 404:
+                wrong.append(f"{role} {entry.method} {foreign} ({endpoint}): {resp.status_code}")
+    assert wrong == []

@@ -1,6 +1,7 @@
 """The tables. Every row belongs to one office (a district office is a tenant)."""
 
 from workflow.models.admin import AdminEvent
+from workflow.models.api_token import ApiToken
 from workflow.models.base import Base
 from workflow.models.calendar import (
     Notification,
@@ -20,6 +21,7 @@ from workflow.models.workflow_version import WorkflowVersion
 
 __all__ = [
     "AdminEvent",
+    "ApiToken",
     "Attachment",
     "Base",
     "Case",

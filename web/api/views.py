@@ -1,0 +1,338 @@
+"""The API's routes: load (``web.access``) → act (one ``workflow.operations`` call) → JSON.
+
+Typed errors of the operations become JSON errors (``web.api.errors.from_domain``): NotFound 404,
+PermissionDenied 403, Conflict 409 (naming who acted first), TransitionNotAllowed 409,
+ConditionFailed and ValidationError 422 (per-field messages).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, send_file, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+from werkzeug.wrappers import Response
+
+from documents.service import document_store
+from web import case_page
+from web.access import load_case_for
+from web.api import api_user, bp
+from web.api import errors as api_errors
+from web.api import schemas as sch
+from web.cases import MEDIA_TYPES
+from web.db import database, session
+from web.i18n import localized
+from web.labels import event_label, kind_label, period_label, state_label, trigger_label
+from web.mine import creatable
+from web.queues import PAGE_SIZE
+from workflow import clock, deadlines, operations, permissions, registry
+from workflow.definitions import Definition, FieldSpec
+from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
+from workflow.models import Case, Document, HistoryEvent, Office, Unit, User
+from workflow.queues import QueueItem, queue_for
+from workflow.roles import ROLE_LABELS
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Ids in URLs: positive 32-bit integers (the columns' range). Anything else is no route (404),
+# never a database error: SQLite refuses integers over 64 bits, PostgreSQL over the column's type.
+ID = "int(min=1, max=2147483647)"
+
+
+def documented(*statuses: int) -> Callable[[F], F]:
+    """Document the error statuses a route answers (401 and 429 on every route)."""
+    def wrap(fn: F) -> F:
+        for status in sorted({401, 429, *statuses}):
+            fn = bp.alt_response(status, schema=sch.ErrorSchema,
+                                 description=api_errors.HTTP[status][2])(fn)
+        return fn
+    return wrap
+
+
+def _definition(kind: str, version: int) -> Definition | None:
+    try:
+        return registry.default().get(database(), kind, version, session())
+    except NotFound:
+        return None
+
+
+def _domain(fn: Callable[[], Any]) -> Any:
+    """Run an operation; its typed errors become the API's JSON errors."""
+    try:
+        return fn()
+    except CaseflowError as exc:
+        abort(api_errors.from_domain(exc))
+
+
+def _case_url(case_id: int) -> str:
+    return url_for("api.case", case_id=case_id)
+
+
+# -- me -------------------------------------------------------------------------------------------
+@bp.get("/me")
+@bp.response(200, sch.MeSchema)
+@documented()
+def me() -> dict[str, Any]:
+    """The token's user: office, unit and roles today (own and delegated)."""
+    s = session()
+    user = s.get(User, api_user().id)
+    assert user is not None  # the token was just checked against an active user
+    office = s.get(Office, user.office_id)
+    assert office is not None
+    caps = permissions.capacities(s, user.id, user.office_id, clock.today())
+    units = {u.id: u for u in s.scalars(select(Unit).where(Unit.office_id == user.office_id))}
+    principals = {u.id: u.display_name for u in s.scalars(
+        select(User).where(User.id.in_({c.on_behalf_of for c in caps if c.on_behalf_of})))}
+    unit = units.get(user.unit_id) if user.unit_id else None
+
+    def unit_name(unit_id: int | None) -> str | None:
+        u = units.get(unit_id) if unit_id else None
+        return localized(u.name, u.name_en) if u else None
+
+    return {
+        "id": user.id, "login": user.login, "display_name": user.display_name,
+        "office": {"id": office.id, "code": office.code, "name": localized(office.name, office.name_en)},
+        "unit": {"id": unit.id, "name": localized(unit.name, unit.name_en)} if unit else None,
+        "roles": [{"role": c.role, "label": localized(*ROLE_LABELS.get(c.role, (c.role, c.role))),
+                   "unit_id": c.unit_id, "unit_name": unit_name(c.unit_id), "on_behalf_of_id": c.on_behalf_of,
+                   "on_behalf_of": principals.get(c.on_behalf_of) if c.on_behalf_of else None} for c in caps],
+    }
+
+
+# -- kinds ----------------------------------------------------------------------------------------
+def _field_spec(spec: FieldSpec) -> dict[str, Any]:
+    return {"name": spec.name, "label": localized(spec.label, spec.label_en), "type": spec.type,
+            "required": spec.required, "max_length": spec.max_length, "min": spec.min, "max": spec.max,
+            "choices": list(spec.choices), "min_rows": spec.min_rows, "max_rows": spec.max_rows,
+            "columns": [_field_spec(c) for c in spec.columns]}
+
+
+@bp.get("/kinds")
+@bp.response(200, sch.KindListSchema)
+@documented()
+def kinds() -> dict[str, Any]:
+    """The kinds of case this user may open (POST /cases), with the units and the fields of each."""
+    user = api_user()
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for o in creatable(session(), user.id, user.office_id):
+        by_kind.setdefault(o.kind, []).append({"id": o.unit_id, "name": o.unit_name})
+    items = []
+    for kind, units in by_kind.items():
+        defn = registry.default().latest(kind)
+        items.append({"kind": kind, "label": localized(defn.label, defn.label_en), "cycle": defn.cycle,
+                      "periods": list(operations.PERIODS[defn.cycle]), "units": units,
+                      "fields_": [_field_spec(f) for f in defn.fields]})
+    return {"items": items}
+
+
+# -- cases ----------------------------------------------------------------------------------------
+def _summary(case: Case, unit_name: str) -> dict[str, Any]:
+    defn = _definition(case.kind, case.workflow_version)
+    return {"id": case.id, "kind": case.kind, "kind_label": kind_label(case.kind), "title": case.title,
+            "state": case.state, "state_label": state_label(defn, case.state), "unit_id": case.unit_id,
+            "unit_name": unit_name, "roc_year": case.roc_year, "period": case.period, "version": case.version,
+            "due_date": case.due_date, "entered_state_at": case.entered_state_at, "url": _case_url(case.id)}
+
+
+@bp.get("/cases")
+@bp.arguments(sch.CaseQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, sch.CaseListSchema)
+@documented(422)
+def cases(limit: int, state: str | None = None, kind: str | None = None, year: int | None = None,
+          cursor: int | None = None) -> dict[str, Any]:
+    """The office's cases, newest first, limit at a time (at most 200); pass next_cursor as cursor for more."""
+    q = (select(Case, Unit.name, Unit.name_en).join(Unit, Unit.id == Case.unit_id)
+         .where(Case.office_id == api_user().office_id))
+    if state:
+        q = q.where(Case.state == state)
+    if kind:
+        q = q.where(Case.kind == kind)
+    if year:
+        q = q.where(Case.roc_year == year)
+    if cursor:
+        q = q.where(Case.id < cursor)
+    rows = session().execute(q.order_by(Case.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [_summary(c, localized(name, name_en)) for c, name, name_en in rows],
+            "next_cursor": rows[-1][0].id if more else None}
+
+
+def _history(s: Session, case: Case) -> list[dict[str, Any]]:
+    actor, principal = aliased(User), aliased(User)
+    rows = s.execute(
+        select(HistoryEvent, actor.display_name, principal.display_name)
+        .outerjoin(actor, actor.id == HistoryEvent.actor_id)
+        .outerjoin(principal, principal.id == HistoryEvent.on_behalf_of_id)
+        .where(HistoryEvent.case_id == case.id).order_by(HistoryEvent.seq)
+    ).all()
+    return [{"seq": ev.seq, "event": ev.event,
+             "label": trigger_label(ev.trigger) if ev.event == "transition" else event_label(ev.event),
+             "trigger": ev.trigger, "from_state": ev.from_state, "to_state": ev.to_state, "at": ev.at,
+             "actor": who, "on_behalf_of": for_whom, "comment": ev.comment,
+             "changed_fields": [str(f) for f in (ev.data or {}).get("changed_fields", [])]}
+            for ev, who, for_whom in rows]
+
+
+def _documents(s: Session, case_id: int) -> list[dict[str, Any]]:
+    names: dict[int, str] = {i: n for i, n in s.execute(select(Document.id, Document.name)
+                                                        .where(Document.case_id == case_id))}
+    return [{"id": d.id, "name": names.get(d.id, ""), "label": d.label, "version": d.version, "status": d.status,
+             "created_at": d.created_at, "sha256": d.sha256, "problem": d.problem,
+             "downloads": {f: url_for("api.document", case_id=case_id, document_id=d.id, fmt=f) for f in d.formats}}
+            for d in case_page.documents(s, case_id)]
+
+
+def _detail(case: Case) -> dict[str, Any]:
+    s = session()
+    user = api_user()
+    defn = registry.default().get(database(), case.kind, case.workflow_version, s)
+    unit = s.get(Unit, case.unit_id)
+    submitter = s.get(User, case.submitted_by_id) if case.submitted_by_id else None
+    step = deadlines.step_deadline(s, case)
+    out = _summary(case, localized(unit.name, unit.name_en) if unit else "")
+    out.update({
+        "period_label": period_label(case.period), "final": defn.state(case.state).final,
+        "fields_": case.fields or {}, "submitted_by": submitter.display_name if submitter else None,
+        "revision_count": case.revision_count, "created_at": case.created_at, "updated_at": case.updated_at,
+        "step": None if step is None else {
+            "state": step.state, "deadline": step.deadline, "limit_days": step.limit_days,
+            "used_days": step.used_days, "stopped": step.stopped, "overdue": step.overdue(clock.today())},
+        "actions": [{"trigger": t.trigger, "label": trigger_label(t.trigger), "to_state": t.dest,
+                     "to_state_label": state_label(defn, t.dest), "needs_comment": "comment_given" in t.conditions}
+                    for t in case_page.available_transitions(s, user.id, case, defn)],
+        "history": _history(s, case),
+        "documents": _documents(s, case.id),
+    })
+    return out
+
+
+def _reload(case_id: int) -> Case:
+    """The case as committed now (the request's read transaction may predate the write)."""
+    session().rollback()
+    return load_case_for(api_user(), case_id)
+
+
+@bp.get(f"/cases/<{ID}:case_id>")
+@bp.response(200, sch.CaseDetailSchema)
+@documented(404)
+def case(case_id: int) -> dict[str, Any]:
+    """One case: fields, state, version, deadlines, what this user may do now, history, documents."""
+    return _detail(load_case_for(api_user(), case_id))
+
+
+def _creatable_unit(kind: str, unit_id: int | None) -> int:
+    """The unit to open ``kind`` for, checked like the 我的案件 form; 403/422 with the reason."""
+    user = api_user()
+    options = creatable(session(), user.id, user.office_id)
+    if not options:
+        raise PermissionDenied("您的角色不能建立任何類別的案件。", "Your roles may not open any kind of case.")
+    units = [o.unit_id for o in options if o.kind == kind]
+    if not units:
+        if kind in registry.default().kinds():
+            raise PermissionDenied("您的角色不能建立這類案件。", "Your roles may not open this kind of case.")
+        raise ValidationError({"kind": ("沒有這種案件類別，請從 GET /api/v1/kinds 選擇。",
+                                        "no such kind; choose one from GET /api/v1/kinds")})
+    if unit_id is None:
+        if len(units) == 1:
+            return units[0]
+        raise ValidationError({"unit_id": ("這類案件可由多個課室建立，請指定 unit_id。",
+                                           "several units may open this kind; give unit_id")})
+    if unit_id not in units:
+        raise ValidationError({"unit_id": ("這個課室不能建立這類案件，請改選課室。",
+                                           "this unit may not open this kind; choose another unit")})
+    return unit_id
+
+
+@bp.post("/cases")
+@bp.arguments(sch.NewCaseSchema)
+@bp.response(201, sch.CaseDetailSchema)
+@documented(400, 403, 413, 422)
+def create(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Open a case (a draft) with some or all of its fields; wrong fields answer 422, per field."""
+    user = api_user()
+
+    def run() -> int:
+        unit_id = _creatable_unit(data["kind"], data.get("unit_id"))
+        session().rollback()  # end the read transaction before the operation opens its own
+        return operations.create_case(kind=data["kind"], unit_id=unit_id, roc_year=data["roc_year"],
+                                      title=data["title"], actor=user.id, period=data["period"] or None,
+                                      fields=data["fields_"], db=database())
+
+    case_id = _domain(run)
+    return _detail(_reload(case_id)), 201, {"Location": _case_url(case_id)}
+
+
+@bp.patch(f"/cases/<{ID}:case_id>/fields")
+@bp.arguments(sch.FieldsPatchSchema)
+@bp.response(200, sch.CaseDetailSchema)
+@documented(400, 403, 404, 409, 413, 422)
+def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
+    """Change a draft's fields (and title): a value replaces, null removes; version must be the current one."""
+    user = api_user()
+    case = load_case_for(user, case_id)
+    merged = {k: v for k, v in {**(case.fields or {}), **data["fields_"]}.items() if v is not None}
+    session().rollback()
+    _domain(lambda: operations.save_fields(case_id, user.id, merged, data["version"], title=data.get("title"),
+                                           db=database()))
+    return _detail(_reload(case_id))
+
+
+@bp.post(f"/cases/<{ID}:case_id>/transitions")
+@bp.arguments(sch.TransitionSchema)
+@bp.response(200, sch.TransitionResultSchema)
+@documented(400, 403, 404, 409, 413, 422)
+def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
+    """Fire an action (a trigger from the case's actions) with the version you read."""
+    user = api_user()
+    case = load_case_for(user, case_id)
+    kind, version = case.kind, case.workflow_version
+    session().rollback()
+    result = _domain(lambda: operations.fire(case_id, data["trigger"], user.id, data["comment"], data["version"],
+                                             db=database()))
+    return {"id": case_id, "trigger": result.trigger, "from_state": result.from_state, "state": result.to_state,
+            "state_label": state_label(_definition(kind, version), result.to_state), "version": result.version}
+
+
+@bp.get(f"/cases/<{ID}:case_id>/documents/<{ID}:document_id>/<any(docx, odt, pdf):fmt>")
+@bp.doc(responses={"200": {"description": "The file", "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+@documented(404)
+def document(case_id: int, document_id: int, fmt: str) -> Response:
+    """Download a generated document (docx, odt or pdf) of a case."""
+    case = load_case_for(api_user(), case_id)
+    doc = session().get(Document, document_id)
+    if doc is None or doc.case_id != case.id or doc.status != "ready":
+        abort(404)
+    key = {"docx": doc.storage_key, "odt": doc.odt_key, "pdf": doc.pdf_key}[fmt]
+    if key is None:
+        abort(404)
+    return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
+                     download_name=f"case-{case.id}-{doc.name}-{doc.id}.{fmt}", max_age=0)
+
+
+# -- queue ----------------------------------------------------------------------------------------
+def _queue_item(item: QueueItem) -> dict[str, Any]:
+    defn = _definition(item.kind, item.workflow_version) if item.workflow_version else None
+    return {"id": item.case_id, "kind": item.kind, "kind_label": kind_label(item.kind), "title": item.title,
+            "state": item.state, "state_label": state_label(defn, item.state), "unit_id": item.unit_id,
+            "unit_name": item.unit_name, "roc_year": item.roc_year, "period": item.period,
+            "version": item.version, "due_date": item.due_date, "entered_state_at": item.entered_state_at,
+            "url": _case_url(item.case_id), "days_waiting": item.days_waiting, "submitted_by": item.submitted_by,
+            "revision_count": item.revision_count,
+            "overdue": item.due_date is not None and item.due_date < clock.today()}
+
+
+@bp.get("/queue")
+@bp.arguments(sch.QueueQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, sch.QueueSchema)
+@documented(422)
+def queue(page: int) -> dict[str, Any]:
+    """What waits for this user, oldest first (the 我的工作 page's query), 50 a page."""
+    items = queue_for(database(), api_user().id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    more = len(items) > PAGE_SIZE
+    return {"items": [_queue_item(i) for i in items[:PAGE_SIZE]], "page": page,
+            "next_page": page + 1 if more else None}
+
