@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, request
 from jinja2 import StrictUndefined
+from werkzeug.routing import IntegerConverter, Map
 
 from web import (
     auth,
@@ -74,8 +75,19 @@ def _defaults() -> dict[str, Any]:
     }
 
 
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` with the bounds of an id column unless a route says otherwise."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2_147_483_647)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    # Every <int:...> in a URL is a database id: bounded to the 32-bit integer the tables use, so an
+    # absurd id is a plain 404 rather than an overflow in the database driver (a 500).
+    app.url_map.converters["int"] = DatabaseId
     app.config.from_mapping(_defaults())
     if config:
         app.config.update(config)

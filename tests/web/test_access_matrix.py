@@ -416,6 +416,27 @@ def test_another_offices_case_is_not_found_on_every_case_route(
     assert wrong == []
 
 
+def test_an_absurd_id_is_not_found_on_every_route_that_takes_one(
+    matrix_app: Flask, world: World, clients: dict[str, FlaskClient]
+) -> None:
+    """An id beyond the database's integer (typed, pasted, fuzzed) is not found on every HTML route,
+    never an overflow in the driver (a 500). (A POST to a path whose GET twin exists is answered
+    405 by the router, which tries the twin's pattern before the id's bound: still nothing served.)"""
+    wrong = []
+    absurd = "/99999999999999999999"
+    for rule in _rules(matrix_app):
+        if "<int:" not in rule.rule or rule.endpoint.startswith("api."):
+            continue  # the API bounds its ids itself (test_api_schema fuzzes them)
+        url = re.sub(r"/(\d+)(?=/|$|\.)", absurd, TABLE[rule.endpoint].url(world), count=1)
+        assert absurd in url, (rule.endpoint, url)
+        for role in ("personnel_chief", "admin"):
+            for method in _methods(rule) & {"GET", "POST"}:
+                resp = clients[role].get(url) if method == "GET" else _post(clients[role], url)
+                if resp.status_code not in ((404,) if method == "GET" else (404, 405)):
+                    wrong.append(f"{role} {method} {url}: {resp.status_code}")
+    assert wrong == []
+
+
 def test_state_changing_routes_are_post_only_and_need_a_csrf_token(
     matrix_app: Flask, world: World, clients: dict[str, FlaskClient]
 ) -> None:
