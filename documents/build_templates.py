@@ -229,7 +229,8 @@ def amendment_table() -> Document:
 def city_letter() -> Document:
     doc = new_document("函")
     header_block(doc, "函")
-    for line in ["地址：{{ office_address }}", "承辦人：{{ drafter }}", "受文者：{{ receiver }}",
+    for line in ["地址：{{ office_address }}", "承辦人：{{ drafter }}", "電話：{{ office_phone }}",
+                 "受文者：{{ receiver }}",
                  "發文日期：{{ date_long }}", "發文字號：{{ doc_no }}", "速別：普通件",
                  "密等及解密條件或保密期限：", "附件：{{ attachments_text }}"]:
         para(doc, line, 12)

@@ -243,7 +243,8 @@ def amendment_table(d: Loaded) -> dict[str, Any]:
 
 def city_letter(d: Loaded) -> dict[str, Any]:
     docs = [d.defn.label] + [a.name for a in d.attachments]
-    return {**common(d), "office_address": f"{d.office.name}（地址請於管理頁面設定）",
+    # The office's own contact lines (管理 → 本所資料); blank until an administrator fills them in.
+    return {**common(d), "office_address": d.office.address or "", "office_phone": d.office.phone or "",
             "receiver": d.receiver or RECEIVER, "copies": COPIES, "attachments_text": "、".join(docs),
             "subject": f"檢送本所{d.case.title}，請查照備查。",
             "explanations": _explanations(

@@ -143,6 +143,10 @@ class OfficeForm(FlaskForm):
     name = StringField(_l("機關全銜"), [DataRequired(_l("請填寫機關全銜，例：桃園市桃園區公所")),
                                     Length(max=100, message=_l("機關全銜最多 100 字"))], filters=[strip])
     name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))])
+    address = StringField(_l("地址"), [Optional(), Length(max=200, message=_l("地址最多 200 字"))], filters=[strip])
+    phone = StringField(_l("電話"), [Optional(), Length(max=40, message=_l("電話最多 40 字")), Regexp(
+        r"^[0-9()+\-#＃ 　轉ext.]*$", message=_l("電話只能有數字、括號、+、-、# 與「轉」，例：(03) 332-2101 轉 123"))],
+        filters=[strip])
 
 
 class UnitForm(FlaskForm):
@@ -285,7 +289,8 @@ def index() -> str:
 # -- the office's own details -------------------------------------------------------------------
 def _office_page(form: OfficeForm | None = None, status: int = 200) -> tuple[str, int]:
     office = session().get_one(Office, current_user.office_id)
-    form = form or OfficeForm(formdata=None, prefix="office", name=office.name, name_en=office.name_en or "")
+    form = form or OfficeForm(formdata=None, prefix="office", name=office.name, name_en=office.name_en or "",
+                              address=office.address, phone=office.phone)
     return render_template("admin_office.html", office=office, form=form, doc_no_prefix=doc_no_prefix(office.name),
                            receiver=RECEIVER, year=clock.current_roc_year()), status
 
@@ -301,19 +306,21 @@ def edit_office() -> Response | tuple[str, int]:
     if not form.validate():
         return _office_page(form, status=422)
     name, name_en = (form.name.data or "").strip(), (form.name_en.data or "").strip() or None
+    address, phone = (form.address.data or "").strip(), (form.phone.data or "").strip()
     if session().scalar(select(Office.id).where(Office.name == name, Office.id != current_user.office_id)):
         form.name.errors = [_("已有另一個區公所使用「%(name)s」，請確認機關全銜", name=name)]
         return _office_page(form, status=422)
     office = session().get_one(Office, current_user.office_id)
-    old = {"name": office.name, "name_en": office.name_en}
-    if old == {"name": name, "name_en": name_en}:
+    old = {"name": office.name, "name_en": office.name_en, "address": office.address, "phone": office.phone}
+    new = {"name": name, "name_en": name_en, "address": address, "phone": phone}
+    if old == new:
         flash(_("沒有任何變更。"), "info")
         return redirect(url_for(".office"), 303)
 
     def change(s: Session) -> None:
         row = s.get_one(Office, current_user.office_id)
-        row.name, row.name_en = name, name_en
-        _record(s, "office.edit", old=old, new={"name": name, "name_en": name_en})
+        row.name, row.name_en, row.address, row.phone = name, name_en, address, phone
+        _record(s, "office.edit", old=old, new=new)
     _write(change)
     flash(_("已更新本所資料；之後產生的公文使用「%(name)s」。", name=name), "success")
     return redirect(url_for(".office"), 303)

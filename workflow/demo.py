@@ -173,6 +173,7 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         if s.scalar(select(Office).where(Office.code == OFFICE_CODE)):
             raise RuntimeError("the demo office already exists")
         office = people.add_office(s, OFFICE_CODE, "桃園市示範區公所", "Demo District Office, Taoyuan")
+        office.address, office.phone = "330 桃園市示範區示範路 1 號（虛構）", "(03) 000-0000"
         units = {code: people.add_unit(s, office, code, name, en) for code, name, en in UNITS}
         from workflow.passwords import hash_password
 

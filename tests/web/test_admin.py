@@ -168,6 +168,25 @@ def test_the_office_edits_its_name_and_the_next_documents_use_it(admin: Browser,
     assert events(other.db, other.id) == []
 
 
+def test_the_office_sets_the_address_and_telephone_its_letters_print(admin: Browser, office: OfficeFixture) -> None:
+    case_id = office.case("training_report")
+    url = "/admin/office"
+    body = text(admin.get(url))
+    assert "本所的地址或電話尚未填寫" in body  # a new office: the 函 would print blank lines
+    assert _context(office.db, case_id, "city_letter")["office_address"] == ""
+    resp = admin.client.post(url, data={**forms(admin.get(url).get_data(as_text=True))[url],
+                                        "office-phone": "03-123 請洽"})
+    html = unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and "電話只能有數字" in html and 'value="03-123 請洽"' in html  # kept
+    status, body = post(admin, url, url, **{"office-address": "330 桃園市桃園區縣府路 1 號",
+                                            "office-phone": "(03) 332-2101 轉 123"})
+    assert status == 200 and "已更新本所資料" in body and "本所的地址或電話尚未填寫" not in body
+    ctx = _context(office.db, case_id, "city_letter")
+    assert (ctx["office_address"], ctx["office_phone"]) == ("330 桃園市桃園區縣府路 1 號", "(03) 332-2101 轉 123")
+    (event,) = [e for e in events(office.db, office.id) if e.what == "office.edit"]
+    assert event.data["old"]["address"] == "" and event.data["new"]["phone"] == "(03) 332-2101 轉 123"
+
+
 def test_the_letters_receiver_is_the_obligations_receiver_an_admin_edits(admin: Browser,
                                                                            office: OfficeFixture) -> None:
     from documents.context import RECEIVER

@@ -20,6 +20,9 @@ class Office(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str | None] = mapped_column(String(100))
+    # Printed on the office's 函 (地址, 電話); an administrator sets them on 管理 → 本所資料.
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")
