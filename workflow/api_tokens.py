@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workflow import clock
+from workflow import admin_log, clock
 from workflow.db import Database
 from workflow.errors import PermissionDenied, ValidationError
 from workflow.models import ApiToken, User
@@ -82,6 +82,9 @@ def issue(db: Database, user_id: int, name: str, *, days: int = DEFAULT_DAYS) ->
                        created_at=now, expires_at=now + dt.timedelta(days=days))
         s.add(row)
         s.flush()
+        # A security event, kept with the office's administrative record (never the token itself).
+        admin_log.record(s, user.office_id, user.id, "api_token.issue", token_id=row.id, name=name,
+                         prefix=prefix, expires_at=row.expires_at)
         issued = Issued(row.id, token, prefix, row.expires_at)
         uow.commit()
     return issued
@@ -102,10 +105,14 @@ def revoke(db: Database, user_id: int, token_id: int) -> bool:
     """Revoke one of ``user_id``'s own tokens (again is fine); False if there is no such token of theirs."""
     with db.unit_of_work() as uow:
         s = uow.session
-        if s.scalar(select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.user_id == user_id)) is None:
+        row = s.execute(select(ApiToken.id, ApiToken.office_id, ApiToken.prefix)
+                        .where(ApiToken.id == token_id, ApiToken.user_id == user_id)).one_or_none()
+        if row is None:
             return False
-        s.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-                  .values(revoked_at=clock.now()))
+        res = s.execute(update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=clock.now()))
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            admin_log.record(s, row.office_id, user_id, "api_token.revoke", token_id=token_id, prefix=row.prefix)
         uow.commit()
     return True
 

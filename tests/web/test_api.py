@@ -150,6 +150,20 @@ def test_tokens_page_makes_shows_once_and_revokes(app: Flask, as_user: Callable[
     resp = b.submit("/account/tokens", f"/account/tokens/{row.id}/revoke")
     assert resp.status_code == 303
     assert call("GET", "/api/v1/me").status_code == 401
+    again = b.client.post(f"/account/tokens/{row.id}/revoke",  # again (a second tab): nothing more to record
+                          data={"csrf_token": csrf_token(b.get("/account/tokens").get_data(as_text=True))})
+    assert again.status_code == 303
+    # Both are security events in the office's record, by the user, naming the token by its prefix
+    # and never holding the token itself.
+    from workflow.models import AdminEvent
+
+    with office.db.unit_of_work(write=False) as uow:
+        logged = list(uow.session.scalars(select(AdminEvent).where(
+            AdminEvent.office_id == office.id, AdminEvent.what.like("api_token.%")).order_by(AdminEvent.id)))
+    assert [(e.what, e.actor_id, e.data["prefix"]) for e in logged] == [
+        ("api_token.issue", office.users["personnel_staff"], row.prefix),
+        ("api_token.revoke", office.users["personnel_staff"], row.prefix)]
+    assert token not in str([e.data for e in logged])
 
 
 def test_tokens_page_refuses_bad_input_and_others_tokens(as_user: Callable[[str], Browser],
