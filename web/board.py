@@ -91,6 +91,10 @@ def show() -> str:
                            [state_word(st) for st in legend])
     return render_template(
         "board.html", board=b, filters=_filters(), kind_label=kind_label, state_word=state_word,
+        # Words each row repeats, looked up once per page.
+        kind_words={k: kind_label(k) for k in {r.kind for r in b.rows}},
+        period_words={p: period_label(p) for p in {r.period for r in b.rows}},
+        days_left=_("尚餘 %(n)s 天"),
         period_label=period_label, kinds=registry.default().kinds(), states=sorted(open_states),
         chart_on_time=bars(_("每季準時完成率"), rates) if rates else None,
         chart_states=chart_states if legend else None,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.models import OfficeClosure
@@ -104,10 +104,13 @@ class WorkCalendar:
         return self.next_working_day(dt.date(year, 1, 1))
 
 
+_NATIONWIDE = select(OfficeClosure.day).where(OfficeClosure.office_id.is_(None))
+_FOR_OFFICE = select(OfficeClosure.day).where(
+    or_(OfficeClosure.office_id.is_(None), OfficeClosure.office_id == bindparam("office")))
+
+
 def for_office(s: Session, office_id: int | None) -> WorkCalendar:
     """The national calendar plus the closure days of ``office_id`` and of every office."""
-    q = select(OfficeClosure.day).where(
-        OfficeClosure.office_id.is_(None) if office_id is None
-        else or_(OfficeClosure.office_id.is_(None), OfficeClosure.office_id == office_id)
-    )
-    return WorkCalendar(s.scalars(q))
+    if office_id is None:
+        return WorkCalendar(s.scalars(_NATIONWIDE))
+    return WorkCalendar(s.scalars(_FOR_OFFICE, {"office": office_id}))
