@@ -17,7 +17,7 @@ import re
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, TextClause, text
 from sqlalchemy.orm import Session
@@ -31,8 +31,7 @@ from workflow.models.base import UtcDateTime
 from workflow.roles import SYSTEM
 
 
-@dataclass(frozen=True)
-class QueueItem:
+class QueueItem(NamedTuple):  # a tuple: built for every row of a page, fast to make
     case_id: int
     kind: str
     title: str
@@ -222,14 +221,15 @@ def queue_page(db: Database, s: Session, user_id: int, office_id: int, *, today:
         return QueuePage([], 0)
     stmts = _statements(conds)
     items = []
-    total = 0
-    for r in s.execute(stmts.page, {"office": office_id, "upto": offset + limit, "limit": limit, "offset": offset}):
-        entered = r.entered_state_at
+    rows = s.execute(stmts.page, {"office": office_id, "upto": offset + limit, "limit": limit,
+                                  "offset": offset}).all()
+    for (case_id, kind, title, state, unit_name, roc_year, period, version, entered, due_date, submitted_by,
+         revision_count, unit_id, submitted_by_id, workflow_version, _total) in rows:
         waited = (today - entered.astimezone(clock.TAIPEI).date()).days
-        items.append(QueueItem(r.id, r.kind, r.title, r.state, r.unit_name, r.roc_year, r.period, r.version,
-                               entered, max(waited, 0), r.due_date, r.submitted_by, r.revision_count,
-                               r.unit_id, r.submitted_by_id, r.workflow_version))
-        total = int(r.total)
+        items.append(QueueItem(case_id, kind, title, state, unit_name, roc_year, period, version, entered,
+                               max(waited, 0), due_date, submitted_by, revision_count, unit_id, submitted_by_id,
+                               workflow_version))
+    total = int(rows[0][-1] or 0) if rows else 0  # every row carries the queue's total
     if not items and offset and count:
         total = int(s.scalar(stmts.count, {"office": office_id}) or 0)
     return QueuePage(items, total)

@@ -46,16 +46,24 @@ def _year_counts(year: int) -> tuple[int, ...]:
     return tuple(counts)
 
 
+@lru_cache(maxsize=64)
+def _jan0(year: int) -> int:
+    """The ordinal of 31 December of the year before: ``day.toordinal() - _jan0(year)`` is its day
+    of the year."""
+    return dt.date(year, 1, 1).toordinal() - 1
+
+
 def is_national_working_day(day: dt.date) -> bool:
     """Weekdays that are not holidays, and make-up working Saturdays (補班)."""
-    counts = _year_counts(day.year)
-    i = day.timetuple().tm_yday
+    year = day.year
+    i = day.toordinal() - _jan0(year)
+    counts = _year_counts(year)
     return counts[i] > counts[i - 1]
 
 
 def _national_upto(day: dt.date) -> int:
     """National working days from 1 January of ``day``'s year up to and including ``day``."""
-    return _year_counts(day.year)[day.timetuple().tm_yday]
+    return _year_counts(day.year)[day.toordinal() - _jan0(day.year)]
 
 
 def national_working_days_between(start: dt.date, end: dt.date) -> int:
