@@ -141,9 +141,9 @@ def _board(db: Database, s: Session, office_id: int, *, today: dt.date | None, u
     source = "cases INDEXED BY ix_cases_due" if sqlite else "cases"
     cond = " AND ".join(where)
 
-    def sql(stmt: str, *extra: Any) -> Any:
+    def sql(stmt: str) -> Any:
         binds = [bindparam("states", expanding=True), bindparam("until", type_=Date()),
-                 bindparam("today", type_=Date()), *extra]
+                 bindparam("today", type_=Date())]
         return text(stmt).bindparams(*[b for b in binds if f":{b.key}" in stmt])
 
     units = [(r.id, r.name) for r in s.execute(select(Unit.id, Unit.name).where(Unit.office_id == office_id)
