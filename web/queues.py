@@ -60,7 +60,7 @@ def my_work() -> str:
     steps = deadlines.step_deadlines(s, [
         deadlines.CaseClock(i.case_id, office_id, i.kind, i.state, i.entered_state_at) for i in items], today=today)
     # The liaison's first page says which units are late with what, as of today.
-    late = board.board(db, office_id, only="overdue", limit=10, charts=False, session=s, today=today) \
+    late = board.board(db, office_id, only="overdue", limit=10, charts=False, steps=False, session=s, today=today) \
         if can_see_board() else None
     labels: dict[tuple[str, str], tuple[str, str]] = {}
     rows = [_row(i, today, labels, steps.get(i.case_id), bulk.can_approve(db, caps, user_id, i)) for i in items]

@@ -105,21 +105,22 @@ def board(
     limit: int | None = 50,  # None: every row (the exports)
     offset: int = 0,
     charts: bool = True,
+    steps: bool = True,  # False: counts by unit only (``by_step`` left empty), a lighter count
     session: Session | None = None,  # the caller's read session (the web request's); else one of its own
 ) -> Board:
     """The board as of ``today``: its counts, and the rows ``offset`` to ``offset + limit`` by due date
     (the most overdue first). A fixed number of statements, whatever the number of cases."""
     if session is not None:
         return _board(db, session, office_id, today=today, unit_id=unit_id, state=state, kind=kind, only=only,
-                      horizon=horizon, limit=limit, offset=offset, charts=charts)
+                      horizon=horizon, limit=limit, offset=offset, charts=charts, steps=steps)
     with db.unit_of_work(write=False) as uow:
         return _board(db, uow.session, office_id, today=today, unit_id=unit_id, state=state, kind=kind, only=only,
-                      horizon=horizon, limit=limit, offset=offset, charts=charts)
+                      horizon=horizon, limit=limit, offset=offset, charts=charts, steps=steps)
 
 
 def _board(db: Database, s: Session, office_id: int, *, today: dt.date | None, unit_id: int | None,
            state: str | None, kind: str | None, only: str | None, horizon: int, limit: int | None, offset: int,
-           charts: bool) -> Board:
+           charts: bool, steps: bool) -> Board:
     today = today or clock.today()
     open_states, all_states = state_names()
     wanted = sorted(open_states if state is None else open_states & {state})
@@ -149,9 +150,12 @@ def _board(db: Database, s: Session, office_id: int, *, today: dt.date | None, u
     units = [(r.id, r.name) for r in s.execute(select(Unit.id, Unit.name).where(Unit.office_id == office_id)
                                                 .order_by(Unit.id))]
     unit_names = dict(units)
+    # Overdue and due soon, by unit and step (the cost of the board: every late case is counted).
+    late = "COUNT(*)" if only == "overdue" else "SUM(CASE WHEN due_date < :today THEN 1 ELSE 0 END)"
+    grouped = "unit_id, state" if steps else "unit_id, '' AS state"
     counts = s.execute(sql(
-        f"SELECT unit_id, state, SUM(CASE WHEN due_date < :today THEN 1 ELSE 0 END), COUNT(*) "
-        f"FROM {source} WHERE {cond} AND state IN :states GROUP BY unit_id, state"), {**params, "states": wanted}
+        f"SELECT {grouped}, {late}, COUNT(*) FROM {source} WHERE {cond} AND state IN :states "
+        f"GROUP BY unit_id{', state' if steps else ''}"), {**params, "states": wanted}
     ).all() if wanted else []
     columns = ("c.id, c.kind, c.title, c.unit_id, c.state, c.roc_year, c.period, c.due_date, c.drafter_id, "
                "c.workflow_version, c.revision_count")
@@ -194,7 +198,8 @@ def _board(db: Database, s: Session, office_id: int, *, today: dt.date | None, u
         out_rows.append(BoardRow(case_id, kind_, title, unit, unit_names.get(unit, ""), st, roc_year, period, due,
                                  (today - due).days, who, revisions))
     result = _summarise(counts, unit_names)
-    b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1], units)
+    b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1] if steps else [],
+              units)
     if charts:
         b.on_time, b.states_by_unit = _charts(s, office_id, today, unit_names, all_states)
     return b

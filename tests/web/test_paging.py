@@ -119,3 +119,16 @@ def test_the_board_runs_as_many_statements_with_many_more_late_cases(
             body = text(liaison.get("/board"))
         assert _board_total(body) > few
         assert after[0] == before[0]
+
+
+def test_the_late_panel_counts_by_unit_as_the_board_does(late_office: OfficeFixture) -> None:
+    """My work's late panel counts by unit only (a lighter count); its numbers are the board's."""
+    from workflow import board
+
+    day = dt.date(2026, 7, 20)
+    full = board.board(late_office.db, late_office.id, today=day, only="overdue", charts=False)
+    light = board.board(late_office.db, late_office.id, today=day, only="overdue", charts=False, steps=False,
+                        limit=10)
+    assert light.by_unit == full.by_unit and light.total == full.total > 0
+    assert light.by_step == [] and full.by_step
+    assert [r.case_id for r in light.rows] == [r.case_id for r in full.rows][:10]
