@@ -49,6 +49,27 @@ def test_a_make_up_saturday_counts_as_a_working_day() -> None:
     assert cal.next_working_day(dt.date(2024, 2, 17)) == dt.date(2024, 2, 17)
 
 
+def test_working_days_between_counts_as_walking_day_by_day() -> None:
+    """The counting tables give what walking the calendar one day at a time gives, across year
+    ends, make-up Saturdays and closure days (a closure on a weekend changes nothing)."""
+    closures = [dt.date(2024, 2, 17), dt.date(2025, 7, 25), dt.date(2025, 7, 26), dt.date(2026, 4, 10)]
+    cal = workdays.WorkCalendar(closures)
+
+    def walked(start: dt.date, end: dt.date) -> int:
+        return sum(1 for i in range(1, (end - start).days + 1)
+                   if cal.is_working_day(start + dt.timedelta(days=i)))
+
+    starts = [dt.date(2023, 12, 20), dt.date(2024, 2, 16), dt.date(2025, 7, 24), dt.date(2025, 12, 31),
+              dt.date(2026, 4, 9)]
+    for start in starts:
+        for days in (0, 1, 2, 9, 45, 200, 400, 800):
+            end = start + dt.timedelta(days=days)
+            assert cal.working_days_between(start, end) == walked(start, end), (start, end)
+    assert cal.working_days_between(dt.date(2026, 4, 9), dt.date(2026, 4, 10)) == 0  # closed that day
+    assert workdays.WorkCalendar().working_days_between(dt.date(2026, 4, 9), dt.date(2026, 4, 10)) == 1
+    assert cal.working_days_between(dt.date(2026, 4, 10), dt.date(2026, 4, 9)) == 0
+
+
 def test_a_deadline_on_the_lunar_new_year_moves_to_the_next_working_day() -> None:
     ob = plan.Obligation("training_report", "Q1", "personnel", "{year}", 2, 16, 0, "", "")
     assert ob.nominal_due(115) == dt.date(2026, 2, 16)

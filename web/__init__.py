@@ -106,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         html_lang=i18n.html_lang,
         current_language=i18n.current_language,
         here=_here,
+        case_url=cases.case_url,
     )
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)

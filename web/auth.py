@@ -15,7 +15,7 @@ from functools import cache
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from werkzeug.wrappers import Response
 
 from web.db import session as db_session
@@ -23,7 +23,7 @@ from web.extensions import limiter, login_manager
 from web.forms import LoginForm
 from web.i18n import gettext as _
 from web.security import safe_next
-from workflow.models import Office, User
+from workflow.models import Notification, Office, User
 from workflow.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -40,6 +40,7 @@ class CurrentUser(UserMixin):
     office_name: str
     unit_id: int | None
     token: str
+    unread: int | None = None  # unread notifications, read with the user for the nav (None: not read)
 
     def get_id(self) -> str:
         # Alternative token (Flask-Login docs): id plus a digest of the password hash, so a
@@ -57,18 +58,29 @@ def _current_user(user: User, office_name: str) -> CurrentUser:
                        _token(user.id, user.password_hash))
 
 
+# Built once: every request of a logged-in user runs it. The nav's unread count comes along.
+_LOAD_USER = (
+    select(User.id, User.login, User.display_name, User.office_id, User.unit_id, User.password_hash, User.active,
+           Office.name.label("office_name"),
+           select(func.count()).select_from(Notification)
+           .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+           .correlate(User).scalar_subquery().label("unread"))
+    .join(Office, Office.id == User.office_id)
+    .where(User.id == bindparam("uid"))
+)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> CurrentUser | None:
     """Load an active user from the session or remember cookie; None ends the session."""
     uid, _sep, token = user_id.partition(":")
     if not uid.isdigit():
         return None
-    row = db_session().execute(
-        select(User, Office.name).join(Office, Office.id == User.office_id).where(User.id == int(uid))
-    ).one_or_none()
-    if row is None or not row[0].active:
+    row = db_session().execute(_LOAD_USER, {"uid": int(uid)}).one_or_none()
+    if row is None or not row.active:
         return None
-    user = _current_user(row[0], row[1])
+    user = CurrentUser(row.id, row.login, row.display_name, row.office_id, row.office_name, row.unit_id,
+                       _token(row.id, row.password_hash), int(row.unread or 0))
     return user if hmac.compare_digest(token, user.token) else None
 
 

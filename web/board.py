@@ -20,7 +20,7 @@ from workflow.roles import Role
 
 bp = Blueprint("board", __name__)
 VIEWERS = frozenset({Role.LIAISON, Role.DEPUTY_LIAISON, Role.SECRETARIAT, Role.ADMIN})
-EXPORT_LIMIT = 20_000
+PAGE_SIZE = 50  # rows per page, the most overdue first; the exports hold every row
 
 
 def can_see_board() -> bool:
@@ -39,10 +39,19 @@ def _nav() -> dict[str, Any]:
 
 
 def state_word(state: str) -> str:
-    for d in registry.default().files.values():
-        if state in d.state_names:
-            return state_label(d, state)
-    return state
+    """A state's label in the request's language, from the first kind that declares it."""
+    words: dict[str, str] | None = g.get("state_words")
+    if words is None:
+        words = g.state_words = {}
+    word = words.get(state)
+    if word is None:
+        word = state
+        for d in registry.default().files.values():
+            if state in d.state_names:
+                word = state_label(d, state)
+                break
+        words[state] = word
+    return word
 
 
 def _filters() -> dict[str, Any]:
@@ -55,16 +64,23 @@ def _filters() -> dict[str, Any]:
             "kind": request.args.get("kind") or None, "only": only if only in ("overdue", "soon") else None}
 
 
-def _load(limit: int, charts: bool) -> boardmod.Board:
+def _page_no() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def _load(limit: int | None, charts: bool, offset: int = 0) -> boardmod.Board:
     if not can_see_board():
         abort(403)
-    return boardmod.board(database(), current_user.office_id, limit=limit, charts=charts, **_filters())
+    return boardmod.board(database(), current_user.office_id, limit=limit, offset=offset, charts=charts,
+                          session=session(), **_filters())
 
 
 @bp.get("/board")
 @login_required
 def show() -> str:
-    b = _load(200, True)
+    page_no = _page_no()
+    b = _load(PAGE_SIZE, True, (page_no - 1) * PAGE_SIZE)
     open_states, _all = boardmod.state_names()
     rates = [(q.label, q.rate, f"{q.on_time}/{q.total}" + (f" ({q.rate:.0%})" if q.rate is not None else ""))
              for q in b.on_time]
@@ -75,9 +91,16 @@ def show() -> str:
                            [state_word(st) for st in legend])
     return render_template(
         "board.html", board=b, filters=_filters(), kind_label=kind_label, state_word=state_word,
+        # Words each row repeats, looked up once per page.
+        kind_words={k: kind_label(k) for k in {r.kind for r in b.rows}},
+        period_words={p: period_label(p) for p in {r.period for r in b.rows}},
+        days_left=_("尚餘 %(n)s 天"),
         period_label=period_label, kinds=registry.default().kinds(), states=sorted(open_states),
         chart_on_time=bars(_("每季準時完成率"), rates) if rates else None,
         chart_states=chart_states if legend else None,
+        page_no=page_no, first=(page_no - 1) * PAGE_SIZE,
+        more=(page_no - 1) * PAGE_SIZE + len(b.rows) < b.total,
+        page_args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
@@ -91,7 +114,7 @@ def _export_rows(b: boardmod.Board) -> tuple[list[str], list[list[Any]]]:
 @bp.get("/board.csv")
 @login_required
 def export_csv() -> Response:
-    header, rows = _export_rows(_load(EXPORT_LIMIT, False))
+    header, rows = _export_rows(_load(None, False))
     return Response(to_csv(header, rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=overdue-board.csv"})
 
@@ -99,6 +122,6 @@ def export_csv() -> Response:
 @bp.get("/board.ods")
 @login_required
 def export_ods() -> Response:
-    header, rows = _export_rows(_load(EXPORT_LIMIT, False))
+    header, rows = _export_rows(_load(None, False))
     return Response(to_ods(_("逾期總覽"), header, rows), mimetype=ODS_MIME,
                     headers={"Content-Disposition": "attachment; filename=overdue-board.ods"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -26,6 +26,18 @@ from workflow.errors import CaseflowError, Conflict
 from workflow.models import Document
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+
+def case_url(case_id: int) -> str:
+    """``url_for("cases.show", case_id=...)`` for pages that link many cases: the route is built
+    once per request, not once per row."""
+    prefix = g.get("case_url_prefix")
+    if prefix is None:
+        probe = url_for("cases.show", case_id=1)
+        if not probe.endswith("/1"):  # the route changed shape: build every link in full
+            return url_for("cases.show", case_id=case_id)
+        prefix = g.case_url_prefix = probe[:-1]
+    return f"{prefix}{int(case_id)}"
 
 
 @bp.get("/<int:case_id>")

@@ -10,6 +10,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from workflow import db as dbmod
+from workflow import permissions
 from workflow.db import Database
 
 _EXT = "caseflow_db"
@@ -33,6 +34,8 @@ def session() -> Session:
         cm = database().unit_of_work(write=False)
         g.caseflow_uow = cm.__enter__()
         g.caseflow_uow_cm = cm
+        # Read only: the user's capacities are loaded once per request (nav, page, helpers).
+        g.caseflow_uow.session.info[permissions.CACHE_KEY] = {}
     s: Session = g.caseflow_uow.session
     return s
 

@@ -87,7 +87,12 @@ def can_draft() -> bool:
     if not current_user.is_authenticated:
         return False
     if "can_draft" not in g:
-        g.can_draft = bool(creatable(session(), current_user.id, current_user.office_id))
+        caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
+        reg = registry.default()
+        drafters = {r for kind in reg.kinds() for r in reg.latest(kind).drafter_roles}
+        # Most reviewers hold no drafter role at all: no need to look at the units then.
+        g.can_draft = any(c.role in drafters for c in caps) and bool(
+            creatable(session(), current_user.id, current_user.office_id))
     return bool(g.can_draft)
 
 

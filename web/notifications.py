@@ -21,7 +21,9 @@ def unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
     if "unread_count" not in g:
-        g.unread_count = inbox.unread_count(session(), current_user.id)
+        # Read along with the logged-in user (web.auth.load_user), else now.
+        known = getattr(current_user, "unread", None)
+        g.unread_count = known if known is not None else inbox.unread_count(session(), current_user.id)
     return int(g.unread_count)
 
 

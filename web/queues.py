@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from typing import NamedTuple
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
@@ -11,17 +12,17 @@ from flask_login import current_user, login_required
 from web import bulk
 from web.board import can_see_board, state_word
 from web.db import database, session
+from web.i18n import gettext as _
 from web.labels import kind_label, state_label
 from workflow import board, clock, deadlines, permissions, registry
 from workflow.errors import NotFound
-from workflow.queues import QueueItem, queue_for
+from workflow.queues import QueueItem, queue_page
 
 bp = Blueprint("queues", __name__)
 PAGE_SIZE = 50  # the oldest first; a reviewer works from the top, the page stays fast at any backlog
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(NamedTuple):  # a tuple: built for every row of a page, fast to make
     item: QueueItem
     kind_label: str
     state_label: str
@@ -31,15 +32,17 @@ class QueueRow:
     approvable: bool = False  # gets a checkbox for 批次核准
 
 
-def _row(item: QueueItem, step: deadlines.StepDeadline | None = None, approvable: bool = False) -> QueueRow:
-    try:
-        defn = registry.default().latest(item.kind)
-    except NotFound:
-        defn = None
-    overdue = item.due_date is not None and item.due_date < clock.today()
-    today = clock.today()
-    return QueueRow(item, kind_label(item.kind), state_label(defn, item.state), overdue, step,
-                    step is not None and step.overdue(today), approvable)
+def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[str, str]],
+         step: deadlines.StepDeadline | None = None, approvable: bool = False) -> QueueRow:
+    words = labels.get((item.kind, item.state))
+    if words is None:
+        try:
+            defn = registry.default().latest(item.kind)
+        except NotFound:
+            defn = None
+        words = labels[(item.kind, item.state)] = (kind_label(item.kind), state_label(defn, item.state))
+    overdue = item.due_date is not None and item.due_date < today
+    return QueueRow(item, words[0], words[1], overdue, step, step is not None and step.overdue(today), approvable)
 
 
 @bp.get("/")
@@ -47,20 +50,31 @@ def _row(item: QueueItem, step: deadlines.StepDeadline | None = None, approvable
 def my_work() -> str:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-    # One page of the oldest cases (and one more row, to know whether there is a next page).
-    items = queue_for(database(), current_user.id, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
-    more = len(items) > PAGE_SIZE
-    items = items[:PAGE_SIZE]
-    steps = deadlines.step_deadlines(session(), [
-        deadlines.CaseClock(i.case_id, current_user.office_id, i.kind, i.state, i.entered_state_at) for i in items])
+    s, db, today = session(), database(), clock.today()
+    user_id, office_id = current_user.id, current_user.office_id
+    caps = permissions.capacities(s, user_id, office_id, today)
+    # One page of the oldest cases, and how many there are in all.
+    queue = queue_page(db, s, user_id, office_id, today=today, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
+                       caps=caps)
+    items = queue.items
+    steps = deadlines.step_deadlines(s, [
+        deadlines.CaseClock(i.case_id, office_id, i.kind, i.state, i.entered_state_at) for i in items], today=today)
     # The liaison's first page says which units are late with what, as of today.
-    late = board.board(database(), current_user.office_id, only="overdue", limit=10, charts=False) \
+    late = board.board(db, office_id, only="overdue", limit=10, charts=False, steps=False, session=s, today=today) \
         if can_see_board() else None
-    caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
-    rows = [_row(i, steps.get(i.case_id), bulk.can_approve(database(), caps, current_user.id, i)) for i in items]
+    labels: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = [_row(i, today, labels, steps.get(i.case_id), bulk.can_approve(db, caps, user_id, i)) for i in items]
+    first = (page_no - 1) * PAGE_SIZE
     return render_template("queue.html", rows=rows, late=late, state_word=state_word, kind_label=kind_label,
-                           any_approvable=any(r.approvable for r in rows), page_no=page_no, more=more,
-                           first=(page_no - 1) * PAGE_SIZE)
+                           any_approvable=any(r.approvable for r in rows), page_no=page_no,
+                           more=first + len(items) < queue.total, total=queue.total, first=first,
+                           words=_words())
+
+
+def _words() -> dict[str, str]:
+    """The words the table repeats on every row, translated once per page (not once per row)."""
+    return {"overdue": _("已逾期"), "step_overdue": _("審核逾時"), "meeting": _("下次專案小組會議"),
+            "returned": _("退回 %(n)s 次"), "select": _("選取「%(title)s」")}
 
 
 @bp.get("/approve-selected")

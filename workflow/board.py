@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, and_, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
@@ -29,8 +29,7 @@ DONE_STATES = ("filed", "published")  # delivered; "withdrawn" is final but not 
 _HINT = "INDEXED BY ix_cases_due"
 
 
-@dataclass(frozen=True)
-class BoardRow:
+class BoardRow(NamedTuple):  # a tuple: built for every row of a page, fast to make
     case_id: int
     kind: str
     title: str
@@ -103,19 +102,34 @@ def board(
     kind: str | None = None,
     only: str | None = None,  # "overdue" or "soon"
     horizon: int = HORIZON_DAYS,
-    limit: int = 200,
+    limit: int | None = 50,  # None: every row (the exports)
+    offset: int = 0,
     charts: bool = True,
+    steps: bool = True,  # False: counts by unit only (``by_step`` left empty), a lighter count
+    session: Session | None = None,  # the caller's read session (the web request's); else one of its own
 ) -> Board:
+    """The board as of ``today``: its counts, and the rows ``offset`` to ``offset + limit`` by due date
+    (the most overdue first). A fixed number of statements, whatever the number of cases."""
+    if session is not None:
+        return _board(db, session, office_id, today=today, unit_id=unit_id, state=state, kind=kind, only=only,
+                      horizon=horizon, limit=limit, offset=offset, charts=charts, steps=steps)
+    with db.unit_of_work(write=False) as uow:
+        return _board(db, uow.session, office_id, today=today, unit_id=unit_id, state=state, kind=kind, only=only,
+                      horizon=horizon, limit=limit, offset=offset, charts=charts, steps=steps)
+
+
+def _board(db: Database, s: Session, office_id: int, *, today: dt.date | None, unit_id: int | None,
+           state: str | None, kind: str | None, only: str | None, horizon: int, limit: int | None, offset: int,
+           charts: bool, steps: bool) -> Board:
     today = today or clock.today()
     open_states, all_states = state_names()
     wanted = sorted(open_states if state is None else open_states & {state})
     until = today - dt.timedelta(days=1) if only == "overdue" else today + dt.timedelta(days=horizon)
-    # Plain SQL for the two queries that touch many rows: on SQLite they must say INDEXED BY (its
+    # Plain SQL for the queries that touch many rows: on SQLite they must say INDEXED BY (its
     # planner otherwise prefers the queue index, which does not cover them, and reads every row);
     # SQLAlchemy renders no table hints for SQLite.
-    where = ["office_id = :office", "state IN :states", "due_date <= :until"]
-    params: dict[str, Any] = {"office": office_id, "states": wanted, "until": until, "today": today,
-                              "limit": limit}
+    where = ["office_id = :office", "due_date <= :until"]
+    params: dict[str, Any] = {"office": office_id, "until": until, "today": today}
     if only == "soon":
         where.append("due_date >= :today")
     if unit_id is not None:
@@ -124,44 +138,70 @@ def board(
     if kind is not None:
         where.append("kind = :kind")
         params["kind"] = kind
-    with db.unit_of_work(write=False) as uow:
-        s = uow.session
-        source = "cases INDEXED BY ix_cases_due" if s.get_bind().dialect.name == "sqlite" else "cases"
-        cond = " AND ".join(where)
-        def sql(stmt: str) -> Any:
-            binds = [bindparam("states", expanding=True), bindparam("until", type_=Date()),
-                     bindparam("today", type_=Date())]
-            return text(stmt).bindparams(*[b for b in binds if f":{b.key}" in stmt])
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    source = "cases INDEXED BY ix_cases_due" if sqlite else "cases"
+    cond = " AND ".join(where)
 
-        units = [(r.id, r.name) for r in s.execute(select(Unit.id, Unit.name).where(Unit.office_id == office_id)
-                                                    .order_by(Unit.id))]
-        unit_names = dict(units)
-        counts = s.execute(sql(
-            f"SELECT unit_id, state, SUM(CASE WHEN due_date < :today THEN 1 ELSE 0 END), COUNT(*) "
-            f"FROM {source} WHERE {cond} GROUP BY unit_id, state"), params).all()
-        # Pick the page's ids from the covering index first, then read only those rows: sorting
-        # tens of thousands of full rows to keep 200 is what made a large board slow.
-        page_ids = list(s.scalars(sql(
-            f"SELECT id FROM {source} WHERE {cond} ORDER BY due_date, id LIMIT :limit"),
-            {k: v for k, v in params.items() if k != "today" or only == "soon"}))
-        rows = s.execute(
-            select(Case.id, Case.kind, Case.title, Case.unit_id, Case.state, Case.roc_year, Case.period,
-                   Case.due_date, Case.drafter_id, Case.workflow_version, Case.revision_count)
-            .where(Case.id.in_(page_ids)).order_by(Case.due_date, Case.id)).all()
-        roles = holders.office_roles(s, [office_id], today)[office_id]
-        reg = registry.default()
-        out_rows = []
-        for r in rows:
-            defn = reg.get(db, r.kind, r.workflow_version, s)
-            who = tuple(roles.names.get(u, "?") for u in holders.holders(defn, r.state, r.unit_id, r.drafter_id,
-                                                                          roles))
-            out_rows.append(BoardRow(r.id, r.kind, r.title, r.unit_id, unit_names.get(r.unit_id, ""), r.state,
-                                     r.roc_year, r.period, r.due_date, (today - r.due_date).days, who,
-                                     r.revision_count))
-        result = _summarise(counts, unit_names)
-        b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1], units)
-        if charts:
-            b.on_time, b.states_by_unit = _charts(s, office_id, today, unit_names, all_states)
+    def sql(stmt: str) -> Any:
+        binds = [bindparam("states", expanding=True), bindparam("until", type_=Date()),
+                 bindparam("today", type_=Date())]
+        return text(stmt).bindparams(*[b for b in binds if f":{b.key}" in stmt])
+
+    units = [(r.id, r.name) for r in s.execute(select(Unit.id, Unit.name).where(Unit.office_id == office_id)
+                                                .order_by(Unit.id))]
+    unit_names = dict(units)
+    # Overdue and due soon, by unit and step (the cost of the board: every late case is counted).
+    late = "COUNT(*)" if only == "overdue" else "SUM(CASE WHEN due_date < :today THEN 1 ELSE 0 END)"
+    grouped = "unit_id, state" if steps else "unit_id, '' AS state"
+    counts = s.execute(sql(
+        f"SELECT {grouped}, {late}, COUNT(*) FROM {source} WHERE {cond} AND state IN :states "
+        f"GROUP BY unit_id{', state' if steps else ''}"), {**params, "states": wanted}
+    ).all() if wanted else []
+    columns = ("c.id, c.kind, c.title, c.unit_id, c.state, c.roc_year, c.period, c.due_date, c.drafter_id, "
+               "c.workflow_version, c.revision_count")
+    if not wanted:
+        rows: Sequence[Any] = []
+    elif limit is None:
+        # Every row (the exports): one ordered read.
+        hint = " INDEXED BY ix_cases_due" if sqlite else ""
+        rows = s.execute(sql(f"SELECT {columns} FROM cases AS c{hint} WHERE {cond} AND state IN :states "
+                             f"ORDER BY c.due_date, c.id"), {**params, "states": wanted}).all()
+    else:
+        # The page: the first ``offset + limit`` of each state from its own range of the due-date
+        # index, merged; only the page's rows are then read. One sort of the office's overdue
+        # cases to keep fifty is what made a large board slow.
+        branch_params: dict[str, Any] = {}
+        branches = []
+        for i, st in enumerate(wanted):
+            branch_params[f"s{i}"] = st
+            branches.append(f"SELECT * FROM (SELECT id, due_date FROM {source} WHERE {cond} AND state = :s{i} "
+                            f"ORDER BY due_date, id LIMIT :upto) AS b{i}")
+        page = (f"SELECT id, due_date FROM ({' UNION ALL '.join(branches)}) AS m "
+                f"ORDER BY due_date, id LIMIT :limit OFFSET :offset")
+        page_params = {k: v for k, v in params.items() if f":{k}" in cond}
+        rows = s.execute(sql(f"SELECT {columns} FROM ({page}) AS p JOIN cases AS c ON c.id = p.id "
+                             f"ORDER BY p.due_date, p.id"),
+                         {**page_params, **branch_params, "upto": offset + limit, "limit": limit,
+                          "offset": offset}).all()
+    roles = holders.office_roles(s, [office_id], today)[office_id]
+    reg = registry.default()
+    who_cache: dict[tuple[str, int, str, int, int | None], tuple[str, ...]] = {}
+    out_rows = []
+    for case_id, kind_, title, unit, st, roc_year, period, due_date, drafter_id, version, revisions in rows:
+        key = (kind_, version, st, unit, drafter_id)
+        who = who_cache.get(key)
+        if who is None:
+            defn = reg.get(db, kind_, version, s)
+            who = tuple(roles.names.get(u, "?") for u in holders.holders(defn, st, unit, drafter_id, roles))
+            who_cache[key] = who
+        due = due_date if isinstance(due_date, dt.date) else dt.date.fromisoformat(str(due_date))
+        out_rows.append(BoardRow(case_id, kind_, title, unit, unit_names.get(unit, ""), st, roc_year, period, due,
+                                 (today - due).days, who, revisions))
+    result = _summarise(counts, unit_names)
+    b = Board(today, horizon, out_rows, sum(int(c[3]) for c in counts), result[0], result[1] if steps else [],
+              units)
+    if charts:
+        b.on_time, b.states_by_unit = _charts(s, office_id, today, unit_names, all_states)
     return b
 
 

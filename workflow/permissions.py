@@ -70,13 +70,25 @@ def capacity_from_row(user_id: int, role: str, unit_id: int | None, principal: i
     return Capacity(role, unit_id if role in UNIT_SCOPED else None, None if principal == user_id else principal)
 
 
+# A read-only session may keep the capacities it loaded in ``session.info[CACHE_KEY]`` (a dict): the
+# web app's per-request read session does, so the nav, the page and its helpers ask the database
+# once per request. Sessions that write never set it (a role granted in them must count at once).
+CACHE_KEY = "caseflow_capacities"
+
+
 def capacities(session: Session, user_id: int, office_id: int, today: dt.date) -> list[Capacity]:
     """The user's roles valid today in ``office_id``, own ones first, then delegated ones."""
+    cache: dict[tuple[int, int, dt.date], list[Capacity]] | None = session.info.get(CACHE_KEY)
+    key = (user_id, office_id, today)
+    if cache is not None and key in cache:
+        return list(cache[key])
     out: list[Capacity] = []
     rows = session.execute(_CAPACITIES, {"user_id": user_id, "office_id": office_id, "today": today})
     for row in rows:
         out.append(capacity_from_row(user_id, *row))
     out.sort(key=lambda c: c.on_behalf_of is not None)
+    if cache is not None:
+        cache[key] = list(out)
     return out
 
 

@@ -2,25 +2,36 @@
 
 Which states are in whose queue comes from the declarations (``Definition.actor_roles``); the
 user's capacities today (own roles and delegations, unit-scoped where the role is) narrow it.
-One SELECT, whatever the number of rows.
+A page of the queue and its total are one SELECT, whatever the number of rows.
+
+The page is picked per state: one branch per state, each reading the ``ix_cases_wait`` index
+(office, state, entered_state_at, id) in order and stopping after the page, so a queue of
+thousands costs what a queue of fifty does; the branches are merged, and only the page's rows
+are joined to their unit and submitter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import Date, TextClause, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import TypeEngine
 
 from workflow import clock, permissions, registry
 from workflow.db import Database
-from workflow.models import Case, Unit, User, WorkflowVersion
+from workflow.models import User
+from workflow.models.base import UtcDateTime
 from workflow.roles import SYSTEM
 
 
-@dataclass(frozen=True)
-class QueueItem:
+class QueueItem(NamedTuple):  # a tuple: built for every row of a page, fast to make
     case_id: int
     kind: str
     title: str
@@ -39,19 +50,189 @@ class QueueItem:
     workflow_version: int = 0
 
 
-def _state_sets(db: Database, s: Session) -> list[tuple[str, int, str, frozenset[str]]]:
-    """(kind, version, state, roles that act there) for every stored workflow version."""
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    total: int  # every case in the queue, not only this page's
+
+
+StateSet = tuple[str, int, str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class _Versions:
+    """What the queues need to know of a set of stored workflow versions."""
+
+    sets: list[StateSet]  # (kind, version, state, roles that act there)
+    having: dict[str, frozenset[tuple[str, int]]]  # state -> the (kind, version)s that have it
+
+
+# Computed once per registry and list of stored versions (a stored version never changes).
+_VERSIONS: weakref.WeakKeyDictionary[registry.Registry, tuple[tuple[tuple[str, int], ...], _Versions]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _versions(db: Database, s: Session) -> tuple[tuple[tuple[str, int], ...], _Versions]:
     reg = registry.default()
-    out = []
-    for kind, version in s.execute(select(WorkflowVersion.kind, WorkflowVersion.version)):
+    stored = tuple(reg.stored_versions(db, s))
+    hit = _VERSIONS.get(reg)
+    if hit is not None and hit[0] == stored:
+        return hit
+    sets: list[StateSet] = []
+    having: dict[str, set[tuple[str, int]]] = {}
+    for kind, version in stored:
         defn = reg.get(db, kind, version, s)
         drafting = {t.source for t in defn.transitions if t.trigger == "submit"}
         for st in defn.states:
+            having.setdefault(st.name, set()).add((kind, version))
             roles = defn.actor_roles(st.name) - {SYSTEM}
             if roles:
                 marker = {"__draft__"} if st.name in drafting else set()
-                out.append((kind, version, st.name, frozenset(roles | marker)))
-    return out
+                sets.append((kind, version, st.name, frozenset(roles | marker)))
+    found = (stored, _Versions(sets, {st: frozenset(kv) for st, kv in having.items()}))
+    _VERSIONS[reg] = found
+    return found
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # kind and state names (definitions enforce it)
+# (state, unit or None, barred submitters or None) -> kind -> versions
+Groups = dict[tuple[str, int | None, frozenset[int] | None], dict[str, list[int]]]
+
+
+def _groups(versions: _Versions, user_id: int, caps: Sequence[permissions.Capacity]) -> Groups:
+    """Which cases are this user's, per state: kinds and versions, unit, submitters barred."""
+    groups: Groups = {}
+    for kind, version, state, roles in versions.sets:
+        for cap in caps:
+            if cap.role not in roles:
+                continue
+            # Nobody reviews what they (or their principal) submitted: not in their queue.
+            barred = None if "__draft__" in roles else frozenset(
+                {user_id} | ({cap.on_behalf_of} if cap.on_behalf_of else set()))
+            listed = groups.setdefault((state, cap.unit_id, barred), {}).setdefault(kind, [])
+            if version not in listed:
+                listed.append(version)
+    return groups
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"not a kind or state name: {value!r}")
+    return f"'{value}'"
+
+
+def _ints(values: Iterable[int]) -> str:
+    return ", ".join(str(int(v)) for v in sorted(values))
+
+
+def _per_state(versions: _Versions, groups: Groups) -> dict[str, str]:
+    """state -> SQL condition on the case (constants only: names checked above, numbers)."""
+    per_state: dict[str, list[str]] = {}
+    for (state, unit_id, barred), kinds in sorted(groups.items(), key=lambda kv: repr(kv[0])):
+        parts = []
+        if frozenset((k, v) for k, vs in kinds.items() for v in vs) != versions.having.get(state):
+            # Not every kind and version that has this state: say which ones.
+            c = " OR ".join(f"(kind = {_name(k)} AND workflow_version IN ({_ints(vs)}))"
+                            for k, vs in sorted(kinds.items()))
+            parts.append(f"({c})")
+        if unit_id is not None:
+            parts.insert(0, f"unit_id = {int(unit_id)}")
+        if barred is not None:
+            parts.append(f"(submitted_by_id IS NULL OR submitted_by_id NOT IN "
+                         f"({_ints(barred)}))")
+        per_state.setdefault(_name(state), []).append("(" + (" AND ".join(parts) or "1 = 1") + ")")
+    return {state: " OR ".join(cs) for state, cs in sorted(per_state.items())}
+
+
+_CONDITIONS: dict[tuple[Any, ...], dict[str, str]] = {}
+
+
+def _conditions(db: Database, s: Session, user_id: int, caps: Sequence[permissions.Capacity]) -> dict[str, str]:
+    """The per-state conditions of this user's queue, worked out once per process for the same
+    capacities and stored versions."""
+    stored, versions = _versions(db, s)
+    key = (db.url, stored, user_id, tuple(caps))
+    found = _CONDITIONS.get(key)
+    if found is None:
+        found = _per_state(versions, _groups(versions, user_id, caps))
+        if len(_CONDITIONS) > 4096:
+            _CONDITIONS.clear()
+        _CONDITIONS[key] = found
+    return found
+
+
+@dataclass(frozen=True)
+class _Statements:
+    page: TextualSelect  # the page's rows, each with the queue's total
+    count: TextClause  # the total alone (a page past the end has no row to carry it)
+
+
+_STATEMENTS: dict[tuple[Any, ...], _Statements] = {}
+_TYPES: dict[str, TypeEngine[Any]] = {"entered_state_at": UtcDateTime(), "due_date": Date()}
+
+
+def _statements(conds: dict[str, str]) -> _Statements:
+    """The page and count SQL for these per-state conditions, built once per process.
+
+    The page takes the oldest ``:upto`` (offset + limit) of each state, each branch reading the
+    ``ix_cases_wait`` range of its state in order and stopping there; merges them; keeps the page;
+    and only then joins the page's rows to their unit and submitter. The total is one count per
+    state (index-only on PostgreSQL), summed, carried on every row.
+    """
+    key = tuple(conds.items())
+    found = _STATEMENTS.get(key)
+    if found is not None:
+        return found
+    branches = [f"SELECT * FROM (SELECT id, entered_state_at FROM cases WHERE office_id = :office AND state = {st} "
+                f"AND ({c}) ORDER BY entered_state_at, id LIMIT :upto) AS b{i}"
+                for i, (st, c) in enumerate(conds.items())]
+    counts = [f"SELECT count(*) AS n FROM cases WHERE office_id = :office AND state = {st} AND ({c})"
+              for st, c in conds.items()]
+    total = f"SELECT coalesce(sum(n), 0) FROM ({' UNION ALL '.join(counts)}) AS t"
+    page = (
+        "SELECT c.id, c.kind, c.title, c.state, u.name AS unit_name, c.roc_year, c.period, c.version, "
+        "c.entered_state_at, c.due_date, s.display_name AS submitted_by, c.revision_count, c.unit_id, "
+        f"c.submitted_by_id, c.workflow_version, ({total}) AS total "
+        f"FROM (SELECT id, entered_state_at FROM ({' UNION ALL '.join(branches)}) AS m "
+        "ORDER BY entered_state_at, id LIMIT :limit OFFSET :offset) AS p "
+        "JOIN cases AS c ON c.id = p.id JOIN units AS u ON u.id = c.unit_id "
+        "LEFT OUTER JOIN users AS s ON s.id = c.submitted_by_id "
+        "ORDER BY p.entered_state_at, p.id"
+    )
+    found = _Statements(text(page).columns(**_TYPES), text(total))
+    if len(_STATEMENTS) > 4096:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = found
+    return found
+
+
+def queue_page(db: Database, s: Session, user_id: int, office_id: int, *, today: dt.date | None = None,
+               limit: int = 50, offset: int = 0, caps: Sequence[permissions.Capacity] | None = None,
+               count: bool = True) -> QueuePage:
+    """One page of ``user_id``'s queue in ``office_id`` (their own office), read in ``s``, with the
+    total number of cases in the queue: one statement whatever the size (two for a page past the
+    end). ``count`` is kept for callers that do not show the total; it costs nothing extra."""
+    today = today or clock.today()
+    registry.default().sync(db)
+    if caps is None:
+        caps = permissions.capacities(s, user_id, office_id, today)
+    conds = _conditions(db, s, user_id, caps) if caps else {}
+    if not conds:
+        return QueuePage([], 0)
+    stmts = _statements(conds)
+    items = []
+    rows = s.execute(stmts.page, {"office": office_id, "upto": offset + limit, "limit": limit,
+                                  "offset": offset}).all()
+    for (case_id, kind, title, state, unit_name, roc_year, period, version, entered, due_date, submitted_by,
+         revision_count, unit_id, submitted_by_id, workflow_version, _total) in rows:
+        waited = (today - entered.astimezone(clock.TAIPEI).date()).days
+        items.append(QueueItem(case_id, kind, title, state, unit_name, roc_year, period, version, entered,
+                               max(waited, 0), due_date, submitted_by, revision_count, unit_id, submitted_by_id,
+                               workflow_version))
+    total = int(rows[0][-1] or 0) if rows else 0  # every row carries the queue's total
+    if not items and offset and count:
+        total = int(s.scalar(stmts.count, {"office": office_id}) or 0)
+    return QueuePage(items, total)
 
 
 def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit: int = 500,
@@ -63,42 +244,5 @@ def queue_for(db: Database, user_id: int, *, today: dt.date | None = None, limit
         user = s.get(User, user_id)
         if user is None or not user.active:
             return []
-        caps = permissions.capacities(s, user.id, user.office_id, today)
-        if not caps:
-            return []
-        clauses = []
-        for kind, version, state, roles in _state_sets(db, s):
-            for cap in caps:
-                if cap.role not in roles:
-                    continue
-                c = and_(Case.kind == kind, Case.workflow_version == version, Case.state == state)
-                if cap.unit_id is not None:
-                    c = and_(c, Case.unit_id == cap.unit_id)
-                if "__draft__" not in roles:
-                    # Nobody reviews what they (or their principal) submitted: not in their queue.
-                    barred = {user.id} | ({cap.on_behalf_of} if cap.on_behalf_of else set())
-                    c = and_(c, or_(Case.submitted_by_id.is_(None), Case.submitted_by_id.not_in(barred)))
-                clauses.append(c)
-        if not clauses:
-            return []
-        submitter = User.__table__.alias("submitter")
-        q = (
-            select(Case.id, Case.kind, Case.title, Case.state, Unit.name, Case.roc_year, Case.period,
-                   Case.version, Case.entered_state_at, Case.due_date, submitter.c.display_name,
-                   Case.revision_count, Case.unit_id, Case.submitted_by_id,
-                   Case.workflow_version)
-            .join(Unit, Unit.id == Case.unit_id)
-            .outerjoin(submitter, submitter.c.id == Case.submitted_by_id)
-            .where(Case.office_id == user.office_id, or_(false(), *clauses))
-            .order_by(Case.entered_state_at, Case.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        items = []
-        for r in s.execute(q):
-            entered = r.entered_state_at
-            waited = (today - entered.astimezone(clock.TAIPEI).date()).days
-            items.append(QueueItem(r.id, r.kind, r.title, r.state, r.name, r.roc_year, r.period, r.version,
-                                   entered, max(waited, 0), r.due_date, r.display_name, r.revision_count,
-                                   r.unit_id, r.submitted_by_id, r.workflow_version))
-        return items
+        return queue_page(db, s, user.id, user.office_id, today=today, limit=limit, offset=offset,
+                          count=False).items

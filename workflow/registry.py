@@ -26,6 +26,7 @@ class Registry:
         self._current: dict[str, int] = {}
         self._by_version: dict[tuple[str, int], Definition] = {}
         self._synced_url: str | None = None
+        self._stored: tuple[str, list[tuple[str, int]]] | None = None  # (db url, every stored version)
 
     @property
     def files(self) -> dict[str, Definition]:
@@ -72,6 +73,7 @@ class Registry:
                 s.add(WorkflowVersion(kind=d.kind, version=version, fingerprint=fp, definition=d.to_dict()))
                 try:
                     uow.commit()
+                    self._stored = None
                     return version
                 except IntegrityError:
                     continue  # another process registered it at the same moment; read it back
@@ -101,10 +103,27 @@ class Registry:
         self._by_version[key] = d  # versions never change once stored
         return d
 
+    def stored_versions(self, db: Database, session: Session) -> list[tuple[str, int]]:
+        """(kind, version) of every version stored, read once per process.
+
+        Versions are only ever added, and only by ``sync`` when the definition files change, i.e.
+        by a process running new code: this process adds its own (and forgets the list when it
+        does); one started later with other files is a deployment, which restarts this one.
+        """
+        stored = self._stored
+        if stored is not None and stored[0] == db.url:
+            return stored[1]
+        rows = [(str(k), int(v)) for k, v in session.execute(
+            select(WorkflowVersion.kind, WorkflowVersion.version).order_by(WorkflowVersion.kind,
+                                                                           WorkflowVersion.version))]
+        self._stored = (db.url, rows)
+        return rows
+
     def forget_sync(self) -> None:
         """For tests that recreate the schema."""
         with self._lock:
             self._synced_url = None
+            self._stored = None
             self._current.clear()
             self._by_version.clear()
 

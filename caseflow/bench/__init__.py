@@ -52,3 +52,16 @@ def time_each(fn: Callable[[], object], n: int) -> list[float]:
 
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def settle(db: Any, tables: tuple[str, ...] = ("cases", "case_history")) -> None:
+    """After bulk inserts: what autovacuum does on a live database (planner statistics, and on
+    PostgreSQL the visibility map that index-only scans need), so a bench measures the steady
+    state rather than a table the planner has never seen."""
+    if db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table}")

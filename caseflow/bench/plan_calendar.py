@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, insert
 
-from caseflow.bench import Result, time_each
+from caseflow.bench import Result, settle, time_each
 from workflow import clock, people, plan, registry
 from workflow.db import Database
 from workflow.migrate import upgrade
@@ -125,6 +125,7 @@ def _board(db: Database, n_cases: int, n: int) -> list[Result]:
             code, office_id, uid, units = _office(db, liaison=True)
             assert uid is not None
             _fill(db, office_id, units, size, rng)
+            settle(db, ("cases",))  # as autovacuum would after a bulk load: statistics, visibility map
             client = page(f"{code}.liaison")
             resp = client.get("/board")
             assert resp.status_code == 200, resp.status_code

@@ -11,7 +11,12 @@ states (mostly finished; a share waiting at each review step), each with its his
    (must be equal: no query per row);
 3. requests per second of the chief's queue under load (gunicorn, 2 workers, on 127.0.0.1; ``wrk``
    when installed, else a small multi-process Python client) against a minimal endpoint running one
-   50-row SELECT on the same database in the same run (goal >= 50% of it).
+   50-row SELECT on the same database in the same run (goal >= 50% of it). Both are served by the
+   same gunicorn command and receive the same session cookie, which both verify
+   (``bench.floor_app``).
+
+Both ``seed`` and ``web`` end bulk loading the way autovacuum would (``VACUUM ANALYZE``): without
+planner statistics PostgreSQL guesses, and the floor's own SELECT alone took 30 ms.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, event, func, insert, select
 
-from caseflow.bench import Result, time_each
+from caseflow.bench import Result, settle, time_each
 from workflow import clock, people, registry
 from workflow.db import Database
 from workflow.migrate import upgrade
@@ -148,6 +153,7 @@ def seed(db: Database, *, cases: int = 100_000, offices: int = 13, seed_value: i
     small = f"{run}small"
     office_id, units, users = _office(db, small, pw_hash)
     _fill(db, office_id, units, users, 40, rng)
+    settle(db)
     return {"run": run, "offices": codes, "small": small, "cases": cases, "seconds": time.perf_counter() - t0}
 
 
@@ -321,16 +327,23 @@ def _rps(host: str, path: str, cookie: str, seconds: float) -> tuple[float, str]
     return total / seconds, "python client"
 
 
-def _load(db: Database, run: str, seconds: float) -> list[Result]:
+def _load(db: Database, run: str, seconds: float, rounds: int = 2) -> list[Result]:
+    """The queue and the floor, each served by its own gunicorn (same command line), loaded in
+    turn (queue, floor, queue, floor, ...): the machine is shared, so each side keeps its best
+    round, and a neighbour's burst does not land on one side only."""
     t = _targets(db, f"{run}o00")
     env = dict(os.environ, DATABASE_URL=db.url, CASEFLOW_FLOOR_OFFICE=str(t["office_id"]))
-    with _gunicorn("web:create_app({'BACKGROUND_WORK': False})", env) as host:
-        cookie = _login_cookie(host, t["chief"])
-        _rps(host, "/", cookie, 1)  # warm up both workers
-        queue, tool = _rps(host, "/", cookie, seconds)
-    with _gunicorn("caseflow.bench.floor_app:app", env) as host:
-        _rps(host, "/floor", "", 1)
-        floor, _tool = _rps(host, "/floor", "", seconds)
+    queue = floor = 0.0
+    tool = ""
+    with _gunicorn("web:create_app({'BACKGROUND_WORK': False})", env) as app_host, \
+            _gunicorn("caseflow.bench.floor_app:app", env) as floor_host:
+        cookie = _login_cookie(app_host, t["chief"])
+        _rps(app_host, "/", cookie, 1)  # warm up both workers of each
+        _rps(floor_host, "/floor", cookie, 1)  # the same session cookie: the floor verifies it too
+        for _ in range(rounds):
+            q, tool = _rps(app_host, "/", cookie, seconds)
+            f, _tool = _rps(floor_host, "/floor", cookie, seconds)
+            queue, floor = max(queue, q), max(floor, f)
     return [Result(f"web chief's queue under load ({tool}, gunicorn -w 2), req/s vs one 50-row SELECT",
                    queue, "req/s", floor, queue / floor if floor else None, "ratio >= 0.5",
                    floor > 0 and queue / floor >= 0.5)]
@@ -339,6 +352,7 @@ def _load(db: Database, run: str, seconds: float) -> list[Result]:
 def run(db: Database, *, n: int = 100, seconds: float = 5.0) -> list[Result]:
     registry.default().sync(db)
     run_code = _latest_run(db)
+    settle(db)
     return [*_server_side(db, run_code, n), *_load(db, run_code, seconds)]
 
 
