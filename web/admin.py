@@ -270,8 +270,8 @@ def _user_choices() -> list[tuple[str, str]]:
 
 def _own_id(model: type[Any], raw: str | None) -> Any:
     """An id from a form: the office's own object, or None (a bad or foreign id is just invalid)."""
-    if not raw or not raw.isdigit():
-        return None
+    if not raw or not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= 2_147_483_647:
+        return None  # not an id the database could hold (an overflow, not a 500)
     obj = session().get(model, int(raw))
     return obj if obj is not None and obj.office_id == current_user.office_id else None
 

@@ -54,6 +54,9 @@ def state_word(state: str) -> str:
     return word
 
 
+FILTER_ARGS = ("unit", "state", "kind", "only")
+
+
 def _filters() -> dict[str, Any]:
     def as_int(name: str) -> int | None:
         raw = request.args.get(name, "")
@@ -100,7 +103,9 @@ def show() -> str:
         chart_states=chart_states if legend else None,
         page_no=page_no, first=(page_no - 1) * PAGE_SIZE,
         more=(page_no - 1) * PAGE_SIZE + len(b.rows) < b.total,
-        page_args={k: v for k, v in request.args.items() if k != "page"},
+        # Only the board's own filters travel to the paging and export links (url_for takes any
+        # other name as its own argument: ?endpoint=... or ?_method=... must not reach it).
+        page_args={k: v for k, v in request.args.items() if k in FILTER_ARGS and v},
     )
 
 

@@ -342,6 +342,14 @@ def test_edit_a_users_details(admin: Browser, office: OfficeFixture) -> None:
     assert status == 200 and "性別議題聯絡人應由課長（含）以上層級擔任" in body
 
 
+def test_an_absurd_or_foreign_unit_id_in_the_user_form_is_just_invalid(admin: Browser, office: OfficeFixture) -> None:
+    page = f"/admin/users/{office.users['nobody']}"
+    for unit in ("9" * 25, "2147483648", "١٢", "-1"):
+        resp = admin.client.post(page, data={**forms(admin.get(page).get_data(as_text=True))[page],
+                                             "details-display_name": "某人", "details-sex": "F", "details-unit": unit})
+        assert resp.status_code == 422, unit  # the form again, with the unit's message; never a 500
+
+
 def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser, office: OfficeFixture) -> None:
     from workflow import people, permissions
 

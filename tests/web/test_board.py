@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Callable
 
@@ -38,6 +39,24 @@ def test_liaison_sees_which_units_are_late_with_what(office: OfficeFixture,
         ods = b.get("/board.ods")
         z = zipfile.ZipFile(io.BytesIO(ods.get_data()))
         assert z.namelist()[0] == "mimetype" and "培力成果報告" in z.read("content.xml").decode()
+
+
+def test_only_the_boards_filters_travel_to_its_links(office: OfficeFixture,
+                                                    as_user: Callable[[str], Browser]) -> None:
+    """Stray or hostile query parameters (names url_for reserves for itself) are dropped from the
+    paging and export links instead of breaking the page."""
+    with time_machine.travel(dt.datetime(2026, 7, 20, 9, tzinfo=clock.TAIPEI), tick=False):
+        _generated(office)
+        b = as_user("liaison")
+        for query in ("endpoint=x", "_method=POST", "_scheme=javascript&_external=1", "utm_source=mail"):
+            page = b.get(f"/board?only=overdue&{query}")
+            html = page.get_data(as_text=True)
+            assert page.status_code == 200, query
+            links = [h for h in re.findall(r'href="([^"]+)"', html) if "/board" in h and "lang" not in h]
+            exports = [h for h in links if "board.csv" in h or "board.ods" in h]
+            assert exports and all("only=overdue" in h for h in exports), (query, links)
+            assert not [h for h in links if "_scheme" in h or "endpoint" in h or "utm_source" in h
+                        or h.startswith("javascript")], (query, links)
 
 
 def test_staff_do_not_see_the_board(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:

@@ -27,7 +27,7 @@ class Case(Base):
         # columns its counts and charts read, so they never touch the table.
         Index("ix_cases_due", "office_id", "state", "due_date", "unit_id", "entered_state_at"),
         # Queues: the oldest cases of one state first, whatever the unit; on PostgreSQL covering
-        # what a queue filters on, so a page and its count never read the table (migration 0006).
+        # what a queue filters on, so a page and its count never read the table (migration 0008).
         Index("ix_cases_wait", "office_id", "state", "entered_state_at", "id",
               postgresql_include=["unit_id", "kind", "workflow_version", "submitted_by_id"]),
     )
