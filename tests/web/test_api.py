@@ -403,6 +403,25 @@ def test_rate_limited_per_token(db: Database, office: OfficeFixture, tmp_path: A
     assert two("GET", "/api/v1/me").status_code == 200  # another token has its own budget
 
 
+def test_made_up_tokens_share_the_callers_budget_and_cannot_spend_a_real_ones(
+        db: Database, office: OfficeFixture, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A made-up token is not a fresh budget (each would otherwise get its own), and one made up
+    around a real token's public prefix does not use up that token's budget."""
+    import secrets
+
+    from web import create_app
+
+    monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
+    app = create_app({"TESTING": True, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://",
+                      "BACKGROUND_WORK": False, "API_RATE_LIMIT": "3 per minute"})
+    real = token_for(office, "civil_staff")
+    prefix = real.split("_")[1]
+    forged = [f"cf_{secrets.token_hex(6)}_x", f"cf_{secrets.token_hex(6)}_y", f"cf_{prefix}_guess",
+              f"cf_{prefix}_again"]
+    assert [api_client(app, t)("GET", "/api/v1/me").status_code for t in forged] == [401, 401, 401, 429]
+    assert [api_client(app, real)("GET", "/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]
+
+
 def test_openapi_document_is_public_and_names_every_route(app: Flask) -> None:
     doc = app.test_client().get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")

@@ -50,20 +50,30 @@ def _bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _token_user() -> api_tokens.TokenUser | None:
+    """The request's bearer token checked once (the rate limiter asks first, then the view)."""
+    if "api_token_checked" not in g:
+        token = _bearer()
+        g.api_token_checked = True
+        g.api_token_user = api_tokens.authenticate(database(), token) if token else None
+    user: api_tokens.TokenUser | None = g.api_token_user
+    return user
+
+
 @bp.before_request
 def _authenticate() -> None:
-    token = _bearer()
-    user = api_tokens.authenticate(database(), token) if token else None
+    user = _token_user()
     if user is None:
         raise Unauthorized()
     g.api_user = ApiUser(user.user_id, user.office_id, user.token_id)
 
 
 def _rate_key() -> str:
-    """Per token (its public prefix); requests without a well-formed token count per IP."""
-    token = _bearer()
-    prefix = api_tokens.lookup_prefix(token) if token else None
-    return f"api-token:{prefix}" if prefix else f"api-ip:{get_remote_address()}"
+    """Per valid token; everything else (no token, a wrong one, one made up around a real prefix)
+    counts against the caller's IP, so neither can a made-up token buy a fresh budget nor can
+    someone who saw a token's public prefix spend its owner's."""
+    user = _token_user()
+    return f"api-token:{user.token_id}" if user else f"api-ip:{get_remote_address()}"
 
 
 @bp.errorhandler(RequestEntityTooLarge)
