@@ -7,11 +7,14 @@ separation of duties); this module decides only what they may *see*.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Protocol
 
 from flask import abort
+from flask_login import current_user
 
 from web.db import session
+from workflow import clock, permissions
 from workflow.models import Case
 
 
@@ -26,3 +29,12 @@ def load_case_for(user: OfficeMember, case_id: int) -> Case:
     if case is None or case.office_id != user.office_id:
         abort(404)
     return case
+
+
+def holds_any(roles: Container[str]) -> bool:
+    """Does the logged-in user hold one of ``roles`` today, own or delegated? For nav links and the
+    gates of whole pages; the request's read session keeps the capacities, so asking again is free."""
+    if not current_user.is_authenticated:
+        return False
+    caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
+    return any(c.role in roles for c in caps)

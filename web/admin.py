@@ -36,12 +36,13 @@ from wtforms.validators import (
 from documents import templates_admin
 from documents.context import RECEIVER, doc_no_prefix
 from documents.render import TemplateProblem
+from web.access import holds_any
 from web.db import database, session
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
 from web.labels import kind_label
-from workflow import admin_log, clock, permissions, registry, rocdate
+from workflow import admin_log, clock, registry, rocdate
 from workflow.models import (
     Delegation,
     Office,
@@ -66,12 +67,7 @@ T = TypeVar("T")
 
 # -- who may come in --------------------------------------------------------------------------
 def is_admin() -> bool:
-    if not current_user.is_authenticated:
-        return False
-    if "is_admin" not in g:
-        caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
-        g.is_admin = any(c.role == Role.ADMIN for c in caps)
-    return bool(g.is_admin)
+    return holds_any((Role.ADMIN,))
 
 
 @bp.app_context_processor

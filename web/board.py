@@ -9,13 +9,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_login import current_user, login_required
 
+from web.access import holds_any
 from web.charts import bars, stacked
 from web.db import database, session
 from web.exports import ODS_MIME, to_csv, to_ods
 from web.i18n import gettext as _
 from web.labels import kind_label, period_label, state_label
 from workflow import board as boardmod
-from workflow import clock, permissions, registry
+from workflow import registry
 from workflow.roles import Role
 
 bp = Blueprint("board", __name__)
@@ -25,12 +26,7 @@ PAGE_SIZE = 50  # rows per page, the most overdue first; the exports hold every 
 
 def can_see_board() -> bool:
     """For the nav and the views: does the logged-in user hold a role that sees the board?"""
-    if not current_user.is_authenticated:
-        return False
-    if "can_see_board" not in g:
-        caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
-        g.can_see_board = any(c.role in VIEWERS for c in caps)
-    return bool(g.can_see_board)
+    return holds_any(VIEWERS)
 
 
 @bp.app_context_processor

@@ -20,12 +20,12 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from publishing import checks
 from publishing.service import load_posting
-from web.access import load_case_for
+from web.access import holds_any, load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
-from workflow import clock, operations, permissions, posting
+from workflow import clock, operations, posting
 from workflow.errors import CaseflowError, Conflict
 from workflow.models import Case
 
@@ -56,10 +56,7 @@ class RetryForm(VersionForm):
 
 
 def can_see_failed_postings() -> bool:
-    if not current_user.is_authenticated:
-        return False
-    caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
-    return any(c.role in VIEWERS for c in caps)
+    return holds_any(VIEWERS)
 
 
 @bp.app_context_processor

@@ -11,14 +11,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from web.access import holds_any
 from web.db import session
 from web.i18n import lazy_gettext as _l
 from web.labels import kind_label, period_label
-from workflow import clock, deadlines, permissions
+from workflow import clock, deadlines
 from workflow.models import Case, Unit
 from workflow.roles import Role
 
@@ -31,12 +32,7 @@ SECTIONS = (("report", _l("報告事項")), ("discussion", _l("討論事項")))
 
 
 def can_see_task_force() -> bool:
-    if not current_user.is_authenticated:
-        return False
-    if "can_see_task_force" not in g:
-        caps = permissions.capacities(session(), current_user.id, current_user.office_id, clock.today())
-        g.can_see_task_force = any(c.role in VIEWERS for c in caps)
-    return bool(g.can_see_task_force)
+    return holds_any(VIEWERS)
 
 
 @bp.app_context_processor
