@@ -101,6 +101,21 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def count_statements(self) -> Iterator[list[int]]:
+        """Count the SQL statements sent while the block runs (``n[0]``): for the tests and
+        benchmarks that hold a page to a constant number of queries."""
+        n = [0]
+
+        def count(*_args: Any) -> None:
+            n[0] += 1
+
+        event.listen(self.engine, "before_cursor_execute", count)
+        try:
+            yield n
+        finally:
+            event.remove(self.engine, "before_cursor_execute", count)
+
 
 class UnitOfWork:
     """A session that is committed once, explicitly, or rolled back."""

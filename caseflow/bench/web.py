@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, event, func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from caseflow.bench import Result, settle, time_each
 from workflow import clock, people, registry
@@ -181,20 +181,6 @@ def _targets(db: Database, code: str) -> dict[str, Any]:
     return {"office_id": office_id, "chief": chief, "secretariat": f"{code}.secretariat", "case_id": case_id}
 
 
-@contextmanager
-def _count_statements(db: Database) -> Iterator[list[int]]:
-    n = [0]
-
-    def count(*_args: Any) -> None:
-        n[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield n
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def _app(db: Database) -> Any:
     from web import create_app
 
@@ -225,12 +211,12 @@ def _server_side(db: Database, run: str, n: int) -> list[Result]:
             assert client.get(url).status_code == 200, (name, url)
         times = sorted(time_each(partial(client.get, url), n))
         p95 = times[min(len(times) - 1, int(len(times) * 0.95))] / 1000
-        with _count_statements(db) as stmts:
+        with db.count_statements() as stmts:
             client.get(url)
         big_count = stmts[0]
         s_client, s_url = small[name]
         s_client.get(s_url)
-        with _count_statements(db) as stmts:
+        with db.count_statements() as stmts:
             s_client.get(s_url)
         out.append(Result(f"web {name}, p95", p95, "ms", None, None, "<= 50 ms", p95 <= 50))
         out.append(Result(f"web {name}: SQL statements, large vs small office", big_count, "stmts", stmts[0],

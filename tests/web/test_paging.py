@@ -13,7 +13,6 @@ import time_machine
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, submitted, text
-from tests.web.test_query_counts import statements
 from web import board as web_board
 from web import queues as web_queues
 from workflow import clock, plan
@@ -109,13 +108,13 @@ def test_the_board_runs_as_many_statements_with_many_more_late_cases(
     with time_machine.travel(dt.datetime(2026, 7, 20, 9, tzinfo=clock.TAIPEI), tick=False):
         liaison = as_user("liaison")
         assert liaison.get("/board").status_code == 200  # warm: registry, charts
-        with statements(late_office.db) as before:
+        with late_office.db.count_statements() as before:
             body = text(liaison.get("/board"))
         few = _board_total(body)
         plan.generate(late_office.db, 114, office_codes=[late_office.code])  # a whole year more, all late
         web_board.boardmod.forget_charts()
         assert liaison.get("/board").status_code == 200
-        with statements(late_office.db) as after:
+        with late_office.db.count_statements() as after:
             body = text(liaison.get("/board"))
         assert _board_total(body) > few
         assert after[0] == before[0]

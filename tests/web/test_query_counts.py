@@ -3,11 +3,7 @@ statements, whatever the number of cases in the queue and the length of a case's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
+from collections.abc import Callable
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, submitted
@@ -15,23 +11,9 @@ from workflow import operations
 from workflow.db import Database
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[int]]:
-    n = [0]
-
-    def count(*_args: Any) -> None:
-        n[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield n
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def _count(b: Browser, db: Database, url: str) -> int:
     assert b.get(url).status_code == 200  # warm: registry sync, caches
-    with statements(db) as n:
+    with db.count_statements() as n:
         assert b.get(url).status_code == 200
     return n[0]
 
