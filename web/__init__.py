@@ -37,6 +37,7 @@ from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
 from web.filters import register_filters
+from web.page_cache import init_page_cache
 from web.security import cookie_config, init_security
 from workflow.config import load_settings
 
@@ -71,6 +72,9 @@ def _defaults() -> dict[str, Any]:
         # Wire the outbox to background work: Celery when REDIS_URL is set, else an in-process
         # worker thread (the embedded default). Tests that drive the outbox themselves turn it off.
         "BACKGROUND_WORK": True,
+        # Rendered 我的工作 pages kept per process while their office's revision is unchanged
+        # (web.page_cache): one per person, page and language, about 40 KB each; 0 keeps none.
+        "PAGE_CACHE_ENTRIES": 500,
         "REDIS_URL": settings.redis_url,
     }
 
@@ -99,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         install(database, redis_url=app.config["REDIS_URL"])
     init_extensions(app)
     init_security(app)
+    init_page_cache(app)
     init_errors(app)
     register_filters(app)
     app.jinja_env.globals.update(

@@ -23,7 +23,7 @@ from web.extensions import limiter, login_manager
 from web.forms import LoginForm
 from web.i18n import gettext as _
 from web.security import safe_next
-from workflow.models import Notification, Office, User
+from workflow.models import Notification, Office, OfficeRevision, User
 from workflow.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -41,6 +41,9 @@ class CurrentUser(UserMixin):
     unit_id: int | None
     token: str
     unread: int | None = None  # unread notifications, read with the user for the nav (None: not read)
+    # The office's revision (``OfficeRevision``), read before anything else the request reads:
+    # what ``web.page_cache`` keys a rendered page by. None: not read (a login, an API token).
+    revision: int | None = None
 
     def get_id(self) -> str:
         # Alternative token (Flask-Login docs): id plus a digest of the password hash, so a
@@ -58,13 +61,18 @@ def _current_user(user: User, office_name: str) -> CurrentUser:
                        _token(user.id, user.password_hash))
 
 
-# Built once: every request of a logged-in user runs it. The nav's unread count comes along.
+# Built once: every request of a logged-in user runs it. The nav's unread count comes along, and so
+# does the office's revision, in the request's first statement: a page kept under that revision
+# can then only be as new as or newer than it (``web.page_cache``).
 _LOAD_USER = (
     select(User.id, User.login, User.display_name, User.office_id, User.unit_id, User.password_hash, User.active,
            Office.name.label("office_name"),
            select(func.count()).select_from(Notification)
            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-           .correlate(User).scalar_subquery().label("unread"))
+           .correlate(User).scalar_subquery().label("unread"),
+           select(func.coalesce(func.sum(OfficeRevision.revision), 0))
+           .where(OfficeRevision.office_id.in_((0, User.office_id)))
+           .correlate(User).scalar_subquery().label("revision"))
     .join(Office, Office.id == User.office_id)
     .where(User.id == bindparam("uid"))
 )
@@ -76,11 +84,12 @@ def load_user(user_id: str) -> CurrentUser | None:
     uid, _sep, token = user_id.partition(":")
     if not uid.isdigit():
         return None
-    row = db_session().execute(_LOAD_USER, {"uid": int(uid)}).one_or_none()
+    # Core, not the ORM: plain columns, and every request pays for this statement.
+    row = db_session().connection().execute(_LOAD_USER, {"uid": int(uid)}).one_or_none()
     if row is None or not row.active:
         return None
     user = CurrentUser(row.id, row.login, row.display_name, row.office_id, row.office_name, row.unit_id,
-                       _token(row.id, row.password_hash), int(row.unread or 0))
+                       _token(row.id, row.password_hash), int(row.unread or 0), int(row.revision))
     return user if hmac.compare_digest(token, user.token) else None
 
 

@@ -14,6 +14,7 @@ from web.board import can_see_board, state_word
 from web.db import database, session
 from web.i18n import gettext as _
 from web.labels import kind_label, state_label
+from web.page_cache import kept_while_unchanged
 from workflow import board, clock, deadlines, permissions, registry
 from workflow.errors import NotFound
 from workflow.queues import QueueItem, queue_page
@@ -47,6 +48,7 @@ def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[st
 
 @bp.get("/")
 @login_required
+@kept_while_unchanged(args=("page",))
 def my_work() -> str:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1

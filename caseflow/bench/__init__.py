@@ -20,7 +20,7 @@ class Result:
     floor: float | None
     ratio: float | None
     goal: str
-    passed: bool
+    passed: bool | None  # None: informational, no goal
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "value": round(self.value, 3), "unit": self.unit,
@@ -31,7 +31,7 @@ class Result:
     def line(self) -> str:
         floor = "" if self.floor is None else f"  floor {self.floor:.3f} {self.unit}"
         ratio = "" if self.ratio is None else f"  ratio {self.ratio:.2f}"
-        verdict = "PASS" if self.passed else "FAIL"
+        verdict = "INFO" if self.passed is None else "PASS" if self.passed else "FAIL"
         return f"{verdict}  {self.name:<44} {self.value:>10.3f} {self.unit}{floor}{ratio}  goal {self.goal}"
 
 

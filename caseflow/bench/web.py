@@ -31,13 +31,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, text
 
 from caseflow.bench import Result, settle, time_each
 from workflow import clock, people, registry
@@ -181,11 +182,13 @@ def _targets(db: Database, code: str) -> dict[str, Any]:
     return {"office_id": office_id, "chief": chief, "secretariat": f"{code}.secretariat", "case_id": case_id}
 
 
-def _app(db: Database) -> Any:
+def _app(db: Database, *, keep_pages: bool = False) -> Any:
+    """The app as served; without ``keep_pages`` every request renders its page (web.page_cache off)."""
     from web import create_app
 
     return create_app({"TESTING": True, "DATABASE_URL": db.url, "BACKGROUND_WORK": False,
-                       "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": False})
+                       "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": False,
+                       **({} if keep_pages else {"PAGE_CACHE_ENTRIES": 0})})
 
 
 def _client(app: Any, login: str) -> Any:
@@ -218,9 +221,19 @@ def _server_side(db: Database, run: str, n: int) -> list[Result]:
         s_client.get(s_url)
         with db.count_statements() as stmts:
             s_client.get(s_url)
-        out.append(Result(f"web {name}, p95", p95, "ms", None, None, "<= 50 ms", p95 <= 50))
+        out.append(Result(f"web {name}, p95 (rendered)", p95, "ms", None, None, "<= 50 ms", p95 <= 50))
         out.append(Result(f"web {name}: SQL statements, large vs small office", big_count, "stmts", stmts[0],
                           big_count / stmts[0] if stmts[0] else None, "equal (constant)", big_count == stmts[0]))
+    # The same queue when nothing in the office changed since the last visit (web.page_cache).
+    kept = _app(db, keep_pages=True)
+    client, url = _pages(db, kept, f"{run}o00")["chief's queue"]
+    client.get(url)
+    times = sorted(time_each(partial(client.get, url), n))
+    with db.count_statements() as stmts:
+        client.get(url)
+    out.append(Result("web chief's queue, p95 (kept: nothing changed since the last visit)",
+                      times[min(len(times) - 1, int(len(times) * 0.95))] / 1000, "ms", None, None,
+                      f"informational ({stmts[0]} SQL statement(s))", None))
     return out
 
 
@@ -316,23 +329,59 @@ def _rps(host: str, path: str, cookie: str, seconds: float) -> tuple[float, str]
 def _load(db: Database, run: str, seconds: float, rounds: int = 2) -> list[Result]:
     """The queue and the floor, each served by its own gunicorn (same command line), loaded in
     turn (queue, floor, queue, floor, ...): the machine is shared, so each side keeps its best
-    round, and a neighbour's burst does not land on one side only."""
+    round, and a neighbour's burst does not land on one side only.
+
+    The queue is served as deployed: a chief coming back to an unchanged queue gets the page kept
+    for them (``web.page_cache``). Two more lines say what that is worth: the same load with every
+    request rendering its page, and with the office changing once a second (each change raises
+    its revision, so the next request of every person renders afresh)."""
     t = _targets(db, f"{run}o00")
     env = dict(os.environ, DATABASE_URL=db.url, CASEFLOW_FLOOR_OFFICE=str(t["office_id"]))
-    queue = floor = 0.0
+    queue = floor = rendered = changing = 0.0
     tool = ""
     with _gunicorn("web:create_app({'BACKGROUND_WORK': False})", env) as app_host, \
+            _gunicorn("web:create_app({'BACKGROUND_WORK': False, 'PAGE_CACHE_ENTRIES': 0})", env) as render_host, \
             _gunicorn("caseflow.bench.floor_app:app", env) as floor_host:
         cookie = _login_cookie(app_host, t["chief"])
+        render_cookie = _login_cookie(render_host, t["chief"])
         _rps(app_host, "/", cookie, 1)  # warm up both workers of each
+        _rps(render_host, "/", render_cookie, 1)
         _rps(floor_host, "/floor", cookie, 1)  # the same session cookie: the floor verifies it too
         for _ in range(rounds):
             q, tool = _rps(app_host, "/", cookie, seconds)
             f, _tool = _rps(floor_host, "/floor", cookie, seconds)
             queue, floor = max(queue, q), max(floor, f)
+        rendered, _tool = _rps(render_host, "/", render_cookie, seconds)
+        with _office_changing(db, t["office_id"], every=1.0):
+            changing, _tool = _rps(app_host, "/", cookie, seconds)
     return [Result(f"web chief's queue under load ({tool}, gunicorn -w 2), req/s vs one 50-row SELECT",
                    queue, "req/s", floor, queue / floor if floor else None, "ratio >= 0.5",
-                   floor > 0 and queue / floor >= 0.5)]
+                   floor > 0 and queue / floor >= 0.5),
+            Result("  same, the office changing once a second", changing, "req/s", floor,
+                   changing / floor if floor else None, "informational", None),
+            Result("  same, every request rendering its page", rendered, "req/s", floor,
+                   rendered / floor if floor else None, "informational", None)]
+
+
+@contextmanager
+def _office_changing(db: Database, office_id: int, every: float) -> Iterator[None]:
+    """Raise the office's revision every ``every`` seconds, as any change to its cases would."""
+    stop = threading.Event()
+
+    def change() -> None:
+        while not stop.wait(every):
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO office_revisions (office_id, revision) VALUES (:o, 1) ON CONFLICT "
+                                  "(office_id) DO UPDATE SET revision = office_revisions.revision + 1"),
+                             {"o": office_id})
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def run(db: Database, *, n: int = 100, seconds: float = 5.0) -> list[Result]:

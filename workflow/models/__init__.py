@@ -15,7 +15,7 @@ from workflow.models.case import Attachment, Case
 from workflow.models.document import Document, DocumentTemplate
 from workflow.models.history import HistoryEvent
 from workflow.models.outbox import OutboxMessage
-from workflow.models.people import Delegation, Office, RoleAssignment, Unit, User
+from workflow.models.people import Delegation, Office, OfficeRevision, RoleAssignment, Unit, User
 from workflow.models.publication import Publication
 from workflow.models.workflow_version import WorkflowVersion
 
@@ -32,6 +32,7 @@ __all__ = [
     "Notification",
     "Office",
     "OfficeClosure",
+    "OfficeRevision",
     "OutboxMessage",
     "PlanObligation",
     "PlanPeriod",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.clock import now
@@ -26,6 +26,21 @@ class Office(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")
+
+
+class OfficeRevision(Base):
+    """A counter per office that the database itself raises (triggers, migration 0009) in every
+    transaction that changes a row the office's pages show: its cases and their history, people,
+    roles, delegations, units, notifications, closures. Row 0 counts the changes every office sees
+    (step limits, workflow versions, the plan, city-wide closures). An office's revision is the sum
+    of its row and row 0: a page rendered at one revision is still exact while the sum is unchanged
+    (``web.page_cache``). No foreign key: the counter outlives nothing and must never block a
+    commit."""
+
+    __tablename__ = "office_revisions"
+
+    office_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Unit(Base):
