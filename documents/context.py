@@ -138,11 +138,10 @@ class Loaded:
         self.office = OfficeInfo(row.office_name, row.office_address, row.office_phone)
         self.unit = UnitInfo(row.unit_name)
         self.defn = registry.default().get(db, row.kind, row.workflow_version, s)
-        self.names: dict[int, str] = dict(conn.execute(_LOAD_NAMES, {"office_id": row.office_id}).tuples().all())
+        self.names: dict[int, str] = dict(conn.execute(_LOAD_NAMES, {"office_id": row.office_id}).all())
         self.history: list[Any] = list(conn.execute(_LOAD_HISTORY, {"case_id": case_id, "cause_seq": cause_seq}))
         self.cause = self.history[-1] if self.history else None
-        signers = dict(conn.execute(_LOAD_SIGNERS, {"office_id": row.office_id, "unit_id": row.unit_id})
-                       .tuples().all())
+        signers = dict(conn.execute(_LOAD_SIGNERS, {"office_id": row.office_id, "unit_id": row.unit_id}).all())
         self.chief = signers.get("chief", "")
         self.convener = signers.get("convener", "")
         self._session = s
