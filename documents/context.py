@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from workflow import clock, registry, rocdate
@@ -75,27 +76,72 @@ def _explanations(*texts: str) -> list[dict[str, str]]:
     return [{"no": chinese_number(i), "text": t} for i, t in enumerate(texts, start=1) if t]
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+_cases, _offices, _units = _table(Case), _table(Office), _table(Unit)
+_users, _history, _roles = _table(User), _table(HistoryEvent), _table(RoleAssignment)
+
+# The statements ``Loaded`` runs, built once: plain Core with bound parameters, so each execution
+# is a hit in SQLAlchemy's compiled cache (no statement building, no cache-key walk, no ORM
+# loading). The case's columns are the ones the builders read (``templates_admin.sample_context``
+# lists the same), each row read as a named tuple.
+_LOAD_CASE = (
+    select(_cases.c.id, _cases.c.office_id, _cases.c.unit_id, _cases.c.kind, _cases.c.workflow_version,
+           _cases.c.roc_year, _cases.c.period, _cases.c.title, _cases.c.version, _cases.c.fields,
+           _cases.c.drafter_id, _cases.c.revision_count,
+           _offices.c.name.label("office_name"), _offices.c.address.label("office_address"),
+           _offices.c.phone.label("office_phone"), _units.c.name.label("unit_name"))
+    .select_from(_cases.join(_offices, _offices.c.id == _cases.c.office_id)
+                 .join(_units, _units.c.id == _cases.c.unit_id))
+    .where(_cases.c.id == bindparam("case_id"))
+)
+_LOAD_NAMES = select(_users.c.id, _users.c.display_name).where(_users.c.office_id == bindparam("office_id"))
+_LOAD_HISTORY = (
+    select(_history.c.seq, _history.c.event, _history.c.at, _history.c.actor_id, _history.c.trigger,
+           _history.c.comment)
+    .where(_history.c.case_id == bindparam("case_id"), _history.c.seq <= bindparam("cause_seq"))
+    .order_by(_history.c.seq)
+)
+# The unit's chief and the office's convener, for signature lines (one query).
+_LOAD_SIGNERS = (
+    select(_roles.c.role, _users.c.display_name).join(_users, _users.c.id == _roles.c.user_id)
+    .where(_roles.c.office_id == bindparam("office_id"),
+           ((_roles.c.role == "chief") & (_roles.c.unit_id == bindparam("unit_id")))
+           | (_roles.c.role == "convener"))
+    .order_by(_roles.c.id.desc())
+)
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    name: str
+    address: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    name: str
+
+
 class Loaded:
-    """What the context builders read, loaded once per document."""
+    """What the context builders read, loaded once per document, as plain rows (attribute access
+    like the ORM objects: ``case.title``, ``office.name``, ``e.at`` for each history event)."""
 
     def __init__(self, s: Session, db: Database, case_id: int, cause_seq: int) -> None:
+        conn = s.connection()
         # The case with its office and unit, in one query.
-        self.case, self.office, self.unit = s.execute(
-            select(Case, Office, Unit).join(Office, Office.id == Case.office_id).join(Unit, Unit.id == Case.unit_id)
-            .where(Case.id == case_id)).one()
-        self.defn = registry.default().get(db, self.case.kind, self.case.workflow_version, s)
-        self.names = dict(s.execute(select(User.id, User.display_name)
-                                    .where(User.office_id == self.case.office_id)).all())
-        self.history = list(s.scalars(select(HistoryEvent).where(
-            HistoryEvent.case_id == case_id, HistoryEvent.seq <= cause_seq).order_by(HistoryEvent.seq)))
+        row = conn.execute(_LOAD_CASE, {"case_id": case_id}).one()
+        self.case: Any = row
+        self.office = OfficeInfo(row.office_name, row.office_address, row.office_phone)
+        self.unit = UnitInfo(row.unit_name)
+        self.defn = registry.default().get(db, row.kind, row.workflow_version, s)
+        self.names: dict[int, str] = dict(conn.execute(_LOAD_NAMES, {"office_id": row.office_id}).all())
+        self.history: list[Any] = list(conn.execute(_LOAD_HISTORY, {"case_id": case_id, "cause_seq": cause_seq}))
         self.cause = self.history[-1] if self.history else None
-        # The unit's chief and the office's convener, for signature lines (one query).
-        signers = dict(s.execute(
-            select(RoleAssignment.role, User.display_name).join(User, User.id == RoleAssignment.user_id)
-            .where(RoleAssignment.office_id == self.case.office_id,
-                   ((RoleAssignment.role == "chief") & (RoleAssignment.unit_id == self.case.unit_id))
-                   | (RoleAssignment.role == "convener"))
-            .order_by(RoleAssignment.id.desc())).all())
+        signers = dict(conn.execute(_LOAD_SIGNERS, {"office_id": row.office_id, "unit_id": row.unit_id}).all())
         self.chief = signers.get("chief", "")
         self.convener = signers.get("convener", "")
         self._session = s

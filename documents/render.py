@@ -16,6 +16,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.package import Unmarshaller
+from docx.opc.part import Part, PartFactory
+from docx.opc.pkgreader import PackageReader
+from docx.package import Package
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined, Template, TemplateError, UndefinedError
@@ -73,6 +78,36 @@ class CompilingOnceSandbox(SandboxedEnvironment):
 _RENDER_ENV = CompilingOnceSandbox()
 
 
+class _StylesAsBytes(PartFactory):
+    """python-docx's part factory except for the styles part, which stays the bytes it was.
+
+    docxtpl renders the body, headers, footers, footnotes and properties; nothing of ours reads or
+    changes the styles. python-docx would parse ``word/styles.xml`` (hundreds of KB in a Word file)
+    on open and serialise it again on save, about a third of a render plus the freeing of the tree
+    afterwards; kept as bytes it is written back unchanged (for the built-in templates the output
+    is byte for byte what the parsed round trip gave). Only this module's renders use it: other
+    python-docx users in the process keep the global factory."""
+
+    part_type_for: dict[str, type[Part]] = {  # noqa: RUF012 (a class attribute, as in PartFactory)
+        ct: cls for ct, cls in PartFactory.part_type_for.items() if ct != CT.WML_STYLES}
+
+
+class _Template(DocxTemplate):
+    """DocxTemplate opening its package with ``_StylesAsBytes`` (what ``docx.Document`` does
+    otherwise, with the same check that the package is a Word document)."""
+
+    def init_docx(self, reload: bool = True) -> None:
+        # (getattr: docxtpl's attributes are untyped)
+        if not getattr(self, "docx", None) or (bool(getattr(self, "is_rendered", False)) and reload):
+            package = Package()
+            Unmarshaller.unmarshal(PackageReader.from_file(self.template_file), package, _StylesAsBytes)
+            part = package.main_document_part
+            if part.content_type != CT.WML_DOCUMENT_MAIN:
+                raise ValueError(f"not a Word file, content type is {part.content_type!r}")
+            self.docx = part.document
+            self.is_rendered = False
+
+
 def clean_text(value: Any) -> Any:
     """Strip XML-illegal control characters from every string in a nested structure."""
     if isinstance(value, str):
@@ -110,7 +145,7 @@ def render_docx(template: bytes, context: Mapping[str, Any], *, load_image: Imag
     """Render ``template`` with ``context`` (plain data); photos given as ``{"storage_key": ...}`` in
     ``context["photos"]`` become inline images read through ``load_image``."""
     check_package(template)
-    tpl = DocxTemplate(io.BytesIO(template))
+    tpl = _Template(io.BytesIO(template))
     ctx: dict[str, Any] = clean_text(dict(context))
     if load_image is not None and isinstance(ctx.get("photos"), list):
         ctx["photos"] = [

@@ -24,9 +24,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,46 @@ from workflow.storage import FileStore
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 CONVERT_TOPIC = "document.convert"
+
+# The statements of a render's two transactions, built once: Core with bound parameters, so every
+# execution hits SQLAlchemy's compiled cache without building the statement or walking it for its
+# cache key again.
+_documents = cast(Table, Document.__table__)
+_outbox = cast(Table, OutboxMessage.__table__)
+_templates = cast(Table, DocumentTemplate.__table__)
+_LEASED = {"status": "rendering", "lease_owner": bindparam("d_owner"), "lease_until": bindparam("d_lease_until")}
+_IDENTITY = and_(_documents.c.case_id == bindparam("d_case_id"), _documents.c.name == bindparam("d_name"),
+                 _documents.c.cause_seq == bindparam("d_seq"))
+_READ_MESSAGE = select(_outbox.c.topic, _outbox.c.payload, _outbox.c.office_id).where(
+    _outbox.c.id == bindparam("outbox_id"))
+_TAKE_LEASE = (
+    update(_documents)
+    .where(_IDENTITY, or_(_documents.c.status.in_(("pending", "failed")),
+                          and_(_documents.c.status == "rendering", _documents.c.lease_until < bindparam("now"))))
+    .values(attempts=_documents.c.attempts + 1, **_LEASED).returning(_documents.c.id)
+)
+_READ_STATUS = select(_documents.c.id, _documents.c.status).where(_IDENTITY)
+_TEMPLATE_IN_FORCE = (
+    select(_templates.c.storage_key, _templates.c.sha256, _templates.c.version)
+    .where(_templates.c.office_id == bindparam("office_id"), _templates.c.name == bindparam("name"),
+           _templates.c.active.is_(True))
+    .order_by(_templates.c.version.desc()).limit(1)
+)
+# The rendered document's columns (``_render``'s result) and the lease check: only the holder
+# marks it ready.
+_RESULT_COLUMNS = ("context", "sha256", "size", "storage_key", "template_sha256", "template_version",
+                   "case_version")
+_MARK_READY = (
+    update(_documents)
+    .where(_documents.c.id == bindparam("doc_id"), _documents.c.status == "rendering",
+           _documents.c.lease_owner == bindparam("owner"))
+    .values(status="ready", rendered_at=bindparam("now"), last_error=None, lease_until=None,
+            **{c: bindparam(f"r_{c}", type_=_documents.c[c].type) for c in _RESULT_COLUMNS})
+)
+_MARK_PROCESSED = update(_outbox).where(_outbox.c.id == bindparam("outbox_id")).values(
+    processed_at=bindparam("now"))
+_INSERT_OUTBOX = insert(_outbox)
+_INSERTS: dict[str, Any] = {}  # dialect name -> INSERT ... ON CONFLICT DO NOTHING RETURNING id
 
 
 @dataclass(frozen=True)
@@ -75,15 +116,12 @@ def configure_store(root: Path) -> FileStore:
 def template_for(db: Database, office_id: int, name: str, session: Session | None = None) -> tuple[bytes, str, int]:
     """(bytes, sha256, version) of the template in force: the office's newest active upload, else
     the built-in file (version 0)."""
-    q = (select(DocumentTemplate.storage_key, DocumentTemplate.sha256, DocumentTemplate.version)
-         .where(DocumentTemplate.office_id == office_id, DocumentTemplate.name == name,
-                DocumentTemplate.active.is_(True))
-         .order_by(DocumentTemplate.version.desc()).limit(1))
+    params = {"office_id": office_id, "name": name}
     if session is not None:
-        row = session.execute(q).first()
+        row = session.connection().execute(_TEMPLATE_IN_FORCE, params).first()
     else:
         with db.unit_of_work(write=False) as uow:
-            row = uow.session.execute(q).first()
+            row = uow.session.connection().execute(_TEMPLATE_IN_FORCE, params).first()
     if row is not None:
         return document_store().get(row.storage_key), row.sha256, row.version
     return _builtin(name)
@@ -158,29 +196,19 @@ def _claim(db: Database, outbox_id: int, owner: str, lease: dt.timedelta) -> _Cl
     with db.unit_of_work(durable=False) as uow:
         s = uow.session
         conn = s.connection()
-        msg = conn.execute(select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.office_id)
-                           .where(OutboxMessage.id == outbox_id)).one_or_none()
+        msg = conn.execute(_READ_MESSAGE, {"outbox_id": outbox_id}).one_or_none()
         if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
             return None
         case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
         seq, office_id = int(msg.payload["event_seq"]), int(msg.office_id)
         now = clock.now()
-        leased = {"status": "rendering", "lease_owner": owner, "lease_until": now + lease}
-        doc_id = conn.execute(
-            _dialect_insert(conn.dialect.name, Document).values(
-                office_id=office_id, case_id=case_id, name=name, cause_seq=seq, outbox_id=outbox_id, attempts=1,
-                created_at=now, **leased)
-            .on_conflict_do_nothing(index_elements=["case_id", "name", "cause_seq"])
-            .returning(Document.id)).scalar()
-        identity = and_(Document.case_id == case_id, Document.name == name, Document.cause_seq == seq)
+        params = {"d_office_id": office_id, "d_case_id": case_id, "d_name": name, "d_seq": seq,
+                  "d_outbox_id": outbox_id, "d_owner": owner, "d_lease_until": now + lease, "now": now}
+        doc_id = conn.execute(_insert_leased(conn.dialect.name), params).scalar()
         if doc_id is None:
-            doc_id = conn.execute(
-                update(Document).where(identity, or_(Document.status.in_(("pending", "failed")),
-                                                     and_(Document.status == "rendering",
-                                                          Document.lease_until < now)))
-                .values(attempts=Document.attempts + 1, **leased).returning(Document.id)).scalar()
+            doc_id = conn.execute(_TAKE_LEASE, params).scalar()
         if doc_id is None:
-            row = conn.execute(select(Document.id, Document.status).where(identity)).one()
+            row = conn.execute(_READ_STATUS, params).one()
             return _Claimed((int(row.id), str(row.status), office_id, case_id, name, seq))
         key = (int(doc_id), "claimed", office_id, case_id, name, seq)
         try:
@@ -194,15 +222,21 @@ def _claim(db: Database, outbox_id: int, owner: str, lease: dt.timedelta) -> _Cl
         return _Claimed(key, inputs)
 
 
-def _dialect_insert(dialect: str, table: Any) -> Any:
-    """INSERT with ON CONFLICT for the database in use (PostgreSQL and SQLite both have it)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
+def _insert_leased(dialect: str) -> Any:
+    """The first delivery's INSERT of the document row, already leased to itself; ON CONFLICT on
+    the document's identity does nothing (PostgreSQL and SQLite both have it). Built once per
+    dialect."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (dialect_insert(_documents)
+                .values(office_id=bindparam("d_office_id"), case_id=bindparam("d_case_id"), name=bindparam("d_name"),
+                        cause_seq=bindparam("d_seq"), outbox_id=bindparam("d_outbox_id"), attempts=1,
+                        created_at=bindparam("now"), **_LEASED)
+                .on_conflict_do_nothing(index_elements=["case_id", "name", "cause_seq"])
+                .returning(_documents.c.id))
+        _INSERTS[dialect] = stmt
+    return stmt
 
 
 def _get_or_create(db: Database, office_id: int, case_id: int, name: str, seq: int, outbox_id: int) -> int:
@@ -285,21 +319,20 @@ def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, office_id: in
     # row's processed mark are lost together, and the sweep's redelivery renders it again.
     with db.unit_of_work(durable=False) as uow:
         s = uow.session
-        res = s.execute(
-            update(Document).where(Document.id == doc_id, Document.status == "rendering", Document.lease_owner == owner)
-            .values(status="ready", rendered_at=clock.now(), last_error=None, lease_until=None, **result)
-            .execution_options(synchronize_session=False))
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        conn = s.connection()
+        now = clock.now()
+        res = conn.execute(_MARK_READY, {"doc_id": doc_id, "owner": owner, "now": now,
+                                         **{f"r_{c}": result[c] for c in _RESULT_COLUMNS}})
+        if res.rowcount != 1:
             return Outcome(doc_id, "busy")  # our lease ran out and another worker took over
         operations.record_event(case_id, "document", session=s, data={
             "document_id": doc_id, "document": name, "cause_seq": seq, "sha256": result["sha256"],
             "label": contexts.DOCUMENT_LABELS.get(name, name)})
-        s.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                  .values(processed_at=clock.now()).execution_options(synchronize_session=False))
+        conn.execute(_MARK_PROCESSED, {"outbox_id": outbox_id, "now": clock.now()})
         follow_up: tuple[int, ...] = ()
         if convert_formats:
             now = clock.now()
-            key = s.connection().execute(insert(OutboxMessage).values(
+            key = conn.execute(_INSERT_OUTBOX.values(
                 office_id=office_id, topic=CONVERT_TOPIC, payload={"document_id": doc_id}, created_at=now,
                 available_at=now, attempts=0)).inserted_primary_key
             follow_up = (int(key[0]),) if key else ()

@@ -60,7 +60,8 @@ def sample_context(name: str) -> dict[str, Any]:
                            roc_year=SAMPLE_YEAR, period=period, version=3, revision_count=1, drafter_id=1,
                            fields=sample_fields(kind, SAMPLE_YEAR, period))
     loaded = SimpleNamespace(
-        case=case, office=SimpleNamespace(name="桃園市範例區公所"), unit=SimpleNamespace(name="人事室"),
+        case=case, office=SimpleNamespace(name="桃園市範例區公所", address="桃園市範例區範例路1號",
+                                                    phone="(03)000-0000"), unit=SimpleNamespace(name="人事室"),
         defn=defn, names={1: "王小明", 2: "李課長"}, history=history, cause=history[-1],
         chief="李課長", convener="陳區長", receiver="桃園市政府性別平等辦公室",
         attachments=[SimpleNamespace(storage_key="sample", name="活動照片.png", content_type="image/png")],

@@ -9,10 +9,12 @@ import zipfile
 
 import docx
 import pytest
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from sqlalchemy import func, select
 
 from documents import context as contexts
-from documents import convert, render, service
+from documents import convert, render, service, templates_admin
 from documents.text import docx_text
 from tasks import embedded
 from workflow import clock, operations
@@ -260,6 +262,48 @@ def test_zip_bomb_is_refused():
         zf.writestr("word/media/bomb.bin", b"\0" * (render.MAX_UNCOMPRESSED + 1))
     with pytest.raises(render.TemplateProblem, match="too large"):
         render.validate_template(out.getvalue(), {})
+
+
+@pytest.mark.parametrize("name", templates_admin.document_names())
+def test_every_document_has_a_sample_that_its_builtin_template_accepts(name):
+    """The sample an upload is checked against has everything the builder reads (the 函 reads the
+    office's address and telephone)."""
+    sample = templates_admin.sample_context(name)
+    render.validate_template((service.TEMPLATES / f"{name}.docx").read_bytes(), sample)
+
+
+@pytest.mark.parametrize("name", templates_admin.document_names())
+def test_render_writes_what_a_plain_docxtpl_render_writes(name):
+    """render_docx keeps the styles part as bytes instead of parsing it: for every built-in template
+    the package is byte for byte what docxtpl over a fully parsed python-docx package writes."""
+    data = (service.TEMPLATES / f"{name}.docx").read_bytes()
+    sample = templates_admin.sample_context(name)
+    ours = render.render_docx(data, sample, load_image=lambda _k: render._PIXEL)
+    tpl = DocxTemplate(io.BytesIO(data))
+    ctx = render.clean_text(dict(sample))
+    if "photos" in ctx:
+        ctx["photos"] = [{**p, "image": InlineImage(tpl, io.BytesIO(render._PIXEL), width=Mm(70))}
+                         for p in ctx["photos"]]
+    tpl.render(ctx, jinja_env=render.sandbox(), autoescape=True)
+    out = io.BytesIO()
+    tpl.save(out)
+    assert ours == out.getvalue()
+
+
+def test_a_word_styles_part_is_written_back_unchanged():
+    """Styles as Word writes them (double quotes, CRLF after the declaration: not lxml's spelling)
+    come out exactly as they went in, and the body is still rendered."""
+    src = zipfile.ZipFile(io.BytesIO(BUILTIN))
+    styles = src.read("word/styles.xml")
+    body = styles.split(b"?>", 1)[1].lstrip()
+    word_styles = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n' + body
+    template = io.BytesIO()
+    with zipfile.ZipFile(template, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, word_styles if item.filename == "word/styles.xml" else src.read(item.filename))
+    rendered = render.render_docx(template.getvalue(), _sample("amendment_table"))
+    assert zipfile.ZipFile(io.BytesIO(rendered)).read("word/styles.xml") == word_styles
+    assert 'A&B <tag> "quoted" 5>3' in docx_text(rendered)
 
 
 # -- LibreOffice ------------------------------------------------------------------------------
