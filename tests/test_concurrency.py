@@ -207,3 +207,30 @@ def test_the_conflict_names_who_acted_not_the_worker_that_wrote_a_document_since
 def test_only_worker_events_are_appended_without_a_version() -> None:
     with pytest.raises(ValueError, match="not an appended event"):
         operations.record_event(1, "transition", data={})
+
+
+def test_concurrent_transitions_in_one_office_each_raise_its_revision_once(pg_office: OfficeFixture) -> None:
+    """The office revision (``office_revisions``, what ``web.page_cache`` keys 我的工作 by) is raised
+    at each commit, once per transaction, by deferred triggers: eight approvals committing together
+    in one office all succeed (no deadlock around the counter row) and raise it by exactly eight."""
+    from sqlalchemy import func, select
+
+    from workflow.models import OfficeRevision
+
+    db = pg_office.db
+    cases = []
+    for _ in range(8):
+        cid = pg_office.case("training_report")
+        operations.fire(cid, "submit", pg_office.users["personnel_staff"], db=db)
+        cases.append(cid)
+
+    def revision() -> int:
+        with db.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.sum(OfficeRevision.revision), 0))
+                                   .where(OfficeRevision.office_id.in_((0, pg_office.id)))) or 0)
+
+    before = revision()
+    results = run_together(*[
+        (lambda c=cid: operations.fire(c, "approve", pg_office.users["personnel_chief"], db=db)) for cid in cases])
+    assert all(isinstance(r, operations.Result) for r in results), results
+    assert revision() == before + 8
