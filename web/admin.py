@@ -138,7 +138,8 @@ def role_label(role: str) -> str:
 class OfficeForm(FlaskForm):
     name = StringField(_l("機關全銜"), [DataRequired(_l("請填寫機關全銜，例：桃園市桃園區公所")),
                                     Length(max=100, message=_l("機關全銜最多 100 字"))], filters=[strip])
-    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))])
+    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))],
+                          filters=[strip])
     address = StringField(_l("地址"), [Optional(), Length(max=200, message=_l("地址最多 200 字"))], filters=[strip])
     phone = StringField(_l("電話"), [Optional(), Length(max=40, message=_l("電話最多 40 字")), Regexp(
         r"^[0-9()+\-#＃ 　轉ext.]*$", message=_l("電話只能有數字、括號、+、-、# 與「轉」，例：(03) 332-2101 轉 123"))],
@@ -148,15 +149,17 @@ class OfficeForm(FlaskForm):
 class UnitForm(FlaskForm):
     code = StringField(_l("代碼（英文小寫）"), [InputRequired(_l("請填寫課室代碼")), Regexp(
         r"^[a-z][a-z0-9_]{1,31}$", message=_l("代碼請用 2 至 32 個英文小寫字母、數字或底線，以字母開頭"))])
-    name = StringField(_l("名稱"), [InputRequired(_l("請填寫課室名稱")),
-                                  Length(max=100, message=_l("名稱最多 100 字"))])
-    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))])
+    name = StringField(_l("名稱"), [DataRequired(_l("請填寫課室名稱")),
+                                  Length(max=100, message=_l("名稱最多 100 字"))], filters=[strip])
+    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))],
+                          filters=[strip])
 
 
 class RenameUnitForm(FlaskForm):
-    name = StringField(_l("名稱"), [InputRequired(_l("請填寫課室名稱")),
-                                  Length(max=100, message=_l("名稱最多 100 字"))])
-    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))])
+    name = StringField(_l("名稱"), [DataRequired(_l("請填寫課室名稱")),
+                                  Length(max=100, message=_l("名稱最多 100 字"))], filters=[strip])
+    name_en = StringField(_l("英文名稱"), [Optional(), Length(max=100, message=_l("名稱最多 100 字"))],
+                          filters=[strip])
 
 
 PASSWORD_RULES = [InputRequired(_l("請輸入密碼")), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=_l(
@@ -172,7 +175,7 @@ class UserDetailsForm(FlaskForm):
                       choices=[SelectChoice("F", _l("女")), SelectChoice("M", _l("男")),
                                SelectChoice("X", _l("不提供"))])
     unit = SelectField(_l("課室"), choices=[], validate_choice=False)
-    title = StringField(_l("職稱"), [Optional(), Length(max=64, message=_l("職稱最多 64 字"))])
+    title = StringField(_l("職稱"), [Optional(), Length(max=64, message=_l("職稱最多 64 字"))], filters=[strip])
     email = StringField(_l("電子郵件"), [Optional(), Length(max=200), Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("電子郵件格式不正確，例：name@example.gov.tw"))])
 
@@ -212,7 +215,7 @@ class DelegationForm(FlaskForm):
     role = SelectField(_l("代理的角色"), [InputRequired(_l("請選擇角色"))], choices=[], validate_choice=False)
     valid_from = StringField(_l("起始日期"), [InputRequired(_l("請填寫起始日期")), date_check])
     valid_to = StringField(_l("結束日期"), [InputRequired(_l("請填寫結束日期")), date_check])
-    reason = StringField(_l("事由"), [Optional(), Length(max=200, message=_l("事由最多 200 字"))])
+    reason = StringField(_l("事由"), [Optional(), Length(max=200, message=_l("事由最多 200 字"))], filters=[strip])
 
 
 class ConfirmForm(FlaskForm):
@@ -225,7 +228,8 @@ class ObligationForm(FlaskForm):
     due_day = IntegerField(_l("到期日"), [InputRequired(_l("請填寫日期")),
                                         NumberRange(1, 31, message=_l("日期須為 1 至 31"))])
     due_year_offset = SelectField(_l("年度"), choices=[SelectChoice("0", _l("當年")), SelectChoice("1", _l("次年"))])
-    receiver = StringField(_l("受文者"), [Optional(), Length(max=100, message=_l("受文者最多 100 字"))])
+    receiver = StringField(_l("受文者"), [Optional(), Length(max=100, message=_l("受文者最多 100 字"))],
+                           filters=[strip])
 
 
 class StepLimitForm(FlaskForm):
@@ -238,8 +242,8 @@ class StepLimitForm(FlaskForm):
 
 class ClosureForm(FlaskForm):
     day = StringField(_l("日期"), [InputRequired(_l("請填寫日期")), date_check])
-    reason = StringField(_l("原因"), [InputRequired(_l("請填寫原因，例：颱風停班")),
-                                    Length(max=200, message=_l("原因最多 200 字"))])
+    reason = StringField(_l("原因"), [DataRequired(_l("請填寫原因，例：颱風停班")),
+                                    Length(max=200, message=_l("原因最多 200 字"))], filters=[strip])
 
 
 class TemplateForm(FlaskForm):

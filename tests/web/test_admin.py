@@ -228,7 +228,13 @@ def test_add_and_rename_a_unit(admin: Browser, office: OfficeFixture) -> None:
         "unit-code": "economy", "unit-name": "重複課"}).get_data(as_text=True)
     status, page = post(admin, "/admin/units", f"/admin/units/{uid}", **{f"u{uid}-name": ""})
     assert status == 422 and "請填寫課室名稱" in page
-    assert [e.what for e in events(office.db, office.id)] == ["unit.add", "unit.rename"]
+    # Spaces alone (full-width included) are no name either; a name is stored without them.
+    status, page = post(admin, "/admin/units", f"/admin/units/{uid}", **{f"u{uid}-name": "\u3000 "})
+    assert status == 422 and "請填寫課室名稱" in page
+    status, page = post(admin, "/admin/units", "/admin/units",
+                        **{"unit-code": "tourism", "unit-name": "  觀光課\u3000"})
+    assert status == 200 and "已新增課室「觀光課」" in page
+    assert [e.what for e in events(office.db, office.id)] == ["unit.add", "unit.rename", "unit.add"]
 
 
 # -- users and roles ---------------------------------------------------------------------------------------
@@ -495,6 +501,8 @@ def test_reference_data_of_the_calendar(admin: Browser, office: OfficeFixture) -
             uow.commit()
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.13.40", "closure-reason": "颱風"})
     assert status == 422 and "日期格式不正確" in body
+    status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.08.03", "closure-reason": "\u3000"})
+    assert status == 422 and "請填寫原因" in body
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.08.03", "closure-reason": "颱風停班"})
     assert status == 200 and "已登記 115.08.03 為停班日" in body
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "2026-08-03", "closure-reason": "again"})
