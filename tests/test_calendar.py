@@ -201,3 +201,30 @@ def test_secretariat_limit_and_task_force_until_the_next_meeting(db: Database, o
         d = _deadline(db, cid)
         assert d is not None and d.limit_days is None and d.deadline == dt.date(2026, 4, 20)
     assert meeting
+
+
+def test_a_draft_is_its_drafters_only_while_they_can_still_work_on_it(office: OfficeFixture) -> None:
+    """Who holds a draft (the board's 承辦, the reminders' recipients): its drafter; once they can no
+    longer submit it (here: deactivated; a unit move or an ended role is the same), the unit's other
+    drafters, not someone who can do nothing about it."""
+    from sqlalchemy import update
+
+    from workflow import holders, registry
+    from workflow.models import User
+
+    cid = office.case("training_report")  # drafted by personnel_staff
+    defn = registry.default().latest("training_report")
+
+    def holding() -> list[int]:
+        with office.db.unit_of_work(write=False) as uow:
+            s = uow.session
+            c = s.get(Case, cid)
+            assert c is not None
+            roles = holders.office_roles(s, [office.id], clock.today())[office.id]
+            return holders.holders(defn, c.state, c.unit_id, c.drafter_id, roles)
+
+    assert holding() == [office.users["personnel_staff"]]
+    with office.db.unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.id == office.users["personnel_staff"]).values(active=False))
+        uow.commit()
+    assert holding() == [office.users["personnel_staff2"]]

@@ -57,10 +57,14 @@ def drafting_states(defn: Definition) -> set[str]:
 
 
 def holders(defn: Definition, state: str, unit_id: int, drafter_id: int | None, roles: OfficeRoles) -> list[int]:
-    """The people who hold a case in ``state`` now (unique, in a stable order)."""
-    if state in drafting_states(defn) and drafter_id is not None:
-        return [drafter_id]
+    """The people who hold a case in ``state`` now (unique, in a stable order).
+
+    A draft (or a returned case) is its drafter's while they can still work on it; once they cannot
+    (moved to another unit, their role ended, deactivated), it is with whoever of its unit can."""
     wanted = defn.actor_roles(state) - {SYSTEM}
+    if state in drafting_states(defn) and drafter_id is not None and any(
+            drafter_id in roles.holding(r, unit_id) for r in wanted):
+        return [drafter_id]
     out: list[int] = []
     for role in sorted(wanted):
         for u in roles.holding(role, unit_id):
