@@ -42,11 +42,32 @@ class TemplateProblem(Exception):
         self.message_en = message_en
 
 
+# Modules whose objects a template may read attributes of: the plain data a context is made of,
+# and Jinja's own helpers (loop, namespace, ...). Anything else reachable from a context -- the
+# InlineImage of a photo carries the DocxTemplate itself (``.tpl``), whose methods read and write
+# files (``replace_zipname``, ``save``) -- is out of a template's reach, whatever its attribute.
+_PLAIN_MODULES = ("builtins", "datetime", "decimal", "markupsafe")
+
+
+class DocumentSandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no underscore attributes, no unsafe callables), and attribute access only on
+    plain data and Jinja's helpers: an administrator's uploaded template cannot reach the renderer."""
+
+    def __init__(self) -> None:
+        super().__init__(undefined=StrictUndefined, autoescape=True)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        module = type(obj).__module__
+        if module not in _PLAIN_MODULES and module != "jinja2" and not module.startswith("jinja2."):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+
 def sandbox() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+    return DocumentSandbox()
 
 
-class CompilingOnceSandbox(SandboxedEnvironment):
+class CompilingOnceSandbox(DocumentSandbox):
     """The same sandbox, remembering what it compiled: docxtpl compiles every XML part of a template
     on every render (``from_string``), which is about a third of a render. The parts of the few
     templates in use are compiled once per process instead (keyed by their exact source, so an
@@ -55,7 +76,7 @@ class CompilingOnceSandbox(SandboxedEnvironment):
     MAX_ENTRIES = 128
 
     def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=True)
+        super().__init__()
         self._compiled: OrderedDict[str, Template] = OrderedDict()
         self._compiled_lock = threading.Lock()
 
@@ -78,6 +99,9 @@ class CompilingOnceSandbox(SandboxedEnvironment):
 _RENDER_ENV = CompilingOnceSandbox()
 
 
+# Because of this, python-docx calls that read styles (``tpl.styles``, ``add_paragraph(style=...)``,
+# ``table.style``, docxtpl's ``Subdoc``) do not work on a template opened by ``render_docx``; none is
+# used here, and one added later would fail loudly (AttributeError), not quietly.
 class _StylesAsBytes(PartFactory):
     """python-docx's part factory except for the styles part, which stays the bytes it was.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 import zipfile
+from pathlib import Path
 
 import docx
 import pytest
@@ -239,6 +240,28 @@ def test_ssti_payloads_are_refused_everywhere(part, anchor, payload):
     # And at render time too, should such a template ever be stored.
     with pytest.raises(render.TemplateProblem, match="forbidden"):
         render.render_docx(evil, _sample("amendment_table"))
+
+
+OUTREACH = (service.TEMPLATES / "outreach_results.docx").read_bytes()
+
+
+@pytest.mark.parametrize("payload", [
+    # A photo's InlineImage carries the DocxTemplate (.tpl), whose methods read and write files.
+    "{{ photos[0].image.tpl.replace_zipname('docProps/app.xml', '/etc/hostname') }}",
+    "{{ photos[0].image.tpl.save('/tmp/caseflow-written-by-a-template.docx') }}",
+    "{{ photos[0].image.tpl.docx.part.package }}",
+])
+def test_a_template_cannot_reach_the_renderer_through_a_photo(payload):
+    from documents.templates_admin import sample_context
+
+    sample = sample_context("outreach_results")
+    assert sample["photos"], "the sample must have a photo for the payload to reach"
+    evil = _with_text(OUTREACH, "word/document.xml", "{{ summary }}", payload)
+    assert evil != OUTREACH
+    with pytest.raises(render.TemplateProblem) as err:
+        render.validate_template(evil, sample)
+    assert "不允許" in err.value.message
+    assert not Path("/tmp/caseflow-written-by-a-template.docx").exists()
 
 
 def test_template_problems_are_named():
