@@ -211,8 +211,9 @@ def test_only_worker_events_are_appended_without_a_version() -> None:
 
 def test_concurrent_transitions_in_one_office_each_raise_its_revision_once(pg_office: OfficeFixture) -> None:
     """The office revision (``office_revisions``, what ``web.page_cache`` keys 我的工作 by) is raised
-    at each commit, once per transaction, by deferred triggers: eight approvals committing together
-    in one office all succeed (no deadlock around the counter row) and raise it by exactly eight."""
+    once per transaction, although each approval writes several rows the triggers watch (the case,
+    its history, notifications): eight approvals committing together in one office all succeed, and
+    none of their raises is lost or doubled, so it moves by exactly eight."""
     from sqlalchemy import func, select
 
     from workflow.models import OfficeRevision

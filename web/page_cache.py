@@ -16,8 +16,10 @@ user, the day (deadlines, waiting days, delegations by date), the language and t
 
 Nothing that differs between two requests of one person is kept: the CSRF token in the page's
 forms is put in fresh on every response, and a request with a message to flash renders afresh.
-One process keeps one page per (person, page, language, query): a newer revision replaces it, and
-the least recently used go first beyond ``PAGE_CACHE_ENTRIES`` (0 turns keeping off).
+One process keeps one page per (person, office, page, language, query): a page rendered later
+replaces it, and the least recently used go first beyond ``PAGE_CACHE_ENTRIES`` (0 turns keeping
+off). Only the query values a view names are kept (for 我的工作, its first five pages, spelled as
+the pager spells them), so made-up parameters cannot push out everyone else's pages.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -69,10 +71,9 @@ class PageCache:
             return kept[1]
 
     def put(self, slot: tuple[Any, ...], stamp: tuple[int, dt.date], html: str) -> None:
+        # The last page rendered wins: if a slower request rendered an older revision, the next
+        # visit does not match it and renders afresh (a miss, never a stale page).
         with self._lock:
-            kept = self._pages.get(slot)
-            if kept is not None and kept[0] > stamp:
-                return  # a slower request rendered an older revision; keep the newer page
             self._pages[slot] = (stamp, html)
             self._pages.move_to_end(slot)
             while len(self._pages) > self.entries:
@@ -91,21 +92,24 @@ def page_cache() -> PageCache:
     return cast(PageCache, current_app.extensions["caseflow_page_cache"])
 
 
-def kept_while_unchanged(args: Collection[str] = ()) -> Callable[[F], F]:
+def kept_while_unchanged(args: Mapping[str, Collection[str]] | None = None) -> Callable[[F], F]:
     """Serve a GET view's page from ``page_cache()`` while its office's revision and the day are
-    those it was rendered at. ``args``: the query parameters the page reads; a request with any
-    other is rendered afresh (and not kept), so a made-up parameter cannot fill the cache."""
+    those it was rendered at. ``args``: the query parameters the page reads, each with the values
+    worth keeping; a request with any other parameter or value is rendered afresh and not kept."""
+    keep = args or {}
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*a: Any, **kw: Any) -> Any:
             cache = page_cache()
             revision = getattr(current_user, "revision", None)
+            query = list(request.args.items(multi=True))
             if (cache.entries <= 0 or revision is None or request.method != "GET" or "_flashes" in session
-                    or any(k not in args for k in request.args)):
+                    or len(query) != len(request.args)  # a parameter given twice
+                    or any(k not in keep or v not in keep[k] for k, v in query)):
                 return view(*a, **kw)
-            slot = (request.endpoint, current_user.id, str(get_locale()),
-                    tuple(sorted(request.args.items(multi=True))), tuple(sorted(kw.items())))
+            slot = (request.endpoint, current_user.id, current_user.office_id, str(get_locale()),
+                    tuple(sorted(query)), tuple(sorted(kw.items())))
             stamp = (revision, clock.today())
             html = cache.get(slot, stamp)
             if html is not None:

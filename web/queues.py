@@ -21,6 +21,7 @@ from workflow.queues import QueueItem, queue_page
 
 bp = Blueprint("queues", __name__)
 PAGE_SIZE = 50  # the oldest first; a reviewer works from the top, the page stays fast at any backlog
+KEPT_PAGES = frozenset(str(n) for n in range(1, 6))  # ?page= values web.page_cache keeps
 
 
 class QueueRow(NamedTuple):  # a tuple: built for every row of a page, fast to make
@@ -48,7 +49,7 @@ def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[st
 
 @bp.get("/")
 @login_required
-@kept_while_unchanged(args=("page",))
+@kept_while_unchanged(args={"page": KEPT_PAGES})
 def my_work() -> str:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1

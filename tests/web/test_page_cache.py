@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -254,13 +255,16 @@ def test_the_language_and_the_day_are_part_of_the_key(
     assert not kept and "My work" in tomorrow
 
 
-def test_unknown_query_parameters_are_rendered_and_not_kept(
+def test_only_the_pagers_own_values_are_kept(
         app: Flask, office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    """Made-up parameters or spellings of a page number are rendered and not kept, so one person
+    walking through them cannot push everyone else's pages out."""
     submitted(office)
     chief = as_user("personnel_chief")
     cache = app.extensions["caseflow_page_cache"]
-    for n in range(5):
-        chief.get(f"/?x={n}")
+    for url in ["/?x=1", "/?page=01", "/?page=abc", "/?page=9", "/?page=1&page=2", "/?page=1&x=1"]:
+        assert chief.get(url).status_code == 200
+        assert chief.get(url).status_code == 200
     assert cache.stats.hits == 0 and len(cache._pages) == 0
     chief.get("/?page=1")
     assert _served(app, chief, "/?page=1")[1]
@@ -276,17 +280,70 @@ def test_keeping_can_be_turned_off(office: OfficeFixture, browser: Callable[[], 
     assert app.extensions["caseflow_page_cache"].stats.hits == 0
 
 
-def test_the_cache_keeps_the_newest_and_the_most_recently_used() -> None:
+def test_the_cache_keeps_the_last_page_rendered_and_the_most_recently_used() -> None:
     cache = PageCache(entries=2)
     day = dt.date(2026, 11, 28)
     cache.put(("a",), (5, day), "a5")
-    cache.put(("a",), (4, day), "a4")  # a slower request's older page does not replace the newer one
-    assert cache.get(("a",), (5, day)) == "a5" and cache.get(("a",), (4, day)) is None
+    cache.put(("a",), (4, day), "a4")  # a slower request's older page: kept, and the next visit misses
+    assert cache.get(("a",), (5, day)) is None and cache.get(("a",), (4, day)) == "a4"
     cache.put(("b",), (1, day), "b1")
-    cache.get(("a",), (5, day))
+    cache.get(("a",), (4, day))
     cache.put(("c",), (1, day), "c1")  # over the bound: the least recently used (b) goes
-    assert cache.get(("b",), (1, day)) is None and cache.get(("a",), (5, day)) == "a5"
+    assert cache.get(("b",), (1, day)) is None and cache.get(("a",), (4, day)) == "a4"
     assert cache.get(("c",), (1, day + dt.timedelta(days=1))) is None  # another day: not this page
+
+
+def test_a_person_moved_to_another_office_never_gets_the_old_office_page(
+        app: Flask, office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
+        as_user: Callable[[str], Browser]) -> None:
+    cid = submitted(office)
+    chief = as_user("personnel_chief")
+    assert _cases(_served(app, chief)[0]) == [cid]
+    other = office_factory()
+    before = (revision(office.db, office.id), revision(office.db, other.id))
+    with office.db.unit_of_work() as uow:  # as a script or psql would: the user row moves
+        uow.session.execute(update(User).where(User.id == office.users["personnel_chief"])
+                            .values(office_id=other.id, unit_id=other.units["personnel"]))
+        uow.commit()
+    assert revision(office.db, office.id) > before[0] and revision(office.db, other.id) > before[1]
+    html, kept = _served(app, chief)
+    assert not kept and cid not in _cases(html) and office.code not in html
+
+
+def test_the_counter_only_counts_forward(office: OfficeFixture) -> None:
+    """Kept pages are stamped with the counter: rows cannot be deleted or truncated away, which
+    would let old numbers come round again."""
+    before = revision(office.db, office.id)
+    statements = ["DELETE FROM office_revisions"]
+    if office.db.dialect == "postgresql":
+        statements.append("TRUNCATE office_revisions")
+    for statement in statements:
+        with pytest.raises(Exception, match="only counts forward"), office.db.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert revision(office.db, office.id) == before
+
+
+def test_every_table_the_migration_names_has_all_its_triggers(office: OfficeFixture) -> None:
+    """A later migration that rebuilds a table (SQLite's batch mode copies, drops and renames it)
+    would drop its triggers without a word: every table keeps all of them at head."""
+    import importlib.util
+
+    import workflow
+
+    path = Path(workflow.__file__).parent / "migrations/versions/2026_11_28_0900_0009_office_revisions.py"
+    spec = importlib.util.spec_from_file_location("office_revisions_migration", path)
+    assert spec is not None and spec.loader is not None
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    tables = {*m.BY_OFFICE, *m.EVERY_OFFICE, "offices"}
+    with office.db.engine.connect() as conn:
+        if office.db.dialect == "postgresql":
+            found = set(conn.scalars(text("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%office_revision%'")))
+            wanted = {f"{t}_office_revision{s}" for t in tables for s in ("", "_truncate")}
+        else:
+            found = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+            wanted = {f"{t}_office_revision_{e}" for t in tables for e in ("insert", "update", "delete")}
+    assert wanted <= found, f"missing revision triggers: {sorted(wanted - found)}"
 
 
 def test_every_table_the_first_page_reads_raises_the_revision(

@@ -8,10 +8,18 @@ row's office, in the writer's own transaction. Tables every office reads (step l
 versions, the plan) and city-wide closures raise row 0. An office's revision is the sum of its
 row and row 0.
 
+The counter only moves forward: its rows refuse DELETE and TRUNCATE, and a row starts at a random
+number, so a counter dropped and made again (a downgrade and upgrade) does not repeat the numbers
+of the old one that running processes may still hold pages under. A restored backup does go back:
+restart the web processes after restoring one.
+
 On PostgreSQL the triggers are deferred constraint triggers: they run at commit, after the
 transaction's other writes, and raise each office once per transaction. The counter row is then
-locked only for the moment of the commit, always last, so writers of one office do not queue
-behind each other's whole transactions and no lock-order deadlock can form around it. TRUNCATE,
+locked only for the moment of the commit, so writers of one office do not queue behind each
+other's whole transactions. A transaction that writes rows of two offices locks their two counter
+rows at commit, in the order it wrote them; two such transactions writing the same two offices in
+opposite orders can deadlock there (PostgreSQL then rolls one back). The application never writes
+two offices in one transaction; a script that does should write one office at a time. TRUNCATE,
 which row triggers miss, raises row 0. SQLite serialises writers anyway: plain AFTER triggers.
 
 Written by hand (a table and its triggers).
@@ -37,8 +45,18 @@ BY_OFFICE = ("cases", "case_history", "users", "units", "role_assignments", "del
 # Tables every office reads.
 EVERY_OFFICE = ("step_limits", "workflow_versions", "plan_periods", "plan_obligations")
 
-_UPSERT = ("INSERT INTO office_revisions (office_id, revision) VALUES ({o}, 1) "
+# A new row starts at a random number below 2**50 (see above).
+_START = {"postgresql": "(floor(random() * 1125899906842624))::bigint + 1",
+          "sqlite": "(abs(random()) % 1125899906842624) + 1"}
+_UPSERT = ("INSERT INTO office_revisions (office_id, revision) {values} "
            "ON CONFLICT (office_id) DO UPDATE SET revision = office_revisions.revision + 1")
+
+
+def _upsert(dialect: str, office: str, when: str = "") -> str:
+    """Raise ``office``'s row by one, creating it (at a random start) if it is not there yet."""
+    if when:
+        return _UPSERT.format(values=f"SELECT {office}, {_START[dialect]} WHERE {when}")
+    return _UPSERT.format(values=f"VALUES ({office}, {_START[dialect]})")
 
 
 def upgrade() -> None:
@@ -65,9 +83,20 @@ def _postgresql() -> None:
                 RETURN;
             END IF;
             PERFORM set_config(done, '1', true);
-            {_UPSERT.format(o="office")};
+            {_upsert("postgresql", "office")};
         END $$;
     """)
+    op.execute("""
+        CREATE FUNCTION office_revisions_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'office_revisions only counts forward: % refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+    """)
+    op.execute("CREATE TRIGGER office_revisions_no_delete BEFORE DELETE ON office_revisions "
+               "FOR EACH ROW EXECUTE FUNCTION office_revisions_forward_only()")
+    op.execute("CREATE TRIGGER office_revisions_no_truncate BEFORE TRUNCATE ON office_revisions "
+               "FOR EACH STATEMENT EXECUTE FUNCTION office_revisions_forward_only()")
     op.execute("""
         CREATE FUNCTION office_revision_by_office() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -113,6 +142,8 @@ def _postgresql() -> None:
 
 
 def _sqlite() -> None:
+    op.execute("CREATE TRIGGER office_revisions_no_delete BEFORE DELETE ON office_revisions "
+               "BEGIN SELECT RAISE(ABORT, 'office_revisions only counts forward: DELETE refused'); END")
     columns = {t: "office_id" for t in BY_OFFICE}
     columns.update({t: None for t in EVERY_OFFICE})
     columns["offices"] = "id"
@@ -120,15 +151,13 @@ def _sqlite() -> None:
         new = f"coalesce(NEW.{column}, 0)" if column else "0"
         old = f"coalesce(OLD.{column}, 0)" if column else "0"
         op.execute(f"CREATE TRIGGER {table}_office_revision_insert AFTER INSERT ON {table} BEGIN "
-                   f"{_UPSERT.format(o=new)}; END")
+                   f"{_upsert('sqlite', new)}; END")
         # A row moved to another office raises the office it left too.
-        moved = (f" INSERT INTO office_revisions (office_id, revision) SELECT {old}, 1 WHERE {old} <> {new} "
-                 f"ON CONFLICT (office_id) DO UPDATE SET revision = office_revisions.revision + 1;"
-                 if column else "")
+        moved = f" {_upsert('sqlite', old, when=f'{old} <> {new}')};" if column else ""
         op.execute(f"CREATE TRIGGER {table}_office_revision_update AFTER UPDATE ON {table} BEGIN "
-                   f"{_UPSERT.format(o=new)};{moved} END")
+                   f"{_upsert('sqlite', new)};{moved} END")
         op.execute(f"CREATE TRIGGER {table}_office_revision_delete AFTER DELETE ON {table} BEGIN "
-                   f"{_UPSERT.format(o=old)}; END")
+                   f"{_upsert('sqlite', old)}; END")
 
 
 def downgrade() -> None:
@@ -137,11 +166,15 @@ def downgrade() -> None:
         for table in tables:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_office_revision ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_office_revision_truncate ON {table}")
+        op.execute("DROP TRIGGER IF EXISTS office_revisions_no_delete ON office_revisions")
+        op.execute("DROP TRIGGER IF EXISTS office_revisions_no_truncate ON office_revisions")
         for function in ("office_revision_by_office()", "office_revision_office()",
-                         "office_revision_every_office()", "office_revision_bump(integer)"):
+                         "office_revision_every_office()", "office_revision_bump(integer)",
+                         "office_revisions_forward_only()"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}")
     else:
         for table in tables:
             for event in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_office_revision_{event}")
+        op.execute("DROP TRIGGER IF EXISTS office_revisions_no_delete")
     op.drop_table('office_revisions')
