@@ -48,6 +48,11 @@ class ActionView:
     needs_comment: bool
     secondary: bool  # sends the case back or away: drawn less prominently
     form: ActionForm
+    needs_confirm: bool = False  # ends the case for good (withdraw): a box to tick first
+
+
+# Triggers that end a case for good: the form asks for a ticked box, so one click cannot do it.
+CONFIRMED_TRIGGERS = frozenset({"withdraw"})
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ def available_transitions(s: Session, user_id: int, case: Case, defn: Definition
 def _action(t: TransitionSpec, defn: Definition, version: int) -> ActionView:
     form = ActionForm(prefix=t.trigger, formdata=None, version=str(version))
     return ActionView(t.trigger, trigger_label(t.trigger), state_label(defn, t.dest), "comment_given" in t.conditions,
-                      t.trigger in ("return_for_revision", "withdraw"), form)
+                      t.trigger in ("return_for_revision", "withdraw"), form, t.trigger in CONFIRMED_TRIGGERS)
 
 
 def _states(defn: Definition, current: str) -> list[StateView]:

@@ -82,6 +82,9 @@ def act(case_id: int, trigger: str) -> Response | tuple[str, int]:
             flash(_("意見：%(error)s", error=form.comment.errors[0]), "error")
             return redirect(back, 303)
         abort(400)  # a tampered or truncated form: no version to check against
+    if trigger in case_page.CONFIRMED_TRIGGERS and not form.confirm.data:
+        flash(_("撤回後案件即結案，不能再送出：請先勾選「我確定要撤回」再按撤回。"), "error")
+        return redirect(back, 303)
     try:
         result = operations.fire(case.id, trigger, current_user.id, form.comment.data or None,
                                  int(form.version.data), db=database())

@@ -27,6 +27,7 @@ class ActionForm(FlaskForm):
 
     version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
     comment = TextAreaField(_l("意見"), [Optional(), Length(max=COMMENT_MAX)])
+    confirm = BooleanField(_l("我確定要撤回：撤回後案件即結案，不能再送出"))
 
 
 # -- 我的案件: creating and editing a case (web/mine.py, web/edit.py, web/uploads.py) --------------

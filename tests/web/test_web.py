@@ -80,6 +80,22 @@ def test_returning_needs_a_comment_and_keeps_it(as_user: Callable[[str], Browser
     assert "第2列時數請更正。" in text(b.get(f"/cases/{cid}"))
 
 
+def test_withdrawing_asks_for_a_ticked_box_first(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
+    """Withdrawing ends the case for good: one click on 撤回 alone does nothing but say so."""
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    action = f"/cases/{cid}/actions/withdraw"
+    page = b.get(f"/cases/{cid}").get_data(as_text=True)
+    data = forms(page)[action]
+    assert 'type="checkbox"' in page and "我確定要撤回" in page
+    unticked = {k: v for k, v in data.items() if k != "withdraw-confirm"}  # a browser sends no unticked box
+    resp = b.client.post(action, data=unticked)
+    assert resp.status_code == 303 and case_row(office.db, cid).state == "draft"
+    assert "請先勾選「我確定要撤回」" in text(b.get(f"/cases/{cid}"))
+    resp = b.client.post(action, data=data | {"withdraw-confirm": "y"})
+    assert resp.status_code == 303 and case_row(office.db, cid).state == "withdrawn"
+
+
 def test_a_post_without_csrf_token_is_refused(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
     cid = submitted(office)
     b = as_user("personnel_chief")
