@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -23,14 +24,32 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    cfg = alembic_config(db.url)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(db, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(db: Database, revision: str) -> None:
+    _run(db, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _run(db: Database, step: Callable[[Config], None]) -> None:
+    """Run migrations in one transaction. On SQLite, foreign keys are off while they run (SQLite's
+    own procedure for changing a table: build the new one, copy, drop the old one, rename; with
+    foreign keys on, dropping a table other tables refer to fails). They can only be switched
+    outside a transaction, so it is done on the driver connection before the transaction starts,
+    and ``PRAGMA foreign_key_check`` must find nothing before it commits."""
     cfg = alembic_config(db.url)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection if db.is_sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg)
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"a migration left rows whose foreign keys point nowhere: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")

@@ -596,7 +596,8 @@ def _duplicate(database: Database, office_id: int, kind: str, roc_year: int, per
     """The one-case-per-period key said no: name the case that already exists."""
     with database.unit_of_work(write=False) as uow:
         existing = uow.session.scalar(select(Case.id).where(
-            Case.office_id == office_id, Case.kind == kind, Case.roc_year == roc_year, Case.period == period))
+            Case.office_id == office_id, Case.kind == kind, Case.roc_year == roc_year, Case.period == period,
+            Case.state != "withdrawn"))  # a withdrawn case leaves its period free (the key is partial)
     label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(period or "", period or "")
     return ValidationError({"period": (
         f"{roc_year}年{label}的「{defn.label}」已經存在（案件 {existing}），同一期別只能有一件",

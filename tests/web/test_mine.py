@@ -145,6 +145,27 @@ def test_create_a_case_and_duplicate_period_is_named(office: OfficeFixture,
     assert 'value="113年第2季培力成果"' in html(again)  # what was typed is still there
 
 
+def test_a_withdrawn_case_leaves_its_period_free(office: OfficeFixture,
+                                                 as_user: Callable[[str], Browser]) -> None:
+    """Withdrawing a draft (say, made by mistake) must not make that quarter's report impossible:
+    a new case for the same period can be made; a second live one still cannot."""
+    b = as_user("personnel_staff")
+    data = form_values(html(b.get("/mine")), "/mine/new") | {"kind": "training_report", "roc_year": "113",
+                                                             "period": "Q3", "title": "113年第3季培力成果"}
+    first = b.client.post("/mine/new", data=data)
+    assert first.status_code == 303
+    withdrawn = int(re.search(r"/cases/(\d+)/edit", first.headers["Location"]).group(1))
+    operations.fire(withdrawn, "withdraw", office.users["personnel_staff"], db=office.db)
+    again = b.client.post("/mine/new", data=data)
+    assert again.status_code == 303, error_after(html(again), "period")
+    live = int(re.search(r"/cases/(\d+)/edit", again.headers["Location"]).group(1))
+    assert live != withdrawn
+    third = b.client.post("/mine/new", data=data)
+    assert third.status_code == 422
+    msg = error_after(html(third), "period")
+    assert f"案件 {live}" in msg and f"案件 {withdrawn}" not in msg
+
+
 def test_create_checks_the_cycle_and_the_year(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     b = as_user("personnel_staff")
     data = form_values(html(b.get("/mine")), "/mine/new") | {"kind": "training_report", "roc_year": "113",

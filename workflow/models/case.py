@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workflow.clock import now
@@ -16,9 +16,11 @@ from workflow.models.people import Office, Unit, User
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
-        # One case per office/kind/year/period for recurring kinds; ad hoc kinds leave period NULL,
-        # and NULLs never collide in a unique key (PostgreSQL and SQLite alike).
-        UniqueConstraint("office_id", "kind", "roc_year", "period"),
+        # One case per office/kind/year/period for recurring kinds, withdrawn cases aside (a
+        # withdrawn draft leaves its period free for a new case, migration 0010); ad hoc kinds leave
+        # period NULL, and NULLs never collide in a unique key (PostgreSQL and SQLite alike).
+        Index("uq_cases_period", "office_id", "kind", "roc_year", "period", unique=True,
+              postgresql_where=text("state <> 'withdrawn'"), sqlite_where=text("state <> 'withdrawn'")),
         CheckConstraint("roc_year BETWEEN 100 AND 200", name="roc_year"),
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint("revision_count >= 0", name="revision_count"),
