@@ -518,11 +518,24 @@ def file_with_city_group(
 
 
 # -- creating and editing ---------------------------------------------------------------------
+# A period as people say it (zh-TW, English): in messages, never the code.
+PERIOD_WORDS: dict[str | None, tuple[str, str]] = {
+    "Q1": ("第1季", "Q1"), "Q2": ("第2季", "Q2"), "Q3": ("第3季", "Q3"), "Q4": ("第4季", "Q4"),
+    "Y": ("全年度", "the whole year"), None: ("不分期（專案）", "no period (ad hoc)"),
+}
+
+
+def _period_words(period: str | None) -> tuple[str, str]:
+    return PERIOD_WORDS.get(period, (period or "", period or ""))
+
+
 def _check_period(defn: Definition, roc_year: int, period: str | None) -> None:
     allowed = PERIODS[defn.cycle]
     if period not in allowed:
-        shown = "、".join(p or "（不填）" for p in allowed)
-        raise ValidationError({"period": (f"此類案件的期別須為 {shown}", f"period must be one of {allowed}")})
+        zh = "、".join(_period_words(p)[0] for p in allowed)
+        en = ", ".join(_period_words(p)[1] for p in allowed)
+        raise ValidationError({"period": (f"「{defn.label}」的期別請選：{zh}",
+                                          f"choose the period of a {defn.label_en}: {en}")})
     if not 100 <= roc_year <= 200:
         raise ValidationError({"roc_year": ("民國年須在 100 到 200 之間", "ROC year must be between 100 and 200")})
 
@@ -598,10 +611,10 @@ def _duplicate(database: Database, office_id: int, kind: str, roc_year: int, per
         existing = uow.session.scalar(select(Case.id).where(
             Case.office_id == office_id, Case.kind == kind, Case.roc_year == roc_year, Case.period == period,
             Case.state != "withdrawn"))  # a withdrawn case leaves its period free (the key is partial)
-    label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(period or "", period or "")
+    zh, en = _period_words(period)
     return ValidationError({"period": (
-        f"{roc_year}年{label}的「{defn.label}」已經存在（案件 {existing}），同一期別只能有一件",
-        f"a {kind} for {roc_year} {period} already exists (case {existing})")})
+        f"{roc_year}年{zh}的「{defn.label}」已經存在（案件 {existing}），同一期別只能有一件",
+        f"the {defn.label_en} for ROC year {roc_year}, {en}, already exists (case {existing}): one per period")})
 
 
 def _edit(

@@ -172,7 +172,8 @@ def test_create_checks_the_cycle_and_the_year(office: OfficeFixture, as_user: Ca
                                                               "period": "Y", "title": "年度？"}
     resp = b.client.post("/mine/new", data=data)
     assert resp.status_code == 422
-    assert "期別須為" in error_after(html(resp), "period")
+    msg = error_after(html(resp), "period")
+    assert "期別請選" in msg and "第1季" in msg and "Q1" not in msg
     resp = b.client.post("/mine/new", data=data | {"roc_year": "2024", "period": "Q1"})
     assert "三位數的民國年" in error_after(html(resp), "roc_year")
 
