@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from web.i18n import gettext as _
@@ -75,7 +76,7 @@ def hint(spec: FieldSpec) -> str:
     elif spec.type == "decimal":
         parts.append(_("數字，可有小數"))
     if spec.min is not None and spec.max is not None:
-        parts.append(_("%(min)s 到 %(max)s", min=f"{spec.min:g}", max=f"{spec.max:g}"))
+        parts.append(_("%(min)s 到 %(max)s", min=plain_number(spec.min), max=plain_number(spec.max)))
     if spec.max_length:
         parts.append(_("最多 %(n)s 字", n=spec.max_length))
     if spec.type == "rows":
@@ -97,8 +98,15 @@ def shown(spec: FieldSpec, value: Any) -> str:
     if spec.type == "bool":
         return "1" if value else ""
     if spec.type == "decimal" and isinstance(value, int | float):
-        return f"{value:g}"
+        return plain_number(value)
     return str(value)
+
+
+def plain_number(x: float) -> str:
+    """A number as people write it: 1000000, 2.5, 0.0001 (``:g`` gave 1e+06 and 1.5e+06)."""
+    if float(x).is_integer():
+        return str(int(x))
+    return format(Decimal(repr(float(x))).normalize(), "f")
 
 
 def from_case(defn: Definition, stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ EVENTS: dict[str, LazyString] = {
     "edited": _l("修改內容"),
     "attachment": _l("上傳附件"),
     "document": _l("產生文件"),
+    "publication": _l("網站刊登"),
 }
 
 

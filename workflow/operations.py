@@ -672,6 +672,8 @@ def _save_fields_once(
         changed = fieldmod.changed_fields(case.fields, clean)
         if title is not None and values["title"] != case.title:
             changed.append("title")
+        if not changed:  # saved as it was: nothing to record, and no new version for others to trip on
+            return case.version
         now = clock.now()
         seq = case.history_seq + 1
         values["updated_at"] = now
