@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from tests.conftest import OfficeFixture
-from workflow import clock, plan, reminders
+from workflow import clock, plan, registry, reminders
 from workflow.models import Notification, Reminder, User
 
 
@@ -92,3 +92,42 @@ def test_without_smtp_only_in_app_notifications(office: OfficeFixture) -> None:
         assert _count(office, Reminder) == 3
         assert reminders.send_pending(office.db, None) == 0
     assert _count(office, Notification) > 0
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))
+
+
+def test_the_e_mail_says_roc_dates_and_state_labels_in_chinese_then_english(office: OfficeFixture) -> None:
+    with office.db.unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.office_id == office.id)
+                            .values(email=User.login + "@example.invalid"))
+        uow.commit()
+    outbox = _Outbox()
+    with time_machine.travel(dt.datetime(2026, 4, 13, 8, tzinfo=clock.TAIPEI), tick=False):
+        plan.generate(office.db, 115, office_codes=[office.code])
+        reminders.decide(office.db, days_before=7)
+        reminders.send_pending(office.db, outbox)
+    ours = [m for m in outbox.sent if m[0].startswith(office.code + ".")]
+    assert ours
+    draft = registry.default().latest("training_report").state("draft")
+    for _to, subject, body in ours:
+        assert subject.startswith(("【已逾期】", "【即將到期】"))
+        zh, en = body.split("\n\n")
+        assert f"目前在「{draft.label}」，期限 115.04.1" in zh
+        assert f'is at the step "{draft.label_en}", deadline 115.04.1' in en
+        assert "2026-04-1" not in body and "step draft" not in body
+
+
+def test_a_step_overdue_message_in_each_language() -> None:
+    message = reminders.reminder_message("step_overdue", 12, "年度成果", "secretariat_review", "秘書室審核",
+                                         "Secretariat review", dt.date(2026, 11, 4))
+    assert reminders.render(message, "zh_TW") == (
+        "【審核逾時】年度成果", "案件 12「年度成果」目前在「秘書室審核」，期限 115.11.04（審核逾時）。")
+    assert reminders.render(message, "en") == (
+        "[Review step overdue] 年度成果",
+        'Case 12 "年度成果" is at the step "Secretariat review", deadline 115.11.04 (review step overdue).')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
@@ -10,8 +11,9 @@ from werkzeug.wrappers import Response
 
 from web.db import database, session
 from web.forms import MarkReadForm
+from web.i18n import current_language
 from web.i18n import gettext as _
-from workflow import inbox
+from workflow import inbox, reminders
 from workflow.models import Notification
 
 bp = Blueprint("notifications", __name__)
@@ -32,11 +34,23 @@ def _nav() -> dict[str, Any]:
     return {"unread_count": unread_count}
 
 
+def in_language(item: inbox.Item, lang: str) -> inbox.Item:
+    """The item with its subject and body in ``lang``; a row without a (known) message as stored."""
+    if item.message is None:
+        return item
+    try:
+        subject, body = reminders.render(item.message, lang)
+    except (KeyError, ValueError, TypeError):
+        return item
+    return dataclasses.replace(item, subject=subject, body=body)
+
+
 @bp.get("/notifications")
 @login_required
 def show() -> str:
-    return render_template("notifications.html", items=inbox.inbox(session(), current_user.id),
-                           form=MarkReadForm(formdata=None))
+    lang = current_language()
+    items = [in_language(it, lang) for it in inbox.inbox(session(), current_user.id)]
+    return render_template("notifications.html", items=items, form=MarkReadForm(formdata=None))
 
 
 @bp.post("/notifications/<int:notification_id>/read")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -22,12 +23,13 @@ class Item:
     body: str
     created_at: dt.datetime
     read_at: dt.datetime | None
+    message: dict[str, Any] | None = None  # what ``reminders.render`` shows in the reader's language
 
 
 def inbox(s: Session, user_id: int, *, limit: int = 200) -> list[Item]:
     rows = s.execute(
         select(Notification.id, Notification.case_id, Notification.subject, Notification.body,
-               Notification.created_at, Notification.read_at)
+               Notification.created_at, Notification.read_at, Notification.message)
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)

@@ -6,6 +6,8 @@ Two phases, each safe to run again at any moment:
    ``reminders`` row keyed (case, step, round, kind) and, in the same transaction, one in-app
    ``notifications`` row per recipient (the holder; for overdue cases also the unit's chief and the
    liaison). The unique key makes a rerun, a retried task or a second worker insert nothing.
+   A notification keeps its ``message`` (kind and parameters): the inbox renders it in the
+   reader's language (``render``); ``subject`` and ``body`` hold the e-mail copy (``email_text``).
 2. ``send_pending``: e-mail every committed notification that has an address and no ``emailed_at``,
    claiming each row first (a lease) so two workers do not both send it; a worker that dies after
    claiming leaves a row another run sends when the lease has expired. Nothing lives only in Redis.
@@ -18,12 +20,12 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflow import clock, deadlines, holders, registry
+from workflow import clock, deadlines, holders, registry, rocdate
 from workflow.config import Settings
 from workflow.db import Database
 from workflow.models import Case, Notification, Reminder
@@ -55,6 +57,35 @@ class SmtpMailer:
         msg.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(msg)
+
+
+def reminder_message(kind: str, case_id: int, title: str, step: str, step_label: str, step_label_en: str,
+                     deadline: dt.date) -> dict[str, Any]:
+    """A reminder notification's ``message``: what ``render`` makes its text of, in either language."""
+    return {"kind": kind, "case_id": case_id, "title": title, "step": step, "step_label": step_label,
+            "step_label_en": step_label_en, "deadline": deadline.isoformat()}
+
+
+def render(message: dict[str, Any], lang: str) -> tuple[str, str]:
+    """(subject, body) of a notification's ``message`` in ``lang`` ("zh_TW" or "en"), dates as ROC dates.
+
+    Raises KeyError or ValueError for a message it does not know (the caller shows the stored text).
+    """
+    zh, en = KIND_WORDS[message["kind"]]
+    case_id, title = message["case_id"], message["title"]
+    deadline = rocdate.short(dt.date.fromisoformat(message["deadline"]))
+    if lang == "en":
+        return (f"[{en[:1].upper()}{en[1:]}] {title}",
+                f"Case {case_id} \"{title}\" is at the step \"{message['step_label_en']}\", "
+                f"deadline {deadline} ({en}).")
+    return f"【{zh}】{title}", f"案件 {case_id}「{title}」目前在「{message['step_label']}」，期限 {deadline}（{zh}）。"
+
+
+def email_text(message: dict[str, Any]) -> tuple[str, str]:
+    """The e-mail copy: the Chinese subject; the body in Chinese, then in English."""
+    subject, zh_body = render(message, "zh_TW")
+    _en_subject, en_body = render(message, "en")
+    return subject, f"{zh_body}\n\n{en_body}"
 
 
 def mailer_from_settings(settings: Settings) -> Mailer | None:
@@ -128,8 +159,9 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
     recipients = holders.holders(defn, c.step, c.unit_id, c.drafter_id, roles)
     if c.kind != "due_soon":
         recipients += [u for u in holders.chiefs_and_liaisons(c.unit_id, roles) if u not in recipients]
-    zh, en = KIND_WORDS[c.kind]
-    step_label = defn.state(c.step).label
+    state = defn.state(c.step)
+    message = reminder_message(c.kind, c.case_id, c.title, c.step, state.label, state.label_en, c.deadline)
+    subject, body = email_text(message)
     now = clock.now()
     with db.unit_of_work() as uow:
         s = uow.session
@@ -141,12 +173,9 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
         except IntegrityError:
             return 0  # another run recorded it first: it is theirs to send
         for user_id in recipients:
-            subject = f"【{zh}】{c.title}"
-            body = (f"案件 {c.case_id}「{c.title}」目前在「{step_label}」，期限 {c.deadline.isoformat()}（{zh}）。\n"
-                    f"Case {c.case_id} \"{c.title}\" is at step {c.step}, deadline {c.deadline.isoformat()} ({en}).")
             s.add(Notification(office_id=c.office_id, user_id=user_id, case_id=c.case_id, reminder_id=reminder.id,
-                               subject=subject, body=body, created_at=now, email_to=roles.emails.get(user_id),
-                               email_attempts=0))
+                               subject=subject[:200], body=body, message=message, created_at=now,
+                               email_to=roles.emails.get(user_id), email_attempts=0))
         uow.commit()
     return 1
 

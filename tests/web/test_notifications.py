@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable
 
+import time_machine
 from sqlalchemy import select
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, forms, text
-from workflow.clock import now
-from workflow.models import Notification
+from workflow import plan, registry, reminders
+from workflow.clock import TAIPEI, now
+from workflow.models import Case, Notification
 
 
 def notify(office: OfficeFixture, user: str, subject: str, *, minutes_ago: int = 0, case_id: int | None = None) -> int:
@@ -95,3 +98,49 @@ def test_empty_inbox(office: OfficeFixture, as_user: Callable[[str], Browser]) -
     page = as_user("nobody").get("/notifications")
     assert page.status_code == 200 and "目前沒有通知" in text(page)
     assert badge(page.get_data(as_text=True)) is None
+
+
+def _reminded(office: OfficeFixture) -> tuple[str, str, str]:
+    """Decide the reminders of 115.04.13: the Q1 reports (due 115.04.10, still drafts) are overdue.
+    Returns the draft state's code and its two labels."""
+    with time_machine.travel(dt.datetime(2026, 4, 13, 8, tzinfo=TAIPEI), tick=False):
+        plan.generate(office.db, 115, office_codes=[office.code])
+        reminders.decide(office.db, days_before=7)
+    with office.db.unit_of_work(write=False) as uow:
+        code = uow.session.scalar(select(Case.state).where(Case.office_id == office.id, Case.due_date
+                                                            == dt.date(2026, 4, 10)).limit(1))
+    assert code is not None
+    st = registry.default().latest("training_report").state(code)
+    return code, st.label, st.label_en
+
+
+def test_a_reminder_is_shown_in_chinese_with_roc_dates_and_state_labels(
+        office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    code, label, label_en = _reminded(office)
+    page = text(as_user("personnel_chief").get("/notifications"))
+    assert "【已逾期】" in page and f"目前在「{label}」，期限 115.04.10（已逾期）" in page
+    assert "2026-04-10" not in page and f"step {code}" not in page
+    assert "Case " not in page and "overdue" not in page and label_en not in page  # no English beside it
+
+
+def test_a_reminder_is_shown_in_english_to_an_english_reader(
+        office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    _code, label, label_en = _reminded(office)
+    b = as_user("personnel_chief")
+    b.get("/lang/en")
+    page = html.unescape(text(b.get("/notifications")))
+    assert "[Overdue]" in page and f'is at the step "{label_en}", deadline 115.04.10 (overdue).' in page
+    for chinese in ("【已逾期】", "已逾期", "案件", "目前在", "期限", f"「{label}」"):
+        assert chinese not in page
+    assert "2026-04-10" not in page
+    assert badge(b.get("/").get_data(as_text=True)) is not None  # the nav still counts them
+
+
+def test_a_notification_stored_before_messages_is_shown_as_stored(
+        office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    notify(office, "personnel_staff", "【即將到期】舊的通知")
+    b = as_user("personnel_staff")
+    assert "【即將到期】舊的通知：內容 In English." in text(b.get("/notifications"))
+    b.get("/lang/en")
+    page = b.get("/notifications")
+    assert page.status_code == 200 and "【即將到期】舊的通知" in text(page)

@@ -7,12 +7,13 @@ Reference rows are seeded by migration 0003 and edited by an administrator; noth
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.clock import now
-from workflow.models.base import Base
+from workflow.models.base import Base, JsonType
 
 
 class PlanPeriod(Base):
@@ -110,7 +111,10 @@ class Reminder(Base):
 
 
 class Notification(Base):
-    """An in-app message to one person, and the e-mail copy of it (sent after the row is committed)."""
+    """An in-app message to one person, and the e-mail copy of it (sent after the row is committed).
+
+    ``subject`` and ``body`` are the e-mail's text (Chinese, then English); the inbox renders
+    ``message`` in the reader's language."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -126,6 +130,9 @@ class Notification(Base):
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # What the text is made of ({"kind": ..., parameters}), shown in the reader's language by
+    # ``workflow.reminders.render``; NULL on rows written before it (shown as ``subject``/``body``).
+    message: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     read_at: Mapped[dt.datetime | None] = mapped_column()
     email_to: Mapped[str | None] = mapped_column(String(200))
