@@ -112,5 +112,5 @@ def approve_all(db: Database, user_id: int, selected: list[Selected]) -> list[Ou
             out.append(Outcome(c.case_id, c.title, "refused", error_message(exc)))
             continue
         now = state_label(registry.default().get(db, c.kind, c.workflow_version), result.to_state)
-        out.append(Outcome(c.case_id, c.title, "approved", str(_("已核准，案件目前為「%(state)s」。", state=now))))
+        out.append(Outcome(c.case_id, c.title, "approved", str(_("案件目前為「%(state)s」。", state=now))))
     return out

@@ -89,7 +89,7 @@ def act(case_id: int, trigger: str) -> Response | tuple[str, int]:
         result = operations.fire(case.id, trigger, current_user.id, form.comment.data or None,
                                  int(form.version.data), db=database())
     except Conflict as exc:
-        return render_error(409, conflict_message(exc), back=back)
+        return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)
     except CaseflowError as exc:
         flash(error_message(exc), "error")
         return redirect(back, 303)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
@@ -24,7 +25,7 @@ PAGES: dict[int, tuple[LazyString, LazyString]] = {
     403: (_l("沒有權限"), _l("您沒有權限檢視這個頁面或執行這個動作。")),
     404: (_l("找不到頁面"), _l("這個頁面不存在，或您沒有權限檢視。")),
     405: (_l("不支援的操作"), _l("這個網址不接受這種操作，請從頁面上的按鈕進行。")),
-    409: (_l("案件已被他人處理"), _l("案件在您開啟頁面後已有變動，請重新載入後再操作。")),
+    409: (_l("案件已有變動"), _l("案件在您開啟頁面後已有變動，請重新載入後再操作。")),
     413: (_l("資料太大"), _l("送出的資料超過上限。")),
     429: (_l("嘗試次數過多"), _l("短時間內嘗試太多次，請稍候幾分鐘後再試。")),
     500: (_l("系統發生錯誤"), _l("系統暫時無法完成這個動作，請稍後再試；若持續發生，請聯絡系統管理者。")),
@@ -38,15 +39,22 @@ def error_message(exc: CaseflowError) -> str:
 
 def conflict_message(exc: Conflict) -> str:
     """Who acted first and when, with the time as a ROC date in Taipei time."""
-    who = exc.by or _("另一位使用者")
     when = roc_datetime(exc.at) if exc.at else _("剛才")
+    if exc.by and current_user.is_authenticated and exc.by == current_user.display_name:
+        return str(_("這個案件您已在另一個視窗或分頁於 %(when)s 處理過，這一頁已過期。請重新載入案件頁後再操作。",
+                     when=when))
+    who = exc.by or _("另一位使用者")
     return str(_("這個案件已由%(who)s於 %(when)s 處理，您看到的頁面已過期。請重新載入案件頁後再操作。",
                  who=who, when=when))
 
 
-def render_error(code: int, message: str | None = None, *, back: str | None = None) -> tuple[str, int]:
+def render_error(code: int, message: str | None = None, *, back: str | None = None,
+                 unsent: str | None = None) -> tuple[str, int]:
+    """The error page; ``unsent``: text the person typed that was not saved (a comment on a stale
+    page), shown for them to copy rather than lost."""
     title, default = PAGES.get(code, PAGES[500])
-    return render_template("error.html", code=code, title=title, message=message or default, back=back), code
+    return render_template("error.html", code=code, title=title, message=message or default, back=back,
+                           unsent=unsent or None), code
 
 
 def _http(e: HTTPException) -> tuple[str, int] | Response:

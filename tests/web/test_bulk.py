@@ -58,7 +58,7 @@ def test_a_case_someone_else_approved_first_is_reported_as_a_conflict(
     operations.approve(a, office.users["civil_chief"], expected_version=2, db=office.db)
     words = _post(chief, html, hidden)
     assert "共 2 件，已核准 1 件" in words
-    assert "已被他人處理" in words and "civil_chief" in words  # who acted first
+    assert "未核准：案件已有變動" in words and "civil_chief" in words  # who acted first
     assert case_row(office.db, b_).state == "secretariat_review"
 
 

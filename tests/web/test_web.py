@@ -120,6 +120,24 @@ def test_a_stale_page_gets_409_naming_who_acted_first(
     assert case_row(office.db, cid).version == 2  # one submission, not two
 
 
+def test_a_stale_return_keeps_the_comment_and_knows_it_was_you_in_another_tab(
+    as_user: Callable[[str], Browser], office: OfficeFixture
+) -> None:
+    cid = submitted(office)
+    b = as_user("personnel_chief")
+    page = b.get(f"/cases/{cid}").get_data(as_text=True)
+    stale = forms(page)[f"/cases/{cid}/actions/return_for_revision"]
+    b.submit(f"/cases/{cid}", f"/cases/{cid}/actions/approve")  # the same person, in another tab
+    comment = "第3列的時數請再確認，並補上簽到表。"
+    resp = b.client.post(f"/cases/{cid}/actions/return_for_revision",
+                         data=stale | {"return_for_revision-comment": comment})
+    assert resp.status_code == 409
+    words = text(resp)
+    assert "另一個視窗或分頁" in words and "案件已有變動" in words
+    assert comment in resp.get_data(as_text=True)  # shown to copy, not lost
+    assert case_row(office.db, cid).state == "secretariat_review"
+
+
 # -- who may see and do what --------------------------------------------------------------------
 def test_a_case_of_another_office_is_not_found(
     as_user: Callable[[str], Browser], office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
