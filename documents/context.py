@@ -179,7 +179,7 @@ def common(d: Loaded) -> dict[str, Any]:
         "drafter": d.names.get(c.drafter_id, "") if c.drafter_id else "",
         "chief": d.chief,
         "doc_no": f"{doc_no_prefix(d.office.name)}第{c.roc_year}{c.id:07d}號",
-        "footer_text": f"{d.office.name}　案件編號 {c.id}　第 {c.version} 版",
+        "footer_text": f"{d.office.name}　案件編號 {c.id}　案件版本 {c.version}",
     }
 
 

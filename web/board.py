@@ -116,7 +116,7 @@ def _export_rows(b: boardmod.Board) -> tuple[list[str], list[list[Any]]]:
 @login_required
 def export_csv() -> Response:
     header, rows = _export_rows(_load(None, False))
-    return Response(to_csv(header, rows), mimetype="text/csv; charset=utf-8",
+    return Response(to_csv(header, rows), content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=overdue-board.csv"})
 
 

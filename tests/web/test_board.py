@@ -36,6 +36,7 @@ def test_liaison_sees_which_units_are_late_with_what(office: OfficeFixture,
         assert "115年第1季宣導成果報告" in only_social and "115年第1季培力成果報告" not in only_social
         csv = b.get("/board.csv")
         assert csv.status_code == 200 and "115年第1季培力成果報告" in csv.get_data().decode("utf-8-sig")
+        assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not twice
         ods = b.get("/board.ods")
         z = zipfile.ZipFile(io.BytesIO(ods.get_data()))
         assert z.namelist()[0] == "mimetype" and "培力成果報告" in z.read("content.xml").decode()
