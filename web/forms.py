@@ -56,6 +56,12 @@ class UploadForm(FlaskForm):
     alt_text = StringField(_l("替代文字（照片必填）"), [Optional(), Length(max=500, message=_l("替代文字最多 500 字"))])
 
 
+class RemoveAttachmentForm(FlaskForm):
+    """Take one attachment off a draft; ``version`` is the case version the page showed."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+
+
 class MarkReadForm(FlaskForm):
     """Mark one notification (or, with no id, all of them) as read."""
 

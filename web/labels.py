@@ -41,6 +41,7 @@ EVENTS: dict[str, LazyString] = {
     "transition": _l("狀態變更"),
     "edited": _l("修改內容"),
     "attachment": _l("上傳附件"),
+    "attachment_removed": _l("移除附件"),
     "document": _l("產生文件"),
     "publication": _l("網站刊登"),
 }

@@ -26,11 +26,11 @@ from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, render_error
 from web.filters import filesize
-from web.forms import UploadForm
+from web.forms import RemoveAttachmentForm, UploadForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from workflow import operations, posting, storage
-from workflow.errors import CaseflowError, Conflict, ValidationError
+from workflow.errors import CaseflowError, Conflict, NotFound, ValidationError
 from workflow.models import Attachment
 
 bp = Blueprint("uploads", __name__)
@@ -150,6 +150,28 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         flash(localized(exc.message, exc.message_en), "error")
         return redirect(_back(case.id), 303)
     flash(_("已上傳「%(name)s」（%(size)s）。", name=name, size=filesize(len(content))), "success")
+    return redirect(_back(case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/attachments/<int:attachment_id>/remove")
+@login_required
+def remove(case_id: int, attachment_id: int) -> Response | tuple[str, int]:
+    """Take a wrongly uploaded file off a draft (the edit page's 移除 button, one per attachment)."""
+    case = load_case_for(current_user, case_id)
+    form = RemoveAttachmentForm()
+    if not form.validate():
+        abort(400)  # a tampered or truncated form: no version to check against
+    try:
+        name = operations.remove_attachment(case.id, current_user.id, attachment_id, int(form.version.data),
+                                            db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
+    except NotFound:
+        abort(404)
+    except CaseflowError as exc:
+        flash(localized(exc.message, exc.message_en), "error")
+        return redirect(_back(case.id), 303)
+    flash(_("已移除附件「%(name)s」。", name=name), "success")
     return redirect(_back(case.id), 303)
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -205,11 +205,14 @@ def _cas_update(s: Session, case: CaseLike, values: dict[str, Any]) -> bool:
     return res.rowcount == 1
 
 
+_T = TypeVar("_T")
+
+
 class _HistoryMoved(Exception):
     """Only the history moved under us (a document was recorded): the operation simply runs again."""
 
 
-def _retrying(fn: Callable[[], int]) -> int:
+def _retrying(fn: Callable[[], _T]) -> _T:
     for _attempt in range(5):
         try:
             return fn()
@@ -701,6 +704,38 @@ def add_attachment(
     key, digest = storage.default().put(content)
     return _retrying(lambda: _add_attachment_once(case_id, actor, name, content_type, content, key, digest,
                                                   expected_version, database))
+
+
+def remove_attachment(case_id: int, actor: int, attachment_id: int, expected_version: int | None = None, *,
+                      db: Database | None = None) -> str:
+    """Take a wrongly uploaded file off a draft (only while it can be edited, only by a drafter of
+    its unit); the history records what was removed, and the stored file stays (content-addressed:
+    documents made earlier and the history still name it). Returns the attachment's name."""
+    database = _db(db)
+    return _retrying(lambda: _remove_attachment_once(case_id, actor, attachment_id, expected_version, database))
+
+
+def _remove_attachment_once(case_id: int, actor: int, attachment_id: int, expected_version: int | None,
+                            database: Database) -> str:
+    registry.default().sync(database)
+    with database.unit_of_work() as uow:
+        case, _defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
+        s = uow.session
+        att = s.get(Attachment, attachment_id)
+        if att is None or att.case_id != case.id:
+            raise NotFound(f"這個案件沒有附件 {attachment_id}", f"case {case_id} has no attachment {attachment_id}")
+        name, digest = att.name, att.sha256
+        s.delete(att)
+        s.flush()
+        now = clock.now()
+        history = _history_row(
+            case, seq=case.history_seq + 1, prev_hash=case.history_head, event="attachment_removed", at=now,
+            actor_id=who.id, on_behalf_of_id=on_behalf,
+            data={"attachment_id": attachment_id, "name": name, "sha256": digest},
+        )
+        _write(s, database, case, {"updated_at": now}, history)
+        uow.commit()
+        return name
 
 
 def _add_attachment_once(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests.conftest import OfficeFixture
-from tests.web.conftest import Browser, csrf_token, text
+from tests.web.conftest import Browser, csrf_token, forms, text
 from web import create_app
 from workflow.models import Attachment
 
@@ -217,3 +217,39 @@ def test_case_page_links_the_edit_form_and_the_downloads(office: OfficeFixture,
     # The chief sees the download but no edit link.
     chief = as_user("personnel_chief").get(f"/cases/{cid}").get_data(as_text=True)
     assert f'href="/cases/{cid}/attachments/{att.id}"' in chief and f'href="/cases/{cid}/edit"' not in chief
+
+
+def test_a_wrong_file_can_be_removed_from_a_draft(office: OfficeFixture, as_user: Callable[[str], Browser],
+                                                  office_factory: Callable[[], OfficeFixture],
+                                                  browser: Callable[[], Browser]) -> None:
+    """A file uploaded by mistake comes off the draft (it counted towards the attachments a kind
+    needs and went into the documents); the history says what was removed and by whom."""
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    upload(b, cid, "錯的檔案.pdf", PDF)
+    upload(b, cid, "對的檔案.pdf", PDF)
+    wrong, right = attachments(office, cid)
+    page = b.get(f"/cases/{cid}/edit").get_data(as_text=True)
+    action = f"/cases/{cid}/attachments/{wrong.id}/remove"
+    assert 'aria-label="移除附件「錯的檔案.pdf」"' in page
+    data = forms(page)[action]
+    stale = dict(data)
+    resp = b.client.post(action, data=data)
+    assert "已移除附件「錯的檔案.pdf」" in flashed(b, resp)
+    assert [a.id for a in attachments(office, cid)] == [right.id]
+    assert "移除附件" in text(b.get(f"/cases/{cid}"))  # in the history, with the file's name
+    # The page it was removed from is now out of date: the other file is not removed from it.
+    again = b.client.post(f"/cases/{cid}/attachments/{right.id}/remove", data=stale)
+    assert again.status_code == 409 and [a.id for a in attachments(office, cid)] == [right.id]
+    # Someone who cannot edit the draft, and another office, get nothing removed.
+    fresh = forms(b.get(f"/cases/{cid}/edit").get_data(as_text=True))[f"/cases/{cid}/attachments/{right.id}/remove"]
+    chief = as_user("personnel_chief")
+    refused = chief.client.post(f"/cases/{cid}/attachments/{right.id}/remove",
+                                data=fresh | {"csrf_token": csrf_token(chief.get("/").get_data(as_text=True))})
+    assert refused.status_code == 303 and [a.id for a in attachments(office, cid)] == [right.id]
+    other = office_factory()
+    outsider = browser()
+    assert outsider.login(other.logins["personnel_staff"]).status_code == 303
+    token = csrf_token(outsider.get("/").get_data(as_text=True))
+    resp = outsider.client.post(f"/cases/{cid}/attachments/{right.id}/remove", data=fresh | {"csrf_token": token})
+    assert resp.status_code == 404 and [a.id for a in attachments(office, cid)] == [right.id]
