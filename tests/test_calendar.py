@@ -228,3 +228,19 @@ def test_a_draft_is_its_drafters_only_while_they_can_still_work_on_it(office: Of
         uow.session.execute(update(User).where(User.id == office.users["personnel_staff"]).values(active=False))
         uow.commit()
     assert holding() == [office.users["personnel_staff2"]]
+
+
+def test_the_on_time_chart_names_the_months_cases_fell_due_in(office: OfficeFixture) -> None:
+    """The first-quarter report falls due in April: its bar is 115.04-06, not a '115Q2' that reads
+    as the second quarter's reports."""
+    from sqlalchemy import update
+
+    from workflow import board
+
+    cid = office.case("training_report", period="Q1", roc_year=115)
+    with office.db.unit_of_work() as uow:
+        uow.session.execute(update(Case).where(Case.id == cid).values(due_date=dt.date(2026, 4, 10)))
+        uow.commit()
+    with office.db.unit_of_work(write=False) as uow:
+        rates = board._on_time(uow.session, office.id, dt.date(2026, 11, 28))
+    assert [r.label for r in rates] == ["115.04-06"]

@@ -54,7 +54,7 @@ class Count:
 
 @dataclass(frozen=True)
 class QuarterRate:
-    label: str  # "115Q1"
+    label: str  # the months the cases fell due in: "115.04-06"
     on_time: int
     total: int
 
@@ -276,7 +276,9 @@ def _on_time(s: Session, office_id: int, today: dt.date) -> list[QuarterRate]:
         bucket = per.setdefault(_quarter(due), [0, 0])
         bucket[0] += int(ok or 0)
         bucket[1] += int(n)
-    return [QuarterRate(f"{y}Q{q}", v[0], v[1]) for (y, q), v in sorted(per.items())]
+    # Labelled by the months the cases fell due in (115.04-06), not "115Q2": the reports due in
+    # April are the 第1季 ones, and a "Q2" bar read as the second quarter's reports.
+    return [QuarterRate(f"{y}.{3 * q - 2:02d}-{3 * q:02d}", v[0], v[1]) for (y, q), v in sorted(per.items())]
 
 
 def _states_by_unit(s: Session, office_id: int, today: dt.date, unit_names: dict[int, str],
