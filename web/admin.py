@@ -115,8 +115,15 @@ def _parse_date(text: str | None) -> dt.date | None:
 
 
 def date_check(_form: FlaskForm, field: Field) -> None:
-    if (field.data or "").strip() and _parse_date(field.data) is None:
-        raise ValidationError(_("日期格式不正確，請填民國日期（例：115.04.10）或西元日期（例：2026-04-10）"))
+    text = (field.data or "").strip()
+    if not text:
+        return
+    try:
+        rocdate.parse(text)
+    except rocdate.NoSuchDate:
+        raise ValidationError(_("沒有「%(text)s」這一天，請檢查月份和日期", text=text)) from None
+    except ValueError:
+        raise ValidationError(_("日期格式不正確，請填民國日期（例：115.04.10）或西元日期（例：2026-04-10）")) from None
 
 
 def strip(value: str | None) -> str | None:

@@ -12,13 +12,13 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from web.i18n import gettext as _
 from web.i18n import localized
 from workflow import rocdate
 from workflow.definitions import Definition, FieldSpec
+from workflow.fields import plain_number
 
 BLANK_ROWS = 3  # empty rows offered under the filled ones
 MORE_ROWS = 5  # rows the "add rows" button adds
@@ -101,12 +101,6 @@ def shown(spec: FieldSpec, value: Any) -> str:
         return plain_number(value)
     return str(value)
 
-
-def plain_number(x: float) -> str:
-    """A number as people write it: 1000000, 2.5, 0.0001 (``:g`` gave 1e+06 and 1.5e+06)."""
-    if float(x).is_integer():
-        return str(int(x))
-    return format(Decimal(repr(float(x))).normalize(), "f")
 
 
 def from_case(defn: Definition, stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from workflow import rocdate
@@ -16,6 +17,13 @@ from workflow.errors import ValidationError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 Errors = dict[str, tuple[str, str]]
+
+
+def plain_number(x: float) -> str:
+    """A number as people write it: 1000000, 2.5, 0.0001 (``:g`` gave 1e+06 and 1.5e+06)."""
+    if float(x).is_integer():
+        return str(int(x))
+    return format(Decimal(repr(float(x))).normalize(), "f")
 
 
 def _empty(v: Any) -> bool:
@@ -51,15 +59,18 @@ def _scalar(spec: FieldSpec, value: Any) -> tuple[Any, tuple[str, str] | None]:
         else:
             out = round(num, 2)
         if spec.min is not None and num < spec.min:
-            return None, (f"不可小於 {spec.min:g}", f"must be at least {spec.min:g}")
+            return None, (f"不可小於 {plain_number(spec.min)}", f"must be at least {plain_number(spec.min)}")
         if spec.max is not None and num > spec.max:
-            return None, (f"不可大於 {spec.max:g}", f"must be at most {spec.max:g}")
+            return None, (f"不可大於 {plain_number(spec.max)}", f"must be at most {plain_number(spec.max)}")
         return out, None
     if t == "date":
         if isinstance(value, dt.date):
             return value.isoformat(), None
         try:
             return rocdate.parse(str(value)).isoformat(), None
+        except rocdate.NoSuchDate:
+            return None, (f"沒有「{value}」這一天，請檢查月份和日期",
+                          f"there is no such day as {value!r}; check the month and day")
         except ValueError:
             return None, (
                 f"「{value}」不是日期，請寫成 113.04.10 或 2024-04-10",

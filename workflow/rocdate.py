@@ -28,12 +28,21 @@ def short(d: dt.date | None) -> str:
     return f"{roc_year(d)}.{d.month:02d}.{d.day:02d}"
 
 
+class NoSuchDate(ValueError):
+    """Written as a date, but there is no such day (115.02.30, 2026-13-01)."""
+
+
 def parse(text: str) -> dt.date:
-    """Accept 2024-04-10, 113.04.10, 113/4/10 or 民國113年4月10日; raise ValueError otherwise."""
+    """Accept 2024-04-10, 113.04.10, 113/4/10 or 民國113年4月10日; raise NoSuchDate for a date's
+    shape naming no day, ValueError for anything else."""
     m = _ISO.match(text)
-    if m:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    m = _ROC.match(text)
-    if m:
-        return dt.date(int(m[1]) + ROC_OFFSET, int(m[2]), int(m[3]))
-    raise ValueError(text)
+    year = int(m[1]) if m else 0
+    if not m:
+        m = _ROC.match(text)
+        year = int(m[1]) + ROC_OFFSET if m else 0
+    if not m:
+        raise ValueError(text)
+    try:
+        return dt.date(year, int(m[2]), int(m[3]))
+    except ValueError:
+        raise NoSuchDate(text) from None

@@ -500,6 +500,8 @@ def test_reference_data_of_the_calendar(admin: Browser, office: OfficeFixture) -
                                                                    StepLimit.state == "section_review"))
             uow.commit()
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.13.40", "closure-reason": "颱風"})
+    assert status == 422 and "沒有「115.13.40」這一天" in body  # a date's shape, but no such day
+    status, body = post(admin, url, "/admin/closures", **{"closure-day": "颱風天", "closure-reason": "颱風"})
     assert status == 422 and "日期格式不正確" in body
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "115.08.03", "closure-reason": "\u3000"})
     assert status == 422 and "請填寫原因" in body
