@@ -124,3 +124,12 @@ def test_only_the_secretariat_and_liaisons_see_the_queue(office: OfficeFixture,
                                                          as_user: Callable[[str], Browser]) -> None:
     assert as_user("social_staff").get("/publishing/failed").status_code == 403
     assert as_user("liaison").get("/publishing/failed").status_code == 200
+
+
+def test_the_activity_date_is_a_roc_date_on_the_zone(office: OfficeFixture, browser: Callable[[], Browser]) -> None:
+    cid, outbox_id = to_publishing(office, fields={"heading": "CEDAW 宣導活動成果", "body": "感謝民眾參與。",
+                                                   "activity_date": "2026-02-15"})
+    assert service.process_posting(office.db, outbox_id, publisher=PublicZonePublisher(), settings=FAST).status \
+        == "published"
+    words = text(browser().get(f"/zone/{office.code}/postings/{cid}"))
+    assert "活動日期：115.02.15" in words and "2026-02-15" not in words
