@@ -35,8 +35,8 @@ class FailedPosting:
     version: int
     title: str
     unit_name: str
-    reason: str
-    reason_en: str
+    reason: str | None  # None: the failure recorded no reason (the page then runs the checks)
+    reason_en: str | None
     failed_at: dt.datetime
     attempts: int
 
@@ -63,13 +63,14 @@ def _failed_query(office_id: int) -> Any:
 
 
 def failed_postings(session: Session, office_id: int) -> list[FailedPosting]:
-    """The office's failed postings, longest waiting first, each with its reason."""
+    """The office's failed postings, longest waiting first, each with its reason if one was recorded."""
     out = []
     for r in session.execute(_failed_query(office_id)):
         data = r.data or {}
+        reason = data.get("reason") or r.comment or None
         out.append(FailedPosting(r.id, r.version, r.title, r.unit_name,
-                                 str(data.get("reason") or r.comment or "刊登失敗（原因未記錄）"),
-                                 str(data.get("reason_en") or data.get("reason") or "publishing failed"),
+                                 str(reason) if reason else None,
+                                 str(data.get("reason_en") or reason) if reason else None,
                                  r.entered_state_at, int(r.total_attempts or 0)))
     return out
 
