@@ -18,6 +18,7 @@ from tests.fake_site import TOKEN, FakeSite
 from tests.publishing_helpers import FAST, to_publishing
 from workflow import audit, operations, posting
 from workflow.config import PublishSettings
+from workflow.errors import ValidationError
 from workflow.models import Case, HistoryEvent, OutboxMessage, Publication
 
 
@@ -277,3 +278,20 @@ def test_unconfigured_external_site_is_a_permanent_failure(office: OfficeFixture
                                       settings=PublishSettings(publisher="external_site", backoff_seconds=0))
     assert outcome.status == "failed" and "尚未設定" in (outcome.reason or "")
     assert state(office, cid) == "publish_failed"
+
+
+def test_a_bad_manual_posting_url_names_no_field_key(office: OfficeFixture, site: FakeSite) -> None:
+    cid, outbox_id = to_publishing(office)
+    site.will("400")
+    service.process_posting(office.db, outbox_id, publisher=HttpSitePublisher(site.url, TOKEN, timeout=0.5),
+                            settings=FAST)
+    with pytest.raises(ValidationError) as err:
+        posting.record_manual_posting(cid, office.users["secretariat"], "www.example.gov.tw/news/9", "人工刊登",
+                                      db=office.db)
+    assert "url" not in err.value.message and "請填寫刊登網址（以 https:// 開頭）" in err.value.message
+    assert "url:" not in err.value.message_en and "give the posting's URL" in err.value.message_en
+    assert set(err.value.errors) == {"url"}  # the API's errors still name the field by its key
+    with pytest.raises(ValidationError) as err:
+        posting.edit_posting(cid, office.users["secretariat"], alt_texts={10**9: "x"}, db=office.db)
+    assert err.value.message.startswith("欄位有誤：替代文字：找不到附件") and "alt_text" not in err.value.message
+    assert err.value.message_en.startswith("Invalid fields: Alt text: no attachment")

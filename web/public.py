@@ -17,7 +17,7 @@ from documents.service import document_store
 from publishing.sniff import sniff
 from web.db import session
 from web.labels import kind_label
-from workflow import storage
+from workflow import rocdate, storage
 from workflow.models import Attachment, Case, Document, Office, Publication
 
 bp = Blueprint("public", __name__, url_prefix="/zone")
@@ -52,7 +52,7 @@ class ZonePosting:
     roc_year: int
     heading: str
     body: str
-    activity_date: str | None
+    activity_date: dt.date | None
     published_at: dt.datetime
     external_url: str | None  # posted by hand elsewhere (the secretariat's manual posting)
 
@@ -80,9 +80,18 @@ def _postings(office_id: int, *, year: int | None = None, kind: str | None = Non
     for case, status, url, published_at in session().execute(q):
         f = case.fields or {}
         out.append(ZonePosting(case.id, case.kind, case.roc_year, str(f.get("heading") or case.title),
-                               str(f.get("body") or ""), f.get("activity_date"), published_at or case.entered_state_at,
+                               str(f.get("body") or ""), _date(f.get("activity_date")),
+                               published_at or case.entered_state_at,
                                url if status == "manual" else None))
     return out
+
+
+def _date(value: object) -> dt.date | None:
+    """A stored date field (ISO, as ``workflow.fields`` keeps it) as a date, shown as ROC by the page."""
+    try:
+        return rocdate.parse(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _documents(office_id: int, *, year: int | None = None, document_id: int | None = None) -> list[ZoneDocument]:

@@ -1,7 +1,8 @@
 """刊登失敗處理: the secretariat's queue of web postings that could not be published (plan
 §5.5(2)), with retry, fix-and-retry, a manual posting, or sending the posting back to its unit.
 
-Each view is load (``access.load_case_for``) → act (one operation) → redirect. Who may do what is
+Each view is load (``access.load_case_for``) → act (one operation) → redirect; a refused form is
+shown again (422) with what was typed and a message next to the field. Who may do what is
 decided by the workflow (only the secretariat fires these triggers); the queue itself is shown to
 the secretariat, the liaisons and the administrator. The liaison's board can show
 ``workflow.posting.failed_postings_count``.
@@ -25,8 +26,9 @@ from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
+from web.i18n import localized
 from workflow import clock, operations, posting
-from workflow.errors import CaseflowError, Conflict
+from workflow.errors import CaseflowError, Conflict, ValidationError
 from workflow.models import Case
 
 bp = Blueprint("publishing", __name__, url_prefix="/publishing")
@@ -71,16 +73,46 @@ def _may_view() -> None:
 
 @bp.get("/failed")
 @login_required
-def failed() -> str:
+def failed() -> tuple[str, int]:
     _may_view()
+    return _failed_page()
+
+
+def _failed_page(typed: VersionForm | None = None, typed_for: int | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    """The queue; ``typed`` is a refused form of row ``typed_for``, shown again with its messages."""
+    _may_view()  # the actions are the workflow's to refuse, but the queue is shown to its viewers only
     rows = posting.failed_postings(session(), current_user.office_id)
     now = clock.now()
+
+    def form(cls: type[VersionForm], name: str) -> Any:
+        def make(r: posting.FailedPosting) -> VersionForm:
+            if typed is not None and typed_for == r.case_id and isinstance(typed, cls):
+                return typed
+            return cls(formdata=None, prefix=f"{name}{r.case_id}", version=r.version)
+        return make
+
+    problem = None
+    if typed is not None:
+        title = next((r.title for r in rows if r.case_id == typed_for), "")
+        problem = _("「%(title)s」的表單有欄位需要修正，請看欄位下方的說明；您輸入的內容都還在。", title=title)
     return render_template("publishing_failed.html", rows=rows, now=now,
                            waiting={r.case_id: r.waiting(now) for r in rows},
+                           reasons={r.case_id: _reason(r) for r in rows},
                            in_progress=posting.publishing_now(session(), current_user.office_id),
-                           retry_form=lambda r: RetryForm(prefix=f"retry{r.case_id}", version=r.version),
-                           manual_form=lambda r: ManualForm(prefix=f"manual{r.case_id}", version=r.version),
-                           return_form=lambda r: ReturnForm(prefix=f"return{r.case_id}", version=r.version))
+                           retry_form=form(RetryForm, "retry"), manual_form=form(ManualForm, "manual"),
+                           return_form=form(ReturnForm, "return"), problem=problem, typed_for=typed_for), status
+
+
+def _reason(r: posting.FailedPosting) -> str:
+    """Why the posting did not go out: the recorded reason, else what the checks find now."""
+    if r.reason:
+        return localized(r.reason, r.reason_en)
+    problems = _problems(r.case_id)
+    if problems:
+        zh, en = checks.summary(problems)
+        return _("刊登前檢查未通過：%(problems)s", problems=localized(zh, en))
+    return _("刊登失敗（原因未記錄）")
 
 
 def _fire(case_id: int, trigger: str, form: VersionForm, comment: str | None, done: str) -> Response | tuple[str, int]:
@@ -113,13 +145,19 @@ def manual(case_id: int) -> Response | tuple[str, int]:
     case = load_case_for(current_user, case_id)
     form = ManualForm(prefix=f"manual{case.id}")
     if not form.validate():
-        flash(_("登錄人工刊登：請填寫刊登網址與說明。"), "error")
-        return redirect(url_for(".failed"), 303)
+        if form.version.errors:
+            abort(400)  # a tampered or truncated form: no version to check against
+        return _failed_page(form, case.id, status=422)
     try:
         posting.record_manual_posting(case.id, current_user.id, form.url.data or "", form.note.data or "",
                                       int(form.version.data), db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for(".failed"))
+    except ValidationError as exc:
+        url_error = exc.errors.pop("url", None)
+        form.url.errors = [localized(*url_error)] if url_error else []
+        form.note.errors = [localized(*v) for v in exc.errors.values()]
+        return _failed_page(form, case.id, status=422)
     except CaseflowError as exc:
         flash(error_message(exc), "error")
         return redirect(url_for(".failed"), 303)
@@ -133,45 +171,67 @@ def send_back(case_id: int) -> Response | tuple[str, int]:
     case = load_case_for(current_user, case_id)
     form = ReturnForm(prefix=f"return{case.id}")
     if not form.validate():
-        flash(_("退回承辦課室：請填寫退回原因。"), "error")
-        return redirect(url_for(".failed"), 303)
+        if form.version.errors:
+            abort(400)
+        return _failed_page(form, case.id, status=422)
     return _fire(case.id, "return_for_revision", form, form.comment.data,
                  _("已退回承辦課室：「%(title)s」。", title=case.title))
 
 
 @bp.route("/<int:case_id>/fix", methods=["GET", "POST"])
 @login_required
-def fix(case_id: int) -> Response | str | tuple[str, int]:
+def fix(case_id: int) -> Response | tuple[str, int]:
     _may_view()
     case = load_case_for(current_user, case_id)
     if case.kind != posting.KIND or case.state != posting.FAILED:
         abort(404)
-    form = FixForm(prefix="fix", version=case.version, heading=(case.fields or {}).get("heading"),
-                   body=(case.fields or {}).get("body"))
-    if request.method == "POST" and form.validate():
-        photos = {a.id for a in case.attachments}
-        alts = {a: request.form.get(f"alt-{a}", "") for a in photos if f"alt-{a}" in request.form}
-        try:
-            version = posting.edit_posting(case.id, current_user.id, heading=form.heading.data, body=form.body.data,
-                                           alt_texts=alts, expected_version=int(form.version.data), db=database())
-        except Conflict as exc:
-            return render_error(409, conflict_message(exc), back=url_for(".fix", case_id=case.id))
-        except CaseflowError as exc:
-            flash(error_message(exc), "error")
-            return redirect(url_for(".fix", case_id=case.id), 303)
-        problems = _problems(case_id)
-        if problems:
-            flash(_("已儲存修改，但仍有問題需要處理，尚未重新刊登。"), "error")
-            return redirect(url_for(".fix", case_id=case.id), 303)
-        try:
-            operations.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
-        except CaseflowError as exc:
-            flash(error_message(exc), "error")
-            return redirect(url_for(".fix", case_id=case.id), 303)
-        flash(_("已修正並重新送出刊登：「%(title)s」。", title=case.title), "success")
-        return redirect(url_for(".failed"), 303)
+    if request.method == "GET":
+        form = FixForm(formdata=None, prefix="fix", version=case.version,
+                       heading=(case.fields or {}).get("heading"), body=(case.fields or {}).get("body"))
+        return _fix_page(case, form)
+    form = FixForm(prefix="fix")
+    photos = {a.id for a in case.attachments}
+    alts = {a: request.form.get(f"alt-{a}", "") for a in photos if f"alt-{a}" in request.form}
+    if not form.validate():
+        if form.version.errors:
+            abort(400)  # a tampered or truncated form: no version to check against
+        return _fix_page(case, form, alts, status=422)
+    try:
+        version = posting.edit_posting(case.id, current_user.id, heading=form.heading.data, body=form.body.data,
+                                       alt_texts=alts, expected_version=int(form.version.data), db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for(".fix", case_id=case.id))
+    except ValidationError as exc:
+        for name in ("heading", "body"):
+            error = exc.errors.pop(name, None)
+            if error:
+                getattr(form, name).errors = [localized(*error)]
+        return _fix_page(case, form, alts, general=[localized(*v) for v in exc.errors.values()], status=422)
+    except CaseflowError as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for(".fix", case_id=case.id), 303)
+    problems = _problems(case_id)
+    if problems:
+        flash(_("已儲存修改，但仍有問題需要處理，尚未重新刊登。"), "error")
+        return redirect(url_for(".fix", case_id=case.id), 303)
+    try:
+        operations.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
+    except CaseflowError as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for(".fix", case_id=case.id), 303)
+    flash(_("已修正並重新送出刊登：「%(title)s」。", title=case.title), "success")
+    return redirect(url_for(".failed"), 303)
+
+
+def _fix_page(case: Case, form: FixForm, alts: dict[int, str] | None = None, *, general: list[str] | None = None,
+              status: int = 200) -> tuple[str, int]:
+    """The fix page; after a refused POST, ``alts`` are the alt texts as typed (kept, not re-read)."""
+    typed = alts or {}
+    alt_values = {a.id: typed.get(a.id, a.alt_text or "") for a in case.attachments}
+    problem = _("有欄位需要修正，請看各欄位下方的說明；您輸入的內容都還在。") if status == 422 else None
     return render_template("publishing_fix.html", case=case, form=form, problems=_problems(case.id),
-                           attachments=case.attachments)
+                           attachments=case.attachments, alt_values=alt_values, problem=problem,
+                           general=general or []), status
 
 
 def _problems(case_id: int) -> list[checks.Problem]:

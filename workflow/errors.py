@@ -77,14 +77,21 @@ class ConditionFailed(CaseflowError):
 
 
 class ValidationError(CaseflowError):
-    """Bad field values: ``errors`` maps a field name to (zh-TW, English) messages."""
+    """Bad field values: ``errors`` maps a field name to (zh-TW, English) messages.
+
+    The sentence shown to people names each field by its label in ``labels`` (zh-TW, English);
+    a field without one is named by its key (``courses[2].hours``), and a label of ``("", "")``
+    means the message says which field on its own.
+    """
 
     code = "validation_error"
 
-    def __init__(self, errors: Mapping[str, tuple[str, str]]) -> None:
+    def __init__(self, errors: Mapping[str, tuple[str, str]],
+                 labels: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.errors = dict(errors)
-        zh = "；".join(f"{k}：{v[0]}" for k, v in self.errors.items())
-        en = "; ".join(f"{k}: {v[1]}" for k, v in self.errors.items())
+        names = {k: (labels or {}).get(k, (k, k)) for k in self.errors}
+        zh = "；".join(f"{names[k][0]}：{v[0]}" if names[k][0] else v[0] for k, v in self.errors.items())
+        en = "; ".join(f"{names[k][1]}: {v[1]}" if names[k][1] else v[1] for k, v in self.errors.items())
         super().__init__(f"欄位有誤：{zh}", f"Invalid fields: {en}")
 
 

@@ -35,8 +35,8 @@ class FailedPosting:
     version: int
     title: str
     unit_name: str
-    reason: str
-    reason_en: str
+    reason: str | None  # None: the failure recorded no reason (the page then runs the checks)
+    reason_en: str | None
     failed_at: dt.datetime
     attempts: int
 
@@ -63,13 +63,14 @@ def _failed_query(office_id: int) -> Any:
 
 
 def failed_postings(session: Session, office_id: int) -> list[FailedPosting]:
-    """The office's failed postings, longest waiting first, each with its reason."""
+    """The office's failed postings, longest waiting first, each with its reason if one was recorded."""
     out = []
     for r in session.execute(_failed_query(office_id)):
         data = r.data or {}
+        reason = data.get("reason") or r.comment or None
         out.append(FailedPosting(r.id, r.version, r.title, r.unit_name,
-                                 str(data.get("reason") or r.comment or "刊登失敗（原因未記錄）"),
-                                 str(data.get("reason_en") or data.get("reason") or "publishing failed"),
+                                 str(reason) if reason else None,
+                                 str(data.get("reason_en") or reason) if reason else None,
                                  r.entered_state_at, int(r.total_attempts or 0)))
     return out
 
@@ -155,11 +156,13 @@ def _set_alt_texts(s: Session, case: Case, alt_texts: Mapping[int, str]) -> list
     for att_id, raw in alt_texts.items():
         att = atts.get(int(att_id))
         if att is None:  # not this case's file: as if it did not exist
-            raise ValidationError({"alt_text": (f"找不到附件 {att_id}", f"no attachment {att_id}")})
+            raise ValidationError({"alt_text": (f"找不到附件 {att_id}", f"no attachment {att_id}")},
+                                  {"alt_text": ("替代文字", "Alt text")})
         text = " ".join(fieldmod._CONTROL.sub("", raw or "").split())
         if len(text) > ALT_MAX:
             raise ValidationError({"alt_text": (f"替代文字最多 {ALT_MAX} 字",
-                                                f"alt text is at most {ALT_MAX} characters")})
+                                                f"alt text is at most {ALT_MAX} characters")},
+                                  {"alt_text": ("", "")})  # the message names the field
         if (att.alt_text or "") != text:
             att.alt_text = text or None
             changed.append(att.id)
@@ -172,7 +175,8 @@ def record_manual_posting(case_id: int, actor: int, url: str, note: str, expecte
     """The secretariat posted it by hand: record where (URL) and a note; the case is published."""
     url = (url or "").strip()
     if not url.startswith(("https://", "http://")) or len(url) > 1000 or any(c.isspace() for c in url):
-        raise ValidationError({"url": ("請填寫刊登網址（以 https:// 開頭）", "give the posting's URL (https://...)")})
+        raise ValidationError({"url": ("請填寫刊登網址（以 https:// 開頭）", "give the posting's URL (https://...)")},
+                              {"url": ("", "")})  # the message names the field
     result = operations.fire(case_id, "record_manual_posting", actor, note, expected_version, db=db,
                              data={"url": url, "manual": True})
     database = operations._db(db)

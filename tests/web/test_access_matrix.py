@@ -129,14 +129,14 @@ def clients(matrix_app: Flask, world: World) -> dict[str, FlaskClient]:
 Expect = Callable[[str], int]
 
 
-def page(viewers: frozenset[str] | None = None, *, other: int = 200) -> Expect:
-    """A page behind login: anonymous → login, ``viewers`` (everyone when None) 200, others 403."""
+def page(viewers: frozenset[str] | None = None, *, other: int = 200, ok: int = 200) -> Expect:
+    """A page behind login: anonymous → login, ``viewers`` (everyone when None) ``ok``, others 403."""
     def expect(role: str) -> int:
         if role == ANON:
             return 302
         if role == OTHER:
             return other
-        return 200 if viewers is None or role in viewers else 403
+        return ok if viewers is None or role in viewers else 403
     return expect
 
 
@@ -182,15 +182,16 @@ TABLE: dict[str, Entry] = {
     # The form has no version: refused as malformed (400) once the case is found.
     "cases.act": Entry(lambda w: f"/cases/{w.review}/actions/approve", post=case_route(400), changes_state=True),
     # The queue's viewers only, checked before the case is loaded: the other office's user (not a
-    # viewer) gets 403 whatever the id, which says nothing about the id either.
+    # viewer) gets 403 whatever the id, which says nothing about the id either. An empty form (no
+    # version) is malformed: 400.
     "publishing.fix": Entry(lambda w: f"/publishing/{w.failed}/fix", get=page(FAILED_POSTINGS, other=403),
-                            post=page(FAILED_POSTINGS, other=403), changes_state=True),
-    # Empty forms: refused before any role check (400, or a flash and back to the queue: 303);
-    # the workflow refuses anyone but the secretariat (tests/web/test_publishing_web.py).
+                            post=page(FAILED_POSTINGS, other=403, ok=400), changes_state=True),
+    # Empty forms (no version): refused as malformed (400) before any role check; the workflow
+    # refuses anyone but the secretariat (tests/web/test_publishing_web.py).
     "publishing.retry": Entry(lambda w: f"/publishing/{w.failed}/retry", post=case_route(400), changes_state=True),
-    "publishing.manual": Entry(lambda w: f"/publishing/{w.failed}/manual", post=case_route(303),
+    "publishing.manual": Entry(lambda w: f"/publishing/{w.failed}/manual", post=case_route(400),
                                changes_state=True),
-    "publishing.send_back": Entry(lambda w: f"/publishing/{w.failed}/return", post=case_route(303),
+    "publishing.send_back": Entry(lambda w: f"/publishing/{w.failed}/return", post=case_route(400),
                                   changes_state=True),
     # A logged-in user is sent to their work (303); a POST without credentials re-displays the form.
     "auth.login": Entry(lambda w: "/login", get=only(frozenset({ANON}), 200, 303),
@@ -216,6 +217,9 @@ TABLE: dict[str, Entry] = {
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
     "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400), changes_state=True),
     "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}", get=case_route(200)),
+    # No version in the form: malformed for everyone; who may remove is tested with the uploads.
+    "uploads.remove": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}/remove", post=case_route(400),
+                            changes_state=True),
     "notifications.show": Entry(lambda w: "/notifications", get=page()),
     # No such notification for anyone (each person's own are checked by the inbox's tests).
     "notifications.mark": Entry(lambda w: "/notifications/999999999/read",
