@@ -52,7 +52,7 @@ class Stats:
 
 
 class PageCache:
-    """One process's kept pages: (endpoint, user, language, query) -> (revision, day, html)."""
+    """One process's kept pages: (endpoint, user, office, language, query) -> ((revision, day), html)."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
