@@ -658,6 +658,17 @@ def grant(user_id: int) -> Response | tuple[str, int]:
         form.unit.errors = [_("「%(role)s」須指定課室", role=role_label(role))]
     elif end is not None and end < start:
         form.valid_to.errors = [_("結束日期不可早於起始日期")]
+    else:
+        unit_id = unit.id if unit is not None and role in UNIT_SCOPED else None
+        held = session().scalars(select(RoleAssignment).where(
+            RoleAssignment.user_id == u.id, RoleAssignment.role == role,
+            RoleAssignment.unit_id.is_(None) if unit_id is None else RoleAssignment.unit_id == unit_id,
+            or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= start),
+            *([] if end is None else [RoleAssignment.valid_from <= end])).limit(1)).first()
+        if held is not None:
+            form.valid_from.errors = [_(
+                "「%(name)s」在這段期間已有「%(role)s」（%(a)s 起），不必重複指派；要改期間請先結束原來的指派",
+                name=u.display_name, role=role_label(role), a=rocdate.short(held.valid_from))]
     if form.errors:
         return _user_page(u, grant=form, status=422)
 
@@ -743,6 +754,9 @@ def _check_delegation(form: DelegationForm) -> tuple[User, User, str, dt.date, d
         form.to_user.errors = [_("代理人不能是被代理人本人，請選擇另一位同仁")]
     if end < start:
         form.valid_to.errors = [_("結束日期不可早於起始日期")]
+    elif end < clock.today():
+        form.valid_to.errors = [_("結束日期已經過了（今天是 %(today)s），這個代理不會生效",
+                                  today=rocdate.short(clock.today()))]
     held = s.scalar(select(RoleAssignment.id).where(
         RoleAssignment.user_id == frm.id, RoleAssignment.role == role, RoleAssignment.valid_from <= end,
         or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= start)).limit(1))

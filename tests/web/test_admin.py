@@ -293,6 +293,10 @@ def test_role_grants_check_unit_and_dates_and_warn_about_the_liaisons_level(admi
     status, body = post(admin, page, f"{page}/roles", **{"grant-role": "liaison", "grant-unit": "",
                                                          "grant-valid_from": "115.01.01"})
     assert status == 200 and "已指派「性別議題聯絡人」" in body and "此人職稱為「未填」" in body
+    # The same role again over the same days: refused, naming the assignment already there.
+    status, body = post(admin, page, f"{page}/roles", **{"grant-role": "liaison", "grant-unit": "",
+                                                         "grant-valid_from": "115.06.01"})
+    assert status == 422 and "已有「性別議題聯絡人」（115.01.01 起），不必重複指派" in body
     with office.db.unit_of_work() as uow:
         uow.session.get_one(User, uid).title = "主任秘書"
         uow.commit()
@@ -443,6 +447,10 @@ def test_delegations(admin: Browser, office: OfficeFixture) -> None:
     assert status == 422 and "代理人不能是被代理人本人" in body
     status, body = post(admin, url, url, **{**base, "delegation-valid_to": (today - dt.timedelta(days=1)).isoformat()})
     assert status == 422 and "結束日期不可早於起始日期" in body
+    past = {"delegation-valid_from": (today - dt.timedelta(days=10)).isoformat(),
+            "delegation-valid_to": (today - dt.timedelta(days=5)).isoformat()}
+    status, body = post(admin, url, url, **{**base, **past})
+    assert status == 422 and "結束日期已經過了" in body  # it would never lend anything
     status, body = post(admin, url, url, **{**base, "delegation-role": "secretariat"})
     assert status == 422 and "沒有「秘書室」的角色，無從代理" in body
     status, body = post(admin, url, url, **base)
