@@ -23,7 +23,7 @@ from web.i18n import gettext as _
 from web.labels import document_label, state_label, trigger_label
 from workflow import operations, registry
 from workflow.errors import CaseflowError, Conflict
-from workflow.models import Document
+from workflow.models import Case, Document
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -54,16 +54,23 @@ MEDIA_TYPES = {
 }
 
 
-@bp.get("/<int:case_id>/documents/<int:document_id>.<any(docx, odt, pdf):fmt>")
-@login_required
-def download(case_id: int, document_id: int, fmt: str) -> Response:
-    case = load_case_for(current_user, case_id)
+def ready_document(case: Case, document_id: int, fmt: str) -> tuple[Document, str]:
+    """A ready document of ``case`` and the storage key of its ``fmt`` copy; 404 otherwise (another
+    case's document, one not rendered yet, a copy not converted). For the page and the API."""
     doc = session().get(Document, document_id)
     if doc is None or doc.case_id != case.id or doc.status != "ready":
         abort(404)
     key = {"docx": doc.storage_key, "odt": doc.odt_key, "pdf": doc.pdf_key}[fmt]
     if key is None:
         abort(404)
+    return doc, key
+
+
+@bp.get("/<int:case_id>/documents/<int:document_id>.<any(docx, odt, pdf):fmt>")
+@login_required
+def download(case_id: int, document_id: int, fmt: str) -> Response:
+    case = load_case_for(current_user, case_id)
+    doc, key = ready_document(case, document_id, fmt)
     version = sum(1 for d in case_page.documents(session(), case.id) if d.label == document_label(doc.name)
                   and d.id <= doc.id)
     name = f"{case.title}-{document_label(doc.name)}-v{version}.{fmt}"

@@ -22,7 +22,7 @@ from web.access import load_case_for
 from web.api import api_user, bp
 from web.api import errors as api_errors
 from web.api import schemas as sch
-from web.cases import MEDIA_TYPES
+from web.cases import MEDIA_TYPES, ready_document
 from web.db import database, session
 from web.i18n import localized
 from web.labels import event_label, kind_label, period_label, state_label, trigger_label
@@ -303,12 +303,7 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
 def document(case_id: int, document_id: int, fmt: str) -> Response:
     """Download a generated document (docx, odt or pdf) of a case."""
     case = load_case_for(api_user(), case_id)
-    doc = session().get(Document, document_id)
-    if doc is None or doc.case_id != case.id or doc.status != "ready":
-        abort(404)
-    key = {"docx": doc.storage_key, "odt": doc.odt_key, "pdf": doc.pdf_key}[fmt]
-    if key is None:
-        abort(404)
+    doc, key = ready_document(case, document_id, fmt)
     return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
                      download_name=f"case-{case.id}-{doc.name}-{doc.id}.{fmt}", max_age=0)
 
