@@ -1,3 +1,5 @@
+"""`python -m caseflow`: the same command line as the `caseflow` script."""
+
 from caseflow.cli import main
 
 main()

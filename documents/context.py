@@ -13,8 +13,9 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, registry, rocdate
+from workflow import clock, rocdate
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.models import (
     Attachment,
     Case,

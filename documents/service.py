@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from documents import context as contexts
 from documents import convert, render
-from workflow import clock, operations, storage
+from workflow import clock, storage
+from workflow.cases import approval, writes
 from workflow.config import load_settings
 from workflow.db import Database
 from workflow.models import Document, DocumentTemplate, OutboxMessage
@@ -197,7 +198,7 @@ def _claim(db: Database, outbox_id: int, owner: str, lease: dt.timedelta) -> _Cl
         s = uow.session
         conn = s.connection()
         msg = conn.execute(_READ_MESSAGE, {"outbox_id": outbox_id}).one_or_none()
-        if msg is None or msg.topic != operations.DOCUMENT_TOPIC:
+        if msg is None or msg.topic != approval.DOCUMENT_TOPIC:
             return None
         case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
         seq, office_id = int(msg.payload["event_seq"]), int(msg.office_id)
@@ -325,7 +326,7 @@ def _finish(db: Database, doc_id: int, owner: str, outbox_id: int, office_id: in
                                          **{f"r_{c}": result[c] for c in _RESULT_COLUMNS}})
         if res.rowcount != 1:
             return Outcome(doc_id, "busy")  # our lease ran out and another worker took over
-        operations.record_event(case_id, "document", session=s, data={
+        writes.record_event(case_id, "document", session=s, data={
             "document_id": doc_id, "document": name, "cause_seq": seq, "sha256": result["sha256"],
             "label": contexts.DOCUMENT_LABELS.get(name, name)})
         conn.execute(_MARK_PROCESSED, {"outbox_id": outbox_id, "now": clock.now()})

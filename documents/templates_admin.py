@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from documents.context import BUILDERS, DOCUMENT_LABELS, Loaded
 from documents.render import TemplateProblem, validate_template
 from documents.service import document_store
-from workflow import admin_log, clock, registry
+from workflow import clock
 from workflow.db import Database
 from workflow.demo import sample_fields
+from workflow.engine import registry
 from workflow.models import DocumentTemplate, User
+from workflow.people import admin_log
 
 # The case kind whose fields fill each document's sample.
 SAMPLE_KIND = {

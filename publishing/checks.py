@@ -94,7 +94,7 @@ def _check_file(f: FileToCheck, limits: Limits, roc_year_now: int) -> list[Probl
     where, where_en = f"附件「{f.name}」", f"Attachment “{f.name}”"
     out = _personal(f.name, f"{where}的檔名", f"{where_en}, file name", f.id, roc_year_now)
     kind = sniff.sniff(f.content)
-    if kind.media_type is None:
+    if kind.media_type is None and not sniff.unreadable_image(kind):
         found = f"（內容是 {kind.label}）" if kind.label else ""
         out.append(Problem("file_type", where,
                            f"不是可以公開的檔案類型{found}；"
@@ -103,14 +103,14 @@ def _check_file(f: FileToCheck, limits: Limits, roc_year_now: int) -> list[Probl
                                      "documents as PDF or ODF (.odt, .ods)", f.id))
         return out
     size = len(f.content)
-    if kind.is_image:
+    if kind.is_image or sniff.unreadable_image(kind):
         if size > limits.max_image_bytes:
             out.append(Problem("image_bytes", where,
                                f"照片檔案太大（{_size(size)}），上限為 {_size(limits.max_image_bytes)}；"
                                "請縮小後重新上傳",
                                where_en, f"the photo is too large ({_size(size)}); the limit is "
                                          f"{_size(limits.max_image_bytes)}", f.id))
-        dims = sniff.image_size(f.content, kind.media_type or "")
+        dims = kind.size
         if dims is None:
             out.append(Problem("image_unreadable", where, "無法讀取照片的尺寸，檔案可能已損壞",
                                where_en, "the photo's size cannot be read; the file may be damaged", f.id))

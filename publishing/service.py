@@ -37,10 +37,11 @@ from publishing.publishers import (
     publisher_for,
 )
 from publishing.sniff import sniff
-from workflow import clock, operations, storage
+from workflow import clock, storage
+from workflow.cases import approval, writes
 from workflow.config import PublishSettings, load_publish_settings
 from workflow.db import Database
-from workflow.definitions import TASK_TOPICS
+from workflow.engine.definitions import TASK_TOPICS
 from workflow.errors import CaseflowError
 from workflow.models import Attachment, Case, Office, OutboxMessage, Publication, Unit
 
@@ -143,7 +144,7 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
         if row.lease_until is not None:  # an expired lease: that attempt never reported back
             row.lease_until = None
             row.last_error, row.last_error_en = INTERRUPTED
-            operations.record_event(case_id, "publication", session=s, data={
+            writes.record_event(case_id, "publication", session=s, data={
                 "round": row.round_seq, "attempt": row.attempts, "publisher": row.publisher,
                 "outcome": "interrupted", "error": INTERRUPTED[0], "error_en": INTERRUPTED[1]})
         if row.next_attempt_at is not None and row.next_attempt_at > now:
@@ -161,7 +162,7 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
         if problems:
             reason, reason_en = checks.summary(problems)
             row.status, row.last_error, row.last_error_en, row.updated_at = "failed", reason, reason_en, now
-            operations.record_event(case_id, "publication", session=s, data={
+            writes.record_event(case_id, "publication", session=s, data={
                 "round": seq, "attempt": row.attempts, "publisher": row.publisher, "outcome": "checks_failed",
                 "error": reason, "error_en": reason_en, "problems": [p.code for p in problems]})
             uow.commit()
@@ -210,8 +211,8 @@ def _succeeded(db: Database, outbox_id: int, c: _Claimed, publisher: str, result
             status="published", url=result.url, remote_id=result.remote_id, publisher=publisher,
             lease_until=None, next_attempt_at=None, last_error=None, last_error_en=None,
             published_at=now, updated_at=now))
-        operations.record_event(c.case_id, "publication", session=s,
-                                data=_attempt_data(c, publisher, "published", url=result.url))
+        writes.record_event(c.case_id, "publication", session=s,
+                            data=_attempt_data(c, publisher, "published", url=result.url))
         uow.commit()
     return _finish(db, outbox_id, c.case_id, "mark_published", {"url": result.url, "publisher": publisher})
 
@@ -228,7 +229,7 @@ def _failed_attempt(db: Database, outbox_id: int, c: _Claimed, publisher: str, e
             status="failed" if final else "pending", lease_until=None, last_error=exc.reason,
             last_error_en=exc.reason_en, updated_at=now,
             next_attempt_at=None if wait is None else now + dt.timedelta(seconds=wait)))
-        operations.record_event(c.case_id, "publication", session=s, data=_attempt_data(
+        writes.record_event(c.case_id, "publication", session=s, data=_attempt_data(
             c, publisher, outcome, error=exc.reason, error_en=exc.reason_en, status=exc.status,
             retry_in=None if wait is None else round(wait, 1)))
         uow.commit()
@@ -245,7 +246,7 @@ def _finish(db: Database, outbox_id: int, case_id: int, trigger: str, data: dict
     """Fire the system's outcome transition, then mark the message processed (in that order: a
     crash in between leaves the message to be delivered again, which finds the outcome recorded)."""
     try:
-        operations.fire(case_id, trigger, None, comment[:4000] if comment else None, db=db, data=data)
+        approval.fire(case_id, trigger, None, comment[:4000] if comment else None, db=db, data=data)
     except CaseflowError as exc:  # someone (another delivery, the secretariat) moved the case first
         log.info("case %s: %s not fired: %s", case_id, trigger, exc)
     with db.unit_of_work() as uow:

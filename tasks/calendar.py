@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tasks.app import celery_app
-from workflow import clock, plan, registry, reminders
+from workflow import clock
 from workflow import db as dbmod
+from workflow.calendar import plan, reminders
 from workflow.config import load_settings
+from workflow.engine import registry
 
 TRANSIENT = (OperationalError, DBAPIError, OSError)
 

@@ -20,14 +20,14 @@ from sqlalchemy import select
 
 from documents import service
 from publishing import service as publishing_service
-from workflow import operations
+from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 # Outbox topic -> the function the Celery task for that topic runs (tasks/relay.py's TOPIC_TASKS).
 CONSUMERS: dict[str, Callable[[Database, int], object]] = {
-    operations.DOCUMENT_TOPIC: service.process_outbox,
+    approval.DOCUMENT_TOPIC: service.process_outbox,
     service.CONVERT_TOPIC: service.process_conversion,
     publishing_service.POSTING_TOPIC: publishing_service.process_posting,
 }
@@ -150,6 +150,6 @@ def install(db: Database, *, redis_url: str | None) -> Callable[[tuple[int, ...]
         if _worker is None:
             _worker = EmbeddedWorker(db).start()
         listener = _worker.submit
-    operations.clear_listeners()
-    operations.on_committed(listener)
+    writes.clear_listeners()
+    writes.on_committed(listener)
     return listener

@@ -13,16 +13,17 @@ from sqlalchemy import or_, select, update
 
 from documents.service import CONVERT_TOPIC
 from tasks.app import celery_app
-from workflow import clock, operations
+from workflow import clock
 from workflow import db as dbmod
+from workflow.cases import approval
 from workflow.db import Database
-from workflow.definitions import TASK_TOPICS
+from workflow.engine.definitions import TASK_TOPICS
 from workflow.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 REDISPATCH_AFTER = dt.timedelta(minutes=2)
 TOPIC_TASKS = {
-    operations.DOCUMENT_TOPIC: "caseflow.render_document",
+    approval.DOCUMENT_TOPIC: "caseflow.render_document",
     CONVERT_TOPIC: "caseflow.convert_document",
     TASK_TOPICS["publish_posting"]: "caseflow.publish_posting",
 }

@@ -20,11 +20,13 @@ from sqlalchemy.engine import make_url
 
 from documents import service as document_service
 from workflow import db as dbmod
-from workflow import people, registry, storage
+from workflow import storage
+from workflow.cases.drafts import create_case
 from workflow.db import Database
 from workflow.demo import sample_fields
+from workflow.engine import registry
 from workflow.migrate import upgrade
-from workflow.operations import create_case
+from workflow.people import directory
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/caseflow_test"
 
@@ -146,7 +148,7 @@ class OfficeFixture:
 
 @pytest.fixture(scope="session")
 def _password_hash() -> str:
-    from workflow.passwords import hash_password
+    from workflow.people.passwords import hash_password
 
     return hash_password(TEST_PASSWORD)
 
@@ -155,14 +157,14 @@ def make_office(database: Database, pw_hash: str) -> OfficeFixture:
     code = f"t{next(_counter)}{uuid.uuid4().hex[:6]}"
     with database.unit_of_work() as uow:
         s = uow.session
-        office = people.add_office(s, code, f"桃園市測試{code}區公所")
-        units = {c: people.add_unit(s, office, c, c) for c in UNIT_CODES}
+        office = directory.add_office(s, code, f"桃園市測試{code}區公所")
+        units = {c: directory.add_unit(s, office, c, c) for c in UNIT_CODES}
         users = {}
         for key, (unit, roles) in STAFFING.items():
-            u = people.add_user(s, office, f"{code}.{key}", key, sex="F" if len(key) % 2 else "M",
-                                unit=units[unit], password_hash=pw_hash)
+            u = directory.add_user(s, office, f"{code}.{key}", key, sex="F" if len(key) % 2 else "M",
+                                   unit=units[unit], password_hash=pw_hash)
             for role in roles:
-                people.grant(s, u, role, unit=units[unit])
+                directory.grant(s, u, role, unit=units[unit])
             users[key] = u.id
         uow.commit()
         return OfficeFixture(database, office.id, code, {k: v.id for k, v in units.items()}, users,

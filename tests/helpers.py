@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from workflow import registry
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.migrate import upgrade
 from workflow.models import Case, HistoryEvent, OutboxMessage
 

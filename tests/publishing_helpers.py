@@ -8,7 +8,7 @@ import zlib
 from sqlalchemy import select
 
 from tests.conftest import OfficeFixture
-from workflow import operations, posting
+from workflow.cases import approval, drafts, posting
 from workflow.config import PublishSettings
 from workflow.models import OutboxMessage
 
@@ -28,8 +28,8 @@ def png(width: int = 4, height: int = 3) -> bytes:
 
 def add_photo(office: OfficeFixture, case_id: int, name: str = "活動照片1.png", alt: str | None = "民眾參與宣導活動",
               content: bytes | None = None) -> int:
-    att = operations.add_attachment(case_id, office.users["social_staff"], name=name, content_type="image/png",
-                                    content=content or png(), db=office.db)
+    att = drafts.add_attachment(case_id, office.users["social_staff"], name=name, content_type="image/png",
+                                content=content or png(), db=office.db)
     if alt is not None:
         posting.edit_posting(case_id, office.users["social_staff"], alt_texts={att: alt}, db=office.db)
     return att
@@ -42,9 +42,9 @@ def to_publishing(office: OfficeFixture, *, fields: dict[str, str] | None = None
     cid = office.case("web_posting", fields=fields)
     for i in range(photos):
         add_photo(office, cid, f"活動照片{i + 1}.png", alt)
-    operations.fire(cid, "submit", office.users["social_staff"], db=office.db)
-    operations.fire(cid, "approve", office.users["social_chief"], db=office.db)
-    result = operations.fire(cid, "approve", office.users["secretariat"], db=office.db)
+    approval.fire(cid, "submit", office.users["social_staff"], db=office.db)
+    approval.fire(cid, "approve", office.users["social_chief"], db=office.db)
+    result = approval.fire(cid, "approve", office.users["secretariat"], db=office.db)
     assert result.to_state == "publishing"
     return cid, latest_outbox(office, cid)
 

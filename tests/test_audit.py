@@ -27,8 +27,9 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import PG_DEFAULT, OfficeFixture, make_office
 from tests.helpers import case_state, sqlite_database
-from workflow import audit, operations, registry
+from workflow.cases import approval, writes
 from workflow.db import Database
+from workflow.engine import audit, registry
 from workflow.migrate import upgrade
 from workflow.models import HistoryEvent
 
@@ -90,10 +91,10 @@ def reviewed_case(office: OfficeFixture) -> int:
     """A case with five events: created, submitted, returned with a comment, resubmitted, approved."""
     u, db = office.users, office.db
     cid = office.case("training_report")
-    operations.submit(cid, u["personnel_staff"], db=db)
-    operations.return_for_revision(cid, u["personnel_chief"], "第2列時數請依簽到表更正", db=db)
-    operations.submit(cid, u["personnel_staff"], db=db)
-    operations.approve(cid, u["personnel_chief"], db=db)
+    approval.submit(cid, u["personnel_staff"], db=db)
+    approval.return_for_revision(cid, u["personnel_chief"], "第2列時數請依簽到表更正", db=db)
+    approval.submit(cid, u["personnel_staff"], db=db)
+    approval.approve(cid, u["personnel_chief"], db=db)
     return cid
 
 
@@ -180,10 +181,10 @@ def test_verify_names_the_tampered_case_and_event(office: OfficeFixture, how: st
     untouched = reviewed_case(office)
     cid = office.case("outreach_event")
     u = office.users
-    operations.submit(cid, u["social_staff"], db=db)
-    operations.return_for_revision(cid, u["social_chief"], "請補上活動照片說明", db=db)
-    operations.submit(cid, u["social_staff"], db=db)
-    operations.approve(cid, u["social_chief"], db=db)
+    approval.submit(cid, u["social_staff"], db=db)
+    approval.return_for_revision(cid, u["social_chief"], "請補上活動照片說明", db=db)
+    approval.submit(cid, u["social_staff"], db=db)
+    approval.approve(cid, u["social_chief"], db=db)
     sql, seq, row, words = TAMPERING[how]
     ids = {n: event_id(db, cid, n) for n in range(1, 6)}
     assert breaks(db, office.id) == {untouched: None, cid: None}
@@ -228,13 +229,13 @@ def test_verify_is_not_fooled_by_a_transition_committed_while_it_reads(private_d
     """A busy office must not look tampered: verify reads each case and its events as of one moment."""
     cid = reviewed_case(office)
     other_process = Database(private_db.url)  # another connection pool, like another web worker
-    fired: list[operations.Result] = []
+    fired: list[writes.Result] = []
 
     def commit_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         # Just before verify reads the events (after it has read the case row), the secretariat
         # approves the case in another process.
         if "FROM case_history" in statement and not fired:
-            fired.append(operations.approve(cid, office.users["secretariat"], db=other_process))
+            fired.append(approval.approve(cid, office.users["secretariat"], db=other_process))
 
     event.listen(private_db.engine, "before_cursor_execute", commit_meanwhile)
     try:

@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from caseflow.cli import main as cli
 from tests.conftest import OfficeFixture
-from workflow import clock, deadlines, operations, plan, workdays
+from workflow import clock
+from workflow.calendar import deadlines, plan, workdays
+from workflow.cases import approval, drafts
 from workflow.db import Database
 from workflow.errors import ValidationError
 from workflow.models import Case, HistoryEvent, OfficeClosure
@@ -126,8 +128,8 @@ def test_generating_a_year_twice_creates_the_cases_once(db: Database, office: Of
 def test_the_database_key_refuses_a_second_case_for_the_same_period(db: Database, office: OfficeFixture) -> None:
     plan.generate(db, 114, office_codes=[office.code])
     with pytest.raises(ValidationError):
-        operations.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=114,
-                               period="Q1", title="again", actor=None, db=db)
+        drafts.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=114,
+                           period="Q1", title="again", actor=None, db=db)
 
 
 def test_a_year_outside_the_plan_is_refused_naming_the_period(db: Database, office: OfficeFixture) -> None:
@@ -167,18 +169,18 @@ def test_the_chiefs_clock_stops_while_the_case_is_returned(db: Database, office:
     staff, chief = office.users["personnel_staff"], office.users["personnel_chief"]
     with time_machine.travel(at(2026, 3, 2), tick=False):  # Monday
         cid = office.case("training_report")
-        operations.submit(cid, staff, db=db)
+        approval.submit(cid, staff, db=db)
         d = _deadline(db, cid)
         assert d is not None and d.state == "section_review" and d.limit_days == 5
         assert d.deadline == dt.date(2026, 3, 9)
     with time_machine.travel(at(2026, 3, 4), tick=False):  # two working days used
-        operations.return_for_revision(cid, chief, "請補正", db=db)
+        approval.return_for_revision(cid, chief, "請補正", db=db)
         d = _deadline(db, cid)
         assert d is not None and d.stopped and d.deadline is None and d.used_days == 2
         assert d.stopped_since == dt.date(2026, 3, 4)
     with time_machine.travel(at(2026, 3, 16), tick=False):  # nine working days later: not counted
         assert not d.overdue(clock.today())
-        operations.submit(cid, staff, db=db)
+        approval.submit(cid, staff, db=db)
         d = _deadline(db, cid)
         assert d is not None and not d.stopped
         assert d.deadline == dt.date(2026, 3, 19)  # the 3 working days left
@@ -192,12 +194,12 @@ def test_secretariat_limit_and_task_force_until_the_next_meeting(db: Database, o
     with time_machine.travel(at(2026, 4, 1), tick=False):
         meeting = office.case("task_force_meeting")  # sample fields: meeting on 2026-04-20
         cid = office.case("training_report")
-        operations.submit(cid, office.users["personnel_staff"], db=db)
-        operations.approve(cid, office.users["personnel_chief"], db=db)
+        approval.submit(cid, office.users["personnel_staff"], db=db)
+        approval.approve(cid, office.users["personnel_chief"], db=db)
         d = _deadline(db, cid)
         # 3 working days after Wed 1 April: 2 Apr, then 3 and 6 Apr are holidays (兒童節/清明 observed)
         assert d is not None and d.state == "secretariat_review" and d.deadline == dt.date(2026, 4, 8)
-        operations.approve(cid, office.users["secretariat"], db=db)
+        approval.approve(cid, office.users["secretariat"], db=db)
         d = _deadline(db, cid)
         assert d is not None and d.limit_days is None and d.deadline == dt.date(2026, 4, 20)
     assert meeting
@@ -209,8 +211,9 @@ def test_a_draft_is_its_drafters_only_while_they_can_still_work_on_it(office: Of
     drafters, not someone who can do nothing about it."""
     from sqlalchemy import update
 
-    from workflow import holders, registry
+    from workflow.engine import registry
     from workflow.models import User
+    from workflow.people import holders
 
     cid = office.case("training_report")  # drafted by personnel_staff
     defn = registry.default().latest("training_report")
@@ -235,7 +238,7 @@ def test_the_on_time_chart_names_the_months_cases_fell_due_in(office: OfficeFixt
     as the second quarter's reports."""
     from sqlalchemy import update
 
-    from workflow import board
+    from workflow.views import board
 
     cid = office.case("training_report", period="Q1", roc_year=115)
     with office.db.unit_of_work() as uow:

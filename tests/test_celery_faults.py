@@ -39,8 +39,10 @@ from documents import service as document_service
 from tasks import embedded, relay
 from tasks.app import celery_app
 from tests.conftest import OfficeFixture, make_office
-from workflow import audit, operations, storage
+from workflow import storage
+from workflow.cases import approval, writes
 from workflow.db import Database
+from workflow.engine import audit
 from workflow.models import Document, HistoryEvent, OutboxMessage
 
 pytestmark = [pytest.mark.slow]
@@ -222,10 +224,10 @@ class Stack:
         return "\n".join(f"--- {w.name} (pid {w.pid})\n{w.log()[-4000:]}" for w in self.workers)
 
     # -- the database ------------------------------------------------------------------------
-    def fire(self, case_id: int, trigger: str, who: str) -> operations.Result:
-        return operations.fire(case_id, trigger, self.office.users[who], db=self.db)
+    def fire(self, case_id: int, trigger: str, who: str) -> writes.Result:
+        return approval.fire(case_id, trigger, self.office.users[who], db=self.db)
 
-    def outbox(self, topic: str | None = operations.DOCUMENT_TOPIC) -> list[OutboxMessage]:
+    def outbox(self, topic: str | None = approval.DOCUMENT_TOPIC) -> list[OutboxMessage]:
         """This office's outbox rows: the render requests, or with ``topic=None`` every row (the
         conversions each ready document asks for too)."""
         with self.db.unit_of_work(write=False) as uow:
@@ -327,7 +329,7 @@ def stack(db: Database, pg_db: Database, _password_hash: str, broker: RedisServe
     broker.client().flushall()
     # This process renders nothing: no after-commit listener from elsewhere, no in-process worker
     # thread sweeping the same database (a web test may have started one).
-    operations.clear_listeners()
+    writes.clear_listeners()
     if embedded._worker is not None:
         embedded._worker.stop()
         embedded._worker = None
@@ -336,7 +338,7 @@ def stack(db: Database, pg_db: Database, _password_hash: str, broker: RedisServe
     storage.configure(tmp_path / "instance" / "files")
     s = Stack(pg_db, broker, tmp_path, make_office(pg_db, _password_hash))
     yield s
-    operations.clear_listeners()
+    writes.clear_listeners()
     for w in s.workers:
         w.kill_group()
     document_service._store, storage._default = saved_store, saved_files

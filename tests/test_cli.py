@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from workflow import registry
+from workflow.engine import registry
 
 CASEFLOW = str(Path(sys.executable).with_name("caseflow"))
 Completed = subprocess.CompletedProcess[str]

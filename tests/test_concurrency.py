@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import OfficeFixture, make_office
 from tests.helpers import case_state, run_together, sqlite_database
-from workflow import operations
+from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.errors import Conflict, TransitionNotAllowed
 
@@ -29,7 +29,7 @@ def at_task_force(office: OfficeFixture) -> int:
     """A task force meeting case waiting for the convener (entering `approved` queues its minutes)."""
     cid = office.case("task_force_meeting")
     for trigger, who in TO_TASK_FORCE:
-        operations.fire(cid, trigger, office.users[who], db=office.db)
+        approval.fire(cid, trigger, office.users[who], db=office.db)
     return cid
 
 
@@ -44,20 +44,20 @@ def both_loaded_first() -> Iterator[None]:
     compare-and-set: both racers have loaded the case before either writes, the window where a lost
     update would happen without the version check."""
     barrier = threading.Barrier(2, timeout=30)
-    real = operations._write  # the compare-and-set (and, on PostgreSQL, the history row with it)
+    real = writes.write  # the compare-and-set (and, on PostgreSQL, the history row with it)
 
     def write_after_both_loaded(*args: Any, **kwargs: Any) -> None:
         barrier.wait()
         real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(operations, "_write", write_after_both_loaded)
+        mp.setattr(writes, "write", write_after_both_loaded)
         yield
 
 
 def _one_winner(results: list[Any], names: list[str]) -> tuple[int, Conflict]:
-    winners = [i for i, r in enumerate(results) if isinstance(r, operations.Result)]
-    losers = [r for r in results if not isinstance(r, operations.Result)]
+    winners = [i for i, r in enumerate(results) if isinstance(r, writes.Result)]
+    losers = [r for r in results if not isinstance(r, writes.Result)]
     assert len(winners) == 1, f"expected exactly one success, got {results}"
     assert len(losers) == 1 and isinstance(losers[0], Conflict), f"the other must get Conflict, got {losers}"
     conflict = losers[0]
@@ -79,8 +79,8 @@ def test_two_conveners_at_once_on_postgres(pg_office: OfficeFixture, with_versio
     expected = version if with_version else None
     u = pg_office.users
     calls: list[Callable[[], Any]] = [
-        lambda: operations.approve(cid, u["convener"], expected_version=expected, db=db),
-        lambda: operations.fire(cid, second, u["deputy_convener"], "請補充會議紀錄", expected, db=db),
+        lambda: approval.approve(cid, u["convener"], expected_version=expected, db=db),
+        lambda: approval.fire(cid, second, u["deputy_convener"], "請補充會議紀錄", expected, db=db),
     ]
     with both_loaded_first():
         results = run_together(*calls)
@@ -96,12 +96,12 @@ def test_double_click_on_postgres(pg_office: OfficeFixture) -> None:
     """The same chief approving twice at once (two tabs, a double click): one approval."""
     db = pg_office.db
     cid = pg_office.case("training_report")
-    operations.submit(cid, pg_office.users["personnel_staff"], db=db)
+    approval.submit(cid, pg_office.users["personnel_staff"], db=db)
     _state, version, events, outbox = case_state(db, cid)
     chief = pg_office.users["personnel_chief"]
     with both_loaded_first():
-        results = run_together(lambda: operations.approve(cid, chief, db=db),
-                               lambda: operations.approve(cid, chief, db=db))
+        results = run_together(lambda: approval.approve(cid, chief, db=db),
+                               lambda: approval.approve(cid, chief, db=db))
     _one_winner(results, ["personnel_chief", "personnel_chief"])
     # secretariat_review queues the memo and the result table for this kind.
     assert case_state(db, cid) == ("secretariat_review", version + 1, events + 1, outbox + 2)
@@ -116,8 +116,8 @@ def test_many_rounds_without_instrumentation_on_postgres(pg_office: OfficeFixtur
         cid = at_task_force(pg_office)
         _state, version, events, _outbox = case_state(db, cid)
         results = run_together(
-            lambda cid=cid, v=version: operations.approve(cid, u["convener"], expected_version=v, db=db),
-            lambda cid=cid, v=version: operations.approve(cid, u["deputy_convener"], expected_version=v, db=db),
+            lambda cid=cid, v=version: approval.approve(cid, u["convener"], expected_version=v, db=db),
+            lambda cid=cid, v=version: approval.approve(cid, u["deputy_convener"], expected_version=v, db=db),
         )
         _one_winner(results, ["convener", "deputy_convener"])
         assert case_state(db, cid)[:3] == ("approved", version + 1, events + 1)
@@ -137,10 +137,10 @@ def test_stale_expected_version_on_sqlite(sqlite_office: OfficeFixture) -> None:
     u = sqlite_office.users
     cid = at_task_force(sqlite_office)
     _state, seen, _events, _outbox = case_state(db, cid)  # both conveners open the page at this version
-    operations.approve(cid, u["deputy_convener"], expected_version=seen, db=db)
+    approval.approve(cid, u["deputy_convener"], expected_version=seen, db=db)
     after = case_state(db, cid)
     with pytest.raises(Conflict) as err:
-        operations.return_for_revision(cid, u["convener"], "議程第二案請修正", expected_version=seen, db=db)
+        approval.return_for_revision(cid, u["convener"], "議程第二案請修正", expected_version=seen, db=db)
     assert (err.value.by, err.value.expected_version, err.value.current_version) == ("deputy_convener", seen, seen + 1)
     assert "changed by deputy_convener at" in err.value.message_en
     assert case_state(db, cid) == after  # nothing written by the stale attempt
@@ -153,8 +153,8 @@ def test_racing_threads_on_sqlite(sqlite_office: OfficeFixture) -> None:
     cid = at_task_force(sqlite_office)
     _state, version, events, outbox = case_state(db, cid)
     results = run_together(
-        lambda: operations.approve(cid, u["convener"], expected_version=version, db=db),
-        lambda: operations.approve(cid, u["deputy_convener"], expected_version=version, db=db),
+        lambda: approval.approve(cid, u["convener"], expected_version=version, db=db),
+        lambda: approval.approve(cid, u["deputy_convener"], expected_version=version, db=db),
     )
     _one_winner(results, ["convener", "deputy_convener"])
     assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1)
@@ -166,10 +166,10 @@ def test_racing_threads_without_versions_on_sqlite(sqlite_office: OfficeFixture)
     u = sqlite_office.users
     cid = at_task_force(sqlite_office)
     _state, version, events, outbox = case_state(db, cid)
-    results = run_together(lambda: operations.approve(cid, u["convener"], db=db),
-                           lambda: operations.approve(cid, u["deputy_convener"], db=db))
-    assert sum(isinstance(r, operations.Result) for r in results) == 1, results
-    loser = next(r for r in results if not isinstance(r, operations.Result))
+    results = run_together(lambda: approval.approve(cid, u["convener"], db=db),
+                           lambda: approval.approve(cid, u["deputy_convener"], db=db))
+    assert sum(isinstance(r, writes.Result) for r in results) == 1, results
+    loser = next(r for r in results if not isinstance(r, writes.Result))
     assert isinstance(loser, Conflict | TransitionNotAllowed), loser
     assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1)
 
@@ -186,7 +186,7 @@ def test_the_conflict_names_who_acted_not_the_worker_that_wrote_a_document_since
     db, u = sqlite_office.db, sqlite_office.users
     cid = sqlite_office.case("training_report")
     _state, seen, _events, _outbox = case_state(db, cid)  # the chief's page, before the submit
-    operations.submit(cid, u["personnel_staff"], db=db)
+    approval.submit(cid, u["personnel_staff"], db=db)
     with db.unit_of_work(write=False) as uow:
         outbox = list(uow.session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.payload["case_id"].as_integer() == cid)))
@@ -199,14 +199,14 @@ def test_the_conflict_names_who_acted_not_the_worker_that_wrote_a_document_since
                                    .order_by(HistoryEvent.seq.desc()).limit(1)).one()
         assert (last.event, last.actor_id) == ("document", None)  # the worker's, after the submit
     with pytest.raises(Conflict) as err:
-        operations.approve(cid, u["personnel_chief"], expected_version=seen, db=db)
+        approval.approve(cid, u["personnel_chief"], expected_version=seen, db=db)
     assert (err.value.by, err.value.at) == ("personnel_staff", submit_at)
     assert "已由personnel_staff於" in err.value.message and "changed by personnel_staff at" in err.value.message_en
 
 
 def test_only_worker_events_are_appended_without_a_version() -> None:
     with pytest.raises(ValueError, match="not an appended event"):
-        operations.record_event(1, "transition", data={})
+        writes.record_event(1, "transition", data={})
 
 
 def test_concurrent_transitions_in_one_office_each_raise_its_revision_once(pg_office: OfficeFixture) -> None:
@@ -222,7 +222,7 @@ def test_concurrent_transitions_in_one_office_each_raise_its_revision_once(pg_of
     cases = []
     for _ in range(8):
         cid = pg_office.case("training_report")
-        operations.fire(cid, "submit", pg_office.users["personnel_staff"], db=db)
+        approval.fire(cid, "submit", pg_office.users["personnel_staff"], db=db)
         cases.append(cid)
 
     def revision() -> int:
@@ -232,6 +232,6 @@ def test_concurrent_transitions_in_one_office_each_raise_its_revision_once(pg_of
 
     before = revision()
     results = run_together(*[
-        (lambda c=cid: operations.fire(c, "approve", pg_office.users["personnel_chief"], db=db)) for cid in cases])
-    assert all(isinstance(r, operations.Result) for r in results), results
+        (lambda c=cid: approval.fire(c, "approve", pg_office.users["personnel_chief"], db=db)) for cid in cases])
+    assert all(isinstance(r, writes.Result) for r in results), results
     assert revision() == before + 8

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_office
-from workflow import operations, registry
+from workflow.cases import approval
 from workflow.db import Database
-from workflow.definitions import KINDS_DIR, load_files
+from workflow.engine import registry
+from workflow.engine.loader import KINDS_DIR, load_files
 from workflow.errors import TransitionNotAllowed, WorkflowDefinitionError
 from workflow.migrate import upgrade
 from workflow.models import Case, WorkflowVersion
@@ -168,7 +169,7 @@ def test_a_changed_definition_is_a_new_version_and_old_cases_keep_theirs(
     office = make_office(db, _password_hash)
     u = office.users
     old = office.case("training_report")
-    operations.submit(old, u["personnel_staff"], db=db)
+    approval.submit(old, u["personnel_staff"], db=db)
 
     v2 = registry.Registry(files=changed)
     monkeypatch.setattr(registry, "_default", v2)
@@ -187,12 +188,12 @@ def test_a_changed_definition_is_a_new_version_and_old_cases_keep_theirs(
 
     # The case opened on version 1 still runs on version 1: no fast track for it ...
     with pytest.raises(TransitionNotAllowed) as err:
-        operations.fire(old, "fast_track", u["personnel_chief"], db=db)
+        approval.fire(old, "fast_track", u["personnel_chief"], db=db)
     assert err.value.allowed == ["approve", "return_for_revision"]
-    assert operations.approve(old, u["personnel_chief"], db=db).to_state == "secretariat_review"
+    assert approval.approve(old, u["personnel_chief"], db=db).to_state == "secretariat_review"
     # ... while a case opened now runs on version 2.
-    operations.submit(new, u["personnel_staff"], db=db)
-    assert operations.fire(new, "fast_track", u["personnel_chief"], db=db).to_state == "task_force_review"
+    approval.submit(new, u["personnel_staff"], db=db)
+    assert approval.fire(new, "fast_track", u["personnel_chief"], db=db).to_state == "task_force_review"
 
     # Version 1 read back from the database is the definition it was.
     assert v2.get(db, "training_report", 1).fingerprint() == original["training_report"].fingerprint()

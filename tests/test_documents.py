@@ -18,7 +18,8 @@ from documents import context as contexts
 from documents import convert, render, service, templates_admin
 from documents.text import docx_text
 from tasks import embedded
-from workflow import clock, operations
+from workflow import clock
+from workflow.cases import approval, drafts
 from workflow.demo import sample_fields
 from workflow.models import Document, HistoryEvent, OutboxMessage
 
@@ -29,7 +30,7 @@ MAIN_LINE = [("submit", "{unit}_staff"), ("approve", "{unit}_chief"), ("approve"
 
 def drive(office, case_id, unit, steps):
     for trigger, who in steps:
-        operations.fire(case_id, trigger, office.users[who.format(unit=unit)], db=office.db)
+        approval.fire(case_id, trigger, office.users[who.format(unit=unit)], db=office.db)
 
 
 def outbox_rows(db, case_id):
@@ -64,8 +65,8 @@ def test_every_document_renders_for_its_kinds(office):
                        ("task_force_meeting", "secretariat"), ("plan_amendment", "secretariat")]:
         cid = office.case(kind)
         if kind == "outreach_report":
-            operations.add_attachment(cid, office.users["social_staff"], name="活動照片.png",
-                                      content_type="image/png", content=render._PIXEL, db=db)
+            drafts.add_attachment(cid, office.users["social_staff"], name="活動照片.png",
+                                  content_type="image/png", content=render._PIXEL, db=db)
         drive(office, cid, unit, MAIN_LINE)
         outcomes = process_all(db, cid)
         assert outcomes and all(o.status == "ready" for o in outcomes)
@@ -392,9 +393,9 @@ def test_embedded_worker_renders_every_docx_before_any_conversion(office, monkey
     worker = RecordingWorker(db)
     first, second = office.case("training_report"), office.case("training_report")
     for cid in (first, second):
-        worker.submit(operations.fire(cid, "submit", office.users["personnel_staff"], db=db).outbox_ids)
+        worker.submit(approval.fire(cid, "submit", office.users["personnel_staff"], db=db).outbox_ids)
     worker.run_queued()
-    assert worker.handled == [operations.DOCUMENT_TOPIC] * 4 + [service.CONVERT_TOPIC] * 4
+    assert worker.handled == [approval.DOCUMENT_TOPIC] * 4 + [service.CONVERT_TOPIC] * 4
     docs = documents_of(db, first) + documents_of(db, second)
     assert len(docs) == 4 and all(d.status == "ready" for d in docs)
     assert all(d.conversion_error == "LibreOffice 未安裝，僅提供 .docx" for d in docs)

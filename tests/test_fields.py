@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import OfficeFixture
-from workflow import clock, fields, operations, people, registry
+from workflow import clock
+from workflow.cases import approval, drafts
 from workflow.demo import sample_fields
+from workflow.engine import fields, registry
 from workflow.errors import ConditionFailed, PermissionDenied, TransitionNotAllowed, ValidationError
 from workflow.models import Case, HistoryEvent, User
+from workflow.people import directory
 
 
 def training(**changes: Any) -> dict[str, Any]:
@@ -105,13 +108,13 @@ def test_control_characters_are_stripped(office: OfficeFixture) -> None:
     clean = fields.clean(defn, dirty, complete=True)
     assert clean["summary"] == "本季辦理兩場\n第二行"  # line breaks stay in a text area
     assert clean["courses"][0]["course"] == "性別主流化"
-    cid = operations.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=115,
-                                 period="Q1", title="培力\x08成果\x1b報告", actor=office.users["personnel_staff"],
-                                 fields=training(summary="摘要\x0c"), db=office.db)
+    cid = drafts.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=115,
+                             period="Q1", title="培力\x08成果\x1b報告", actor=office.users["personnel_staff"],
+                             fields=training(summary="摘要\x0c"), db=office.db)
     row = case_row(office, cid)
     assert (row.title, row.fields["summary"]) == ("培力成果報告", "摘要")
-    operations.submit(cid, office.users["personnel_staff"], db=office.db)
-    operations.return_for_revision(cid, office.users["personnel_chief"], "請\x00更正\x1f時數", db=office.db)
+    approval.submit(cid, office.users["personnel_staff"], db=office.db)
+    approval.return_for_revision(cid, office.users["personnel_chief"], "請\x00更正\x1f時數", db=office.db)
     assert events(office, cid)[-1].comment == "請更正時數"
 
 
@@ -121,9 +124,9 @@ def test_unknown_fields_are_refused_not_dropped(office: OfficeFixture) -> None:
         fields.clean(defn, training(sumary="typo", courses=[course(teacher="王老師")]), complete=False)
     assert set(err.value.errors) == {"sumary", "courses[1].teacher"}
     with pytest.raises(ValidationError):
-        operations.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=115, period="Q1",
-                               title="培力成果", actor=office.users["personnel_staff"], fields={"sumary": "x"},
-                               db=office.db)
+        drafts.create_case(kind="training_report", unit_id=office.units["personnel"], roc_year=115, period="Q1",
+                           title="培力成果", actor=office.users["personnel_staff"], fields={"sumary": "x"},
+                           db=office.db)
     with office.db.unit_of_work(write=False) as uow:  # nothing was created
         assert uow.session.scalar(select(Case.id).where(Case.office_id == office.id)) is None
 
@@ -132,7 +135,7 @@ def test_unknown_fields_are_refused_not_dropped(office: OfficeFixture) -> None:
 def test_save_fields_on_a_draft_only(office: OfficeFixture) -> None:
     u, db = office.users, office.db
     cid = office.case("training_report", complete=False)
-    version = operations.save_fields(cid, u["personnel_staff"], {"summary": "第一版摘要"}, expected_version=1, db=db)
+    version = drafts.save_fields(cid, u["personnel_staff"], {"summary": "第一版摘要"}, expected_version=1, db=db)
     assert version == 2
     assert case_row(office, cid).fields == {"summary": "第一版摘要"}
     edited = events(office, cid)[-1]
@@ -140,15 +143,15 @@ def test_save_fields_on_a_draft_only(office: OfficeFixture) -> None:
         "edited", ["summary"], u["personnel_staff"])
 
     with pytest.raises(PermissionDenied):  # the chief reviews; the unit's staff edit
-        operations.save_fields(cid, u["personnel_chief"], {"summary": "主管改寫"}, db=db)
+        drafts.save_fields(cid, u["personnel_chief"], {"summary": "主管改寫"}, db=db)
     with pytest.raises(ValidationError):
-        operations.save_fields(cid, u["personnel_staff"], {"courses": [course(hours=0)]}, db=db)
+        drafts.save_fields(cid, u["personnel_staff"], {"courses": [course(hours=0)]}, db=db)
 
-    operations.save_fields(cid, u["personnel_staff"], training(), db=db)
-    operations.submit(cid, u["personnel_staff"], db=db)
+    drafts.save_fields(cid, u["personnel_staff"], training(), db=db)
+    approval.submit(cid, u["personnel_staff"], db=db)
     before = case_row(office, cid)
     with pytest.raises(TransitionNotAllowed) as err:
-        operations.save_fields(cid, u["personnel_staff"], training(summary="送出後偷改"), db=db)
+        drafts.save_fields(cid, u["personnel_staff"], training(summary="送出後偷改"), db=db)
     assert err.value.allowed == ["approve", "return_for_revision"]
     after = case_row(office, cid)
     assert (after.version, after.fields, after.history_seq) == (before.version, before.fields, before.history_seq)
@@ -157,10 +160,10 @@ def test_save_fields_on_a_draft_only(office: OfficeFixture) -> None:
 def test_resubmission_records_what_changed_and_counts_the_loops(office: OfficeFixture) -> None:
     u, db = office.users, office.db
     cid = office.case("training_report")
-    first = operations.submit(cid, u["personnel_staff"], db=db)
+    first = approval.submit(cid, u["personnel_staff"], db=db)
     assert "changed_fields" not in events(office, cid)[-1].data  # nothing to compare the first time
 
-    operations.return_for_revision(cid, u["personnel_chief"], "第2列時數請依簽到表更正", db=db)
+    approval.return_for_revision(cid, u["personnel_chief"], "第2列時數請依簽到表更正", db=db)
     returned = events(office, cid)[-1]
     assert (returned.to_state, returned.comment, returned.data["revision"]) == (
         "returned", "第2列時數請依簽到表更正", 1)
@@ -168,16 +171,16 @@ def test_resubmission_records_what_changed_and_counts_the_loops(office: OfficeFi
 
     fixed = training()
     fixed["courses"][1]["hours"] = 1.5
-    operations.save_fields(cid, u["personnel_staff"], fixed, db=db)
-    second = operations.submit(cid, u["personnel_staff2"], db=db)  # another drafter of the unit may resubmit
+    drafts.save_fields(cid, u["personnel_staff"], fixed, db=db)
+    second = approval.submit(cid, u["personnel_staff2"], db=db)  # another drafter of the unit may resubmit
     resubmitted = events(office, cid)[-1]
     assert (resubmitted.trigger, resubmitted.data["changed_fields"]) == ("submit", ["courses"])
     assert second.event_seq > first.event_seq
 
-    operations.approve(cid, u["personnel_chief"], db=db)
-    operations.return_for_revision(cid, u["secretariat"], "請補充 CEDAW 課程代碼", db=db)
+    approval.approve(cid, u["personnel_chief"], db=db)
+    approval.return_for_revision(cid, u["secretariat"], "請補充 CEDAW 課程代碼", db=db)
     assert (case_row(office, cid).revision_count, events(office, cid)[-1].data["revision"]) == (2, 2)
-    operations.submit(cid, u["personnel_staff"], db=db)
+    approval.submit(cid, u["personnel_staff"], db=db)
     assert events(office, cid)[-1].data["changed_fields"] == []  # resubmitted as it was
 
 
@@ -189,7 +192,7 @@ def delegate(office: OfficeFixture, principal: str, to: str, role: str, first: i
         s = uow.session
         p, d = s.get(User, office.users[principal]), s.get(User, office.users[to])
         assert p is not None and d is not None
-        people.delegate(s, p, d, role, today + dt.timedelta(days=first), today + dt.timedelta(days=last), "公差")
+        directory.delegate(s, p, d, role, today + dt.timedelta(days=first), today + dt.timedelta(days=last), "公差")
         uow.commit()
 
 
@@ -201,7 +204,7 @@ def on_day(offset: int) -> Any:
 
 def submitted(office: OfficeFixture, kind: str = "training_report", by: str = "personnel_staff", **kw: Any) -> int:
     cid = office.case(kind, **kw)
-    operations.submit(cid, office.users[by], db=office.db)
+    approval.submit(cid, office.users[by], db=office.db)
     return cid
 
 
@@ -209,18 +212,18 @@ def test_a_delegate_acts_on_behalf_of_the_principal(office: OfficeFixture) -> No
     u, db = office.users, office.db
     delegate(office, "personnel_chief", "personnel_staff2", "chief", -1, 1)
     cid = submitted(office)
-    res = operations.approve(cid, u["personnel_staff2"], db=db)
+    res = approval.approve(cid, u["personnel_staff2"], db=db)
     assert res.to_state == "secretariat_review"
     ev = events(office, cid)[-1]
     assert (ev.actor_id, ev.on_behalf_of_id) == (u["personnel_staff2"], u["personnel_chief"])
     # The principal still acts in their own name.
     other = submitted(office, roc_year=114)
-    operations.approve(other, u["personnel_chief"], db=db)
+    approval.approve(other, u["personnel_chief"], db=db)
     assert events(office, other)[-1].on_behalf_of_id is None
     # A delegated chief role is the principal's unit's: not the social section's.
     social = submitted(office, "outreach_event", by="social_staff")
     with pytest.raises(PermissionDenied):
-        operations.approve(social, u["personnel_staff2"], db=db)
+        approval.approve(social, u["personnel_staff2"], db=db)
 
 
 def test_a_delegation_counts_only_within_its_dates(office: OfficeFixture) -> None:
@@ -228,13 +231,13 @@ def test_a_delegation_counts_only_within_its_dates(office: OfficeFixture) -> Non
     delegate(office, "social_chief", "civil_staff", "chief", 2, 4)
     cases = [submitted(office, "outreach_event", by="social_staff", roc_year=115 - n) for n in range(4)]
     with pytest.raises(PermissionDenied):  # not yet
-        operations.approve(cases[0], u["civil_staff"], db=db)
+        approval.approve(cases[0], u["civil_staff"], db=db)
     with on_day(2):  # first day
-        assert operations.approve(cases[1], u["civil_staff"], db=db).to_state == "secretariat_review"
+        assert approval.approve(cases[1], u["civil_staff"], db=db).to_state == "secretariat_review"
     with on_day(4):  # last day, inclusive
-        assert operations.approve(cases[2], u["civil_staff"], db=db).to_state == "secretariat_review"
+        assert approval.approve(cases[2], u["civil_staff"], db=db).to_state == "secretariat_review"
     with on_day(5), pytest.raises(PermissionDenied):  # over
-        operations.approve(cases[3], u["civil_staff"], db=db)
+        approval.approve(cases[3], u["civil_staff"], db=db)
     assert [events(office, c)[-1].on_behalf_of_id for c in cases[1:3]] == [u["social_chief"]] * 2
     assert {case_row(office, c).state for c in (cases[0], cases[3])} == {"section_review"}
 
@@ -244,25 +247,26 @@ def test_a_chiefs_delegate_still_cannot_approve_what_they_submitted(office: Offi
     delegate(office, "personnel_chief", "personnel_staff", "chief", 0, 0)
     own = submitted(office, by="personnel_staff")
     with pytest.raises(ConditionFailed) as err:
-        operations.approve(own, u["personnel_staff"], db=db)
+        approval.approve(own, u["personnel_staff"], db=db)
     assert err.value.condition == "not_submitter"
     assert case_row(office, own).state == "section_review"
     # What a colleague submitted, the delegate may approve.
     theirs = submitted(office, by="personnel_staff2", roc_year=114)
-    assert operations.approve(theirs, u["personnel_staff"], db=db).to_state == "secretariat_review"
+    assert approval.approve(theirs, u["personnel_staff"], db=db).to_state == "secretariat_review"
 
 
 def test_delegating_a_role_one_does_not_hold_gives_nothing(office: OfficeFixture) -> None:
     delegate(office, "personnel_staff2", "civil_staff", "chief", -1, 1)
     cid = submitted(office)
     with pytest.raises(PermissionDenied):
-        operations.approve(cid, office.users["civil_staff"], db=office.db)
+        approval.approve(cid, office.users["civil_staff"], db=office.db)
 
 
 def test_a_deactivated_principals_delegation_lends_nothing(office: OfficeFixture) -> None:
     """The principal left (account deactivated) while the delegation runs: the delegate can no longer
     act in their name, and the principal's unit's cases leave the delegate's queue."""
-    from workflow import holders, permissions, queues
+    from workflow.people import holders, permissions
+    from workflow.views import queues
 
     u, db = office.users, office.db
     delegate(office, "personnel_chief", "civil_staff", "chief", -1, 5)
@@ -278,11 +282,11 @@ def test_a_deactivated_principals_delegation_lends_nothing(office: OfficeFixture
     assert [(c.role, c.unit_id, c.on_behalf_of) for c in caps] == [("staff", office.units["civil"], None)]
     assert cid not in {i.case_id for i in queues.queue_for(db, u["civil_staff"])}
     with pytest.raises(PermissionDenied):
-        operations.approve(cid, u["civil_staff"], db=db)
+        approval.approve(cid, u["civil_staff"], db=db)
     assert case_row(office, cid).state == "section_review"
     # Reactivated (back from leave, the delegation still running): it lends the role again.
     with db.unit_of_work() as uow:
         uow.session.get_one(User, u["personnel_chief"]).active = True
         uow.commit()
     assert cid in {i.case_id for i in queues.queue_for(db, u["civil_staff"])}
-    assert operations.approve(cid, u["civil_staff"], db=db).to_state == "secretariat_review"
+    assert approval.approve(cid, u["civil_staff"], db=db).to_state == "secretariat_review"

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from workflow import operations
+from workflow.cases import drafts
 from workflow.db import Database
 from workflow.models import Base
 
@@ -27,15 +27,15 @@ def test_the_newest_migrations_go_down_and_up_again_with_the_rows_and_triggers(t
 
     from tests.helpers import sqlite_database
     from workflow.migrate import downgrade, upgrade
-    from workflow.people import add_office, add_unit
+    from workflow.people.directory import add_office, add_unit
 
     db = sqlite_database(tmp_path / "updown.db")
     with db.unit_of_work() as uow:
         office = add_office(uow.session, "updown", "測試區公所")
         unit = add_unit(uow.session, office, "civil", "民政課")
         uow.commit()
-    cid = operations.create_case(kind="training_report", unit_id=unit.id, roc_year=115, period="Q1", title="t",
-                                 actor=None, office_id=office.id, db=db)
+    cid = drafts.create_case(kind="training_report", unit_id=unit.id, roc_year=115, period="Q1", title="t",
+                             actor=None, office_id=office.id, db=db)
 
     def schema() -> set[tuple[str, str]]:
         with db.engine.connect() as conn:

@@ -24,7 +24,7 @@ from tasks import relay
 from tests import test_celery_faults as harness
 from tests.fake_site import TOKEN, FakeSite
 from tests.publishing_helpers import to_publishing
-from workflow import audit
+from workflow.engine import audit
 from workflow.models import Case, HistoryEvent, OutboxMessage, Publication
 
 pytestmark = [pytest.mark.slow]

@@ -14,7 +14,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from tests.conftest import OfficeFixture
-from workflow import clock, plan, registry, reminders
+from workflow import clock
+from workflow.calendar import plan, reminders
+from workflow.engine import registry
 from workflow.models import Notification, Reminder, User
 
 

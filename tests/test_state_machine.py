@@ -33,13 +33,16 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from tests.conftest import STAFFING, UNIT_CODES, OfficeFixture
-from workflow import audit, clock, operations, people, registry
-from workflow import fields as fieldmod
+from workflow import clock
+from workflow.cases import approval, drafts, writes
 from workflow.db import Database
-from workflow.definitions import Definition
 from workflow.demo import sample_fields
+from workflow.engine import audit, registry
+from workflow.engine import fields as fieldmod
+from workflow.engine.definitions import Definition
 from workflow.errors import CaseflowError, Conflict
 from workflow.models import Case, HistoryEvent, OutboxMessage, RoleAssignment, Unit, User
+from workflow.people import directory
 from workflow.roles import UNIT_SCOPED
 
 settings.register_profile(
@@ -84,7 +87,7 @@ def quick_office(db: Database, pw_hash: str) -> OfficeFixture:
     code = f"sm{uuid.uuid4().hex[:10]}"
     with db.unit_of_work() as uow:
         s = uow.session
-        office = people.add_office(s, code, f"桃園市隨機{code}區公所")
+        office = directory.add_office(s, code, f"桃園市隨機{code}區公所")
         units = {c: Unit(office_id=office.id, code=c, name=c) for c in UNIT_CODES}
         s.add_all(units.values())
         s.flush()
@@ -159,7 +162,7 @@ class CaseMachine(RuleBasedStateMachine):
         after = self.snapshot(cid)
         assert after == before, f"refused with {type(exc).__name__} ({exc}) but wrote {before} -> {after}"
 
-    def check_fired(self, before: Snapshot, cid: int, res: operations.Result, trigger: str,
+    def check_fired(self, before: Snapshot, cid: int, res: writes.Result, trigger: str,
                     actor: int | None, comment: str | None) -> None:
         self.written = True
         after = self.snapshot(cid)
@@ -199,12 +202,12 @@ class CaseMachine(RuleBasedStateMachine):
         self.next_year[kind] = year - 1
         period = {"quarterly": "Q1", "yearly": "Y"}.get(defn.cycle)
         fields = sample_fields(kind, year, period) if complete else {}
-        cid = operations.create_case(kind=kind, unit_id=self.office.units[unit], roc_year=year, period=period,
-                                     title=f"{kind} {year}", actor=self.office.users[drafter], fields=fields,
-                                     db=self.db)
+        cid = drafts.create_case(kind=kind, unit_id=self.office.units[unit], roc_year=year, period=period,
+                                 title=f"{kind} {year}", actor=self.office.users[drafter], fields=fields,
+                                 db=self.db)
         if attach:
-            operations.add_attachment(cid, self.office.users[drafter], name="照片.png", content_type="image/png",
-                                      content=b"\x89PNG random walk", db=self.db)
+            drafts.add_attachment(cid, self.office.users[drafter], name="照片.png", content_type="image/png",
+                                  content=b"\x89PNG random walk", db=self.db)
         self.written = True
         snap = self.snapshot(cid)
         assert (snap.state, snap.version, snap.events) == (defn.initial, 1 + attach, 1 + attach)
@@ -218,7 +221,7 @@ class CaseMachine(RuleBasedStateMachine):
             expected_version = before.version + 1
         actor = self.uid(who)
         try:
-            res = operations.fire(cid, trigger, actor, comment, expected_version, db=self.db)
+            res = approval.fire(cid, trigger, actor, comment, expected_version, db=self.db)
         except CaseflowError as exc:
             if expected_version is not None and expected_version != before.version:
                 assert isinstance(exc, Conflict), f"stale version gave {type(exc).__name__}: {exc}"
@@ -291,7 +294,7 @@ class CaseMachine(RuleBasedStateMachine):
         if bad:
             fields["no_such_field"] = "x"
         try:
-            new_version = operations.save_fields(case, self.office.users[who], fields, db=self.db)
+            new_version = drafts.save_fields(case, self.office.users[who], fields, db=self.db)
         except CaseflowError as exc:
             self.check_refused(before, case, exc)
             return
@@ -321,7 +324,7 @@ class CaseMachine(RuleBasedStateMachine):
             s = uow.session
             p, d = s.get(User, self.office.users[principal]), s.get(User, self.office.users[to])
             assert p is not None and d is not None
-            people.delegate(s, p, d, role, first, first + dt.timedelta(days=length), "公差")
+            directory.delegate(s, p, d, role, first, first + dt.timedelta(days=length), "公差")
             uow.commit()
 
     # -- invariants ---------------------------------------------------------------------------

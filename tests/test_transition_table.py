@@ -26,11 +26,13 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import STAFFING, UNIT_CODES, OfficeFixture, make_office
-from workflow import operations, people, registry
+from workflow.cases import approval, drafts, writes
 from workflow.db import Database
 from workflow.demo import sample_fields
+from workflow.engine import registry
 from workflow.errors import CaseflowError, ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.models import Case, HistoryEvent, Office, OutboxMessage, Unit
+from workflow.people import directory
 
 # -- the reference, by hand --------------------------------------------------------------------
 # A transition: (trigger, source) -> (destination, roles, conditions). "@drafter" is the kind's
@@ -298,15 +300,15 @@ class Table:
         year, period = self._next_key(kind)
         submitter = self.users[SUBMITTER]
         assert submitter is not None
-        cid = operations.create_case(
+        cid = drafts.create_case(
             kind=kind, unit_id=self.office.units[ref.unit], roc_year=year, period=period, title=f"{kind} table",
             actor=submitter, fields=sample_fields(kind, year, period), db=self.db)
         if ref.attachments:
-            operations.add_attachment(cid, submitter, name="photo.png", content_type="image/png",
-                                      content=b"\x89PNG table", db=self.db)
+            drafts.add_attachment(cid, submitter, name="photo.png", content_type="image/png",
+                                  content=b"\x89PNG table", db=self.db)
         path = LINES[ref.line].paths[state]
         for trigger, who, comment in path:
-            operations.fire(cid, trigger, self.who(who, kind), comment, db=self.db)
+            approval.fire(cid, trigger, self.who(who, kind), comment, db=self.db)
         self._submitter[cid] = SUBMITTER if any(t == "submit" for t, _w, _c in path) else None
         return cid
 
@@ -367,17 +369,17 @@ def table(db: Database, _password_hash: str) -> Table:
         s = uow.session
         home = s.get(Office, office.id)
         assert home is not None
-        omni = people.add_user(s, home, f"{office.code}.omni", "全能測試者", sex="X", password_hash=_password_hash)
+        omni = directory.add_user(s, home, f"{office.code}.omni", "全能測試者", sex="X", password_hash=_password_hash)
         for role in ALL_ROLES:
             for unit in UNIT_CODES if role in UNIT_SCOPED else [None]:
                 unit_row = s.get(Unit, office.units[unit]) if unit else None
-                people.grant(s, omni, role, unit=unit_row)
-        other = people.add_office(s, f"{office.code}x", "桃園市他區公所")
-        other_unit = people.add_unit(s, other, "civil", "民政課")
-        outsider = people.add_user(s, other, f"{office.code}.outsider", "他區人員", sex="F", unit=other_unit,
-                                   password_hash=_password_hash)
+                directory.grant(s, omni, role, unit=unit_row)
+        other = directory.add_office(s, f"{office.code}x", "桃園市他區公所")
+        other_unit = directory.add_unit(s, other, "civil", "民政課")
+        outsider = directory.add_user(s, other, f"{office.code}.outsider", "他區人員", sex="F", unit=other_unit,
+                                      password_hash=_password_hash)
         for role in ALL_ROLES:
-            people.grant(s, outsider, role, unit=other_unit)
+            directory.grant(s, outsider, role, unit=other_unit)
         uow.commit()
         users: dict[str, int | None] = {**office.users, SUBMITTER: omni.id, OUTSIDER: outsider.id, SYSTEM: None}
     return Table(db, office, users)
@@ -401,7 +403,7 @@ def _rows() -> list[Any]:
     return rows
 
 
-def _describe(exc: BaseException | None, res: operations.Result | None) -> str:
+def _describe(exc: BaseException | None, res: writes.Result | None) -> str:
     if exc is not None:
         return f"{type(exc).__name__}({exc})"
     assert res is not None
@@ -423,12 +425,12 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
             attempts.append((holder, True, commented))
     problems: list[str] = []
 
-    def refuse(attempt: tuple[str, bool, Outcome]) -> tuple[CaseflowError | None, operations.Result | None]:
+    def refuse(attempt: tuple[str, bool, Outcome]) -> tuple[CaseflowError | None, writes.Result | None]:
         """Fire at the row's shared case (``source``, replaced if a wrongly allowed attempt moved it)."""
         holder, comment, _want = attempt
         try:
-            return None, operations.fire(source, trigger, table.users[holder], COMMENT_TEXT if comment else None,
-                                         db=table.db)
+            return None, approval.fire(source, trigger, table.users[holder], COMMENT_TEXT if comment else None,
+                                       db=table.db)
         except CaseflowError as e:
             return e, None
 
@@ -455,8 +457,8 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
         _state, version, events = table.case_row(cid)
         exc, res = None, None
         try:
-            res = operations.fire(cid, trigger, table.users[holder], COMMENT_TEXT if comment else None,
-                                  expected_version=version, db=table.db)
+            res = approval.fire(cid, trigger, table.users[holder], COMMENT_TEXT if comment else None,
+                                expected_version=version, db=table.db)
         except CaseflowError as e:
             exc = e
         if res is None or res.to_state != want.dest:
@@ -507,15 +509,15 @@ def test_submit_needs_complete_fields_and_attachments(office: OfficeFixture, kin
     drafter = office.users[f"{ref.unit}_staff"]
     incomplete = office.case(kind, complete=False)
     with pytest.raises(ConditionFailed) as err:
-        operations.submit(incomplete, drafter, db=office.db)
+        approval.submit(incomplete, drafter, db=office.db)
     assert err.value.condition == "fields_complete"
 
     bare = office.case(kind, roc_year=114)  # complete fields, no attachment yet (another period)
     if ref.attachments:
         with pytest.raises(ConditionFailed) as err:
-            operations.submit(bare, drafter, db=office.db)
+            approval.submit(bare, drafter, db=office.db)
         assert err.value.condition == "attachments_present"
-        operations.add_attachment(bare, drafter, name="簽到表.pdf", content_type="application/pdf",
-                                  content=b"%PDF-1.4 sign-in sheet", db=office.db)
-    res = operations.submit(bare, drafter, db=office.db)
+        drafts.add_attachment(bare, drafter, name="簽到表.pdf", content_type="application/pdf",
+                              content=b"%PDF-1.4 sign-in sheet", db=office.db)
+    res = approval.submit(bare, drafter, db=office.db)
     assert res.to_state == "section_review"

@@ -1,7 +1,7 @@
 """Access to objects named in a URL, in one place: every view that takes an id goes through here.
 
 A case of another office answers 404 exactly like a case that does not exist, so ids reveal
-nothing. What a user may *do* with a case is decided by ``workflow.operations`` (role, unit,
+nothing. What a user may *do* with a case is decided by ``workflow.cases`` (role, unit,
 separation of duties); this module decides only what they may *see*.
 """
 
@@ -14,8 +14,9 @@ from flask import abort
 from flask_login import current_user
 
 from web.db import session
-from workflow import clock, permissions
+from workflow import clock
 from workflow.models import Case
+from workflow.people import permissions
 
 
 class OfficeMember(Protocol):

@@ -24,7 +24,7 @@ from web.forms import LoginForm
 from web.i18n import gettext as _
 from web.security import safe_next
 from workflow.models import Notification, Office, OfficeRevision, User
-from workflow.passwords import hash_password, verify_password
+from workflow.people.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
 

@@ -1,4 +1,4 @@
-"""聯絡人的逾期總覽: the liaison's board of overdue and due-soon cases (``workflow.board``), with
+"""聯絡人的逾期總覽: the liaison's board of overdue and due-soon cases (``workflow.views.board``), with
 filters, CSV/ODS exports and server-drawn SVG charts. Only the liaison, the deputy liaison, the
 secretariat and administrators see it."""
 
@@ -12,12 +12,12 @@ from flask_login import current_user, login_required
 from web.access import holds_any
 from web.charts import bars, stacked
 from web.db import database, session
-from web.exports import ODS_MIME, to_csv, to_ods
+from web.exports import download
 from web.i18n import gettext as _
 from web.labels import kind_label, period_label, state_label
-from workflow import board as boardmod
-from workflow import registry
+from workflow.engine import registry
 from workflow.roles import Role
+from workflow.views import board as boardmod
 
 bp = Blueprint("board", __name__)
 VIEWERS = frozenset({Role.LIAISON, Role.DEPUTY_LIAISON, Role.SECRETARIAT, Role.ADMIN})
@@ -112,17 +112,24 @@ def _export_rows(b: boardmod.Board) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
+def _download(fmt: str) -> Response:
+    header, rows = _export_rows(_load(None, False))
+    return download(fmt, _("逾期總覽"), "overdue-board", header, rows)
+
+
 @bp.get("/board.csv")
 @login_required
 def export_csv() -> Response:
-    header, rows = _export_rows(_load(None, False))
-    return Response(to_csv(header, rows), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=overdue-board.csv"})
+    return _download("csv")
 
 
 @bp.get("/board.ods")
 @login_required
 def export_ods() -> Response:
-    header, rows = _export_rows(_load(None, False))
-    return Response(to_ods(_("逾期總覽"), header, rows), mimetype=ODS_MIME,
-                    headers={"Content-Disposition": "attachment; filename=overdue-board.ods"})
+    return _download("ods")
+
+
+@bp.get("/board.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    return _download("xlsx")

@@ -2,7 +2,7 @@
 
 Which rows get a checkbox mirrors ``case_page.available_transitions`` (role held now, own or
 delegated, for the case's unit; never a case the user or their principal submitted). The server
-still checks everything again: each case is approved by ``operations.approve`` with the version
+still checks everything again: each case is approved by ``approval.approve`` with the version
 the page showed, and each outcome (approved, someone acted first, refused and why) is reported.
 """
 
@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from web.errors import conflict_message, error_message
 from web.i18n import gettext as _
 from web.labels import kind_label, state_label
-from workflow import operations, permissions, registry
+from workflow.cases import approval
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.errors import CaseflowError, Conflict, NotFound
 from workflow.models import Case, Unit, User
-from workflow.queues import QueueItem
+from workflow.people import permissions
+from workflow.views.queues import QueueItem
 
 APPROVE = "approve"
 MAX_SELECTED = 200  # one confirmation page; a larger batch is a mistake, not a workflow
@@ -101,7 +103,7 @@ def approve_all(db: Database, user_id: int, selected: list[Selected]) -> list[Ou
     out = []
     for c in selected:
         try:
-            result = operations.approve(c.case_id, user_id, expected_version=c.version, db=db)
+            result = approval.approve(c.case_id, user_id, expected_version=c.version, db=db)
         except Conflict as exc:
             out.append(Outcome(c.case_id, c.title, "conflict", conflict_message(exc)))
             continue

@@ -3,7 +3,7 @@
 Plain HTML inputs named ``f-<field>`` and, for a rows table, ``f-<field>-<row>-<column>`` (rows
 counted from 1, as in the domain's error keys ``courses[2].hours``). Parsing gives back exactly
 what the person typed, so a form that fails validation is shown again with nothing lost; the
-domain (``workflow.fields.clean`` through ``operations.save_fields``) decides what is valid.
+domain (``workflow.engine.fields.clean`` through ``drafts.save_fields``) decides what is valid.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 from web.i18n import gettext as _
 from web.i18n import localized
 from workflow import rocdate
-from workflow.definitions import Definition, FieldSpec
-from workflow.fields import plain_number
+from workflow.engine.definitions import Definition, FieldSpec
+from workflow.engine.fields import plain_number
 
 BLANK_ROWS = 3  # empty rows offered under the filled ones
 MORE_ROWS = 5  # rows the "add rows" button adds
@@ -135,7 +135,7 @@ def parse(defn: Definition, form: Mapping[str, str]) -> dict[str, Any]:
 
 
 def for_domain(defn: Definition, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parsed form as ``operations.save_fields`` takes it (a bool's box unticked is False)."""
+    """The parsed form as ``drafts.save_fields`` takes it (a bool's box unticked is False)."""
     out: dict[str, Any] = {}
     for spec in defn.fields:
         v = values.get(spec.name)

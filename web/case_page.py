@@ -17,10 +17,13 @@ from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import document_label, event_label, kind_label, period_label, state_label, trigger_label
-from workflow import clock, deadlines, permissions, registry, rocdate
+from workflow import clock, rocdate
+from workflow.calendar import deadlines
 from workflow.db import Database
-from workflow.definitions import Definition, FieldSpec, TransitionSpec
+from workflow.engine import registry
+from workflow.engine.definitions import Definition, FieldSpec, TransitionSpec
 from workflow.models import Attachment, Case, Document, HistoryEvent, Unit, User
+from workflow.people import permissions
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
 def available_transitions(s: Session, user_id: int, case: Case, defn: Definition) -> list[TransitionSpec]:
     """Transitions this user holds a role for now, in declaration order.
 
-    Mirrors the checks of ``operations.fire`` that do not depend on the form: role (own or
+    Mirrors the checks of ``approval.fire`` that do not depend on the form: role (own or
     delegated, unit-scoped), and separation of duties (no approving what you submitted). The
     server still checks everything again when the form is posted.
     """

@@ -21,7 +21,8 @@ from web.errors import conflict_message, error_message, render_error
 from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.labels import document_label, state_label, trigger_label
-from workflow import operations, registry
+from workflow.cases import approval
+from workflow.engine import registry
 from workflow.errors import CaseflowError, Conflict
 from workflow.models import Case, Document
 
@@ -93,8 +94,8 @@ def act(case_id: int, trigger: str) -> Response | tuple[str, int]:
         flash(_("撤回後案件即結案，不能再送出：請先勾選「我確定要撤回」再按撤回。"), "error")
         return redirect(back, 303)
     try:
-        result = operations.fire(case.id, trigger, current_user.id, form.comment.data or None,
-                                 int(form.version.data), db=database())
+        result = approval.fire(case.id, trigger, current_user.id, form.comment.data or None,
+                               int(form.version.data), db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)
     except CaseflowError as exc:

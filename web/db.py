@@ -1,6 +1,6 @@
 """The database for the web app, and one read-only unit of work per request for loading pages.
 
-Writes never go through this session: a view calls one ``workflow.operations`` function, which
+Writes never go through this session: a view calls one ``workflow.cases`` function, which
 opens its own unit of work and commits once. The read session is closed when the request ends.
 """
 
@@ -10,8 +10,8 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from workflow import db as dbmod
-from workflow import permissions
 from workflow.db import Database
+from workflow.people import permissions
 
 _EXT = "caseflow_db"
 

@@ -1,5 +1,5 @@
-"""編輯案件: a draft's (or returned case's) form, saved with ``operations.save_fields`` and sent on
-with ``operations.fire(..., "submit")``.
+"""編輯案件: a draft's (or returned case's) form, saved with ``drafts.save_fields`` and sent on
+with ``approval.fire(..., "submit")``.
 
 Load (``access.load_case_for``) → save (one operation) → redirect; on a validation error or a
 stale version the form is shown again with everything the person typed and each message next to
@@ -27,11 +27,14 @@ from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import kind_label, period_label, state_label
 from web.mine import drafting_states, returned_states
-from workflow import clock, operations, permissions, registry
-from workflow import fields as fieldmod
-from workflow.definitions import Definition
+from workflow import clock
+from workflow.cases import approval, drafts
+from workflow.engine import fields as fieldmod
+from workflow.engine import registry
+from workflow.engine.definitions import Definition
 from workflow.errors import CaseflowError, Conflict, ValidationError
 from workflow.models import Attachment, Case, HistoryEvent, User
+from workflow.people import permissions
 
 bp = Blueprint("edit", __name__)
 # A rows table of 500 rows x 8 columns is 4,000 inputs: more than the app-wide MAX_FORM_PARTS.
@@ -136,8 +139,8 @@ def save(case_id: int) -> Response | tuple[str, int]:
         return render(case, defn, form, values, extra_rows=extra, status=422)
     expected = int(form.version.data)
     try:
-        version = operations.save_fields(case.id, current_user.id, case_form.for_domain(defn, values), expected,
-                                         title=form.title.data, db=database())
+        version = drafts.save_fields(case.id, current_user.id, case_form.for_domain(defn, values), expected,
+                                     title=form.title.data, db=database())
     except ValidationError as exc:
         title_error = exc.errors.pop("title", None)
         if title_error:
@@ -170,7 +173,7 @@ def _submit(case: Case, defn: Definition, version: int, values: dict[str, Any]) 
                       upload=UploadForm(formdata=None, version=str(version)),
                       problem=_("內容已儲存，但還有必填欄位未填妥，尚不能送出審核。"), status=422)
     try:
-        result = operations.fire(case.id, "submit", current_user.id, None, version, db=database())
+        result = approval.fire(case.id, "submit", current_user.id, None, version, db=database())
     except CaseflowError as exc:
         flash(_("內容已儲存，但無法送出：%(reason)s", reason=error_message(exc)), "error")
         return redirect(url_for(".edit", case_id=case.id), 303)

@@ -8,9 +8,9 @@ from wtforms import BooleanField, HiddenField, PasswordField, SelectField, Strin
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from web.i18n import lazy_gettext as _l
-from workflow.passwords import MAX_LENGTH as PASSWORD_MAX
+from workflow.people.passwords import MAX_LENGTH as PASSWORD_MAX
 
-COMMENT_MAX = 4000  # workflow.operations refuses longer comments
+COMMENT_MAX = 4000  # workflow.cases refuses longer comments
 
 
 class LoginForm(FlaskForm):

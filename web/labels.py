@@ -10,8 +10,8 @@ from flask_babel.speaklater import LazyString
 
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
-from workflow import registry
-from workflow.definitions import Definition
+from workflow.engine import registry
+from workflow.engine.definitions import Definition
 from workflow.errors import NotFound
 
 TRIGGERS: dict[str, LazyString] = {

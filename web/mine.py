@@ -1,9 +1,9 @@
 """我的案件: a drafter's own page: drafts, cases returned (the reviewer's comment on top), cases
 under review that they submitted, and the form that opens a new case of a kind their unit owns.
 
-Which cases are theirs to draft comes from ``workflow.queues.queue_for`` (the drafting states of
+Which cases are theirs to draft comes from ``workflow.views.queues.queue_for`` (the drafting states of
 each kind, narrowed by the user's capacities); which kinds they may open, from each kind's
-``drafter_roles`` and owning unit. ``operations.create_case`` checks both again.
+``drafter_roles`` and owning unit. ``drafts.create_case`` checks both again.
 """
 
 from __future__ import annotations
@@ -23,11 +23,14 @@ from web.forms import NewCaseForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import kind_label, period_label, state_label
-from workflow import clock, operations, permissions, registry
-from workflow.definitions import Definition
+from workflow import clock
+from workflow.cases import drafts
+from workflow.engine import registry
+from workflow.engine.definitions import Definition
 from workflow.errors import NotFound, PermissionDenied, ValidationError
 from workflow.models import Case, HistoryEvent, Unit, User
-from workflow.queues import QueueItem, queue_for
+from workflow.people import permissions
+from workflow.views.queues import QueueItem, queue_for
 
 bp = Blueprint("mine", __name__)
 PERIOD_CHOICES = ("Q1", "Q2", "Q3", "Q4", "Y", "")
@@ -196,9 +199,9 @@ def new() -> Response | tuple[str, int]:
         form.unit.errors = [_("這個課室不能建立這類案件，請改選課室或案件類別。")]
         return _page(form, options, 422)
     try:
-        case_id = operations.create_case(kind=form.kind.data, unit_id=unit_id, roc_year=int(form.roc_year.data),
-                                         title=form.title.data, actor=current_user.id,
-                                         period=form.period.data or None, db=database())
+        case_id = drafts.create_case(kind=form.kind.data, unit_id=unit_id, roc_year=int(form.roc_year.data),
+                                     title=form.title.data, actor=current_user.id,
+                                     period=form.period.data or None, db=database())
     except ValidationError as exc:
         fields = {"period": form.period, "roc_year": form.roc_year, "title": form.title}
         for key, msg in exc.errors.items():

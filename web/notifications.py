@@ -13,8 +13,9 @@ from web.db import database, session
 from web.forms import MarkReadForm
 from web.i18n import current_language
 from web.i18n import gettext as _
-from workflow import inbox, reminders
+from workflow.calendar import reminders
 from workflow.models import Notification
+from workflow.views import inbox
 
 bp = Blueprint("notifications", __name__)
 

@@ -87,7 +87,7 @@ def _postings(office_id: int, *, year: int | None = None, kind: str | None = Non
 
 
 def _date(value: object) -> dt.date | None:
-    """A stored date field (ISO, as ``workflow.fields`` keeps it) as a date, shown as ROC by the page."""
+    """A stored date field (ISO, as ``workflow.engine.fields`` keeps it) as a date, shown as ROC by the page."""
     try:
         return rocdate.parse(str(value)) if value else None
     except ValueError:

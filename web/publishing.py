@@ -5,7 +5,7 @@ Each view is load (``access.load_case_for``) → act (one operation) → redirec
 shown again (422) with what was typed and a message next to the field. Who may do what is
 decided by the workflow (only the secretariat fires these triggers); the queue itself is shown to
 the secretariat, the liaisons and the administrator. The liaison's board can show
-``workflow.posting.failed_postings_count``.
+``workflow.cases.posting.failed_postings_count``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from web.errors import conflict_message, error_message, render_error
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
-from workflow import clock, operations, posting
+from workflow import clock
+from workflow.cases import approval, posting
 from workflow.errors import CaseflowError, Conflict, ValidationError
 from workflow.models import Case
 
@@ -118,7 +119,7 @@ def _reason(r: posting.FailedPosting) -> str:
 def _fire(case_id: int, trigger: str, form: VersionForm, comment: str | None, done: str) -> Response | tuple[str, int]:
     back = url_for(".failed")
     try:
-        operations.fire(case_id, trigger, current_user.id, comment, int(form.version.data), db=database())
+        approval.fire(case_id, trigger, current_user.id, comment, int(form.version.data), db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=back)
     except CaseflowError as exc:
@@ -215,7 +216,7 @@ def fix(case_id: int) -> Response | tuple[str, int]:
         flash(_("已儲存修改，但仍有問題需要處理，尚未重新刊登。"), "error")
         return redirect(url_for(".fix", case_id=case.id), 303)
     try:
-        operations.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
+        approval.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
     except CaseflowError as exc:
         flash(error_message(exc), "error")
         return redirect(url_for(".fix", case_id=case.id), 303)

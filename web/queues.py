@@ -1,4 +1,4 @@
-"""我的工作: the cases the logged-in user can act on now, oldest first (``workflow.queues``), and
+"""我的工作: the cases the logged-in user can act on now, oldest first (``workflow.views.queues``), and
 批次核准 from it: select → confirm (a plain page, no JavaScript) → approve each (``web.bulk``)."""
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from web.db import database, session
 from web.i18n import gettext as _
 from web.labels import kind_label, state_label
 from web.page_cache import kept_while_unchanged
-from workflow import board, clock, deadlines, permissions, registry
+from workflow import clock
+from workflow.calendar import deadlines
+from workflow.engine import registry
 from workflow.errors import NotFound
-from workflow.queues import QueueItem, queue_page
+from workflow.people import permissions
+from workflow.views import board
+from workflow.views.queues import QueueItem, queue_page
 
 bp = Blueprint("queues", __name__)
 PAGE_SIZE = 50  # the oldest first; a reviewer works from the top, the page stays fast at any backlog

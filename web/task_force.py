@@ -19,7 +19,8 @@ from web.access import holds_any
 from web.db import session
 from web.i18n import lazy_gettext as _l
 from web.labels import kind_label, period_label
-from workflow import clock, deadlines
+from workflow import clock
+from workflow.calendar import deadlines
 from workflow.models import Case, Unit
 from workflow.roles import Role
 

@@ -14,8 +14,9 @@ from web.db import database, session
 from web.forms import NewTokenForm, RevokeTokenForm
 from web.i18n import gettext as _
 from web.i18n import localized
-from workflow import api_tokens, clock
+from workflow import clock
 from workflow.errors import CaseflowError, ValidationError
+from workflow.people import api_tokens
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 

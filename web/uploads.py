@@ -1,11 +1,10 @@
 """附件: uploading files to a draft and downloading them (RELIABILITY.md §4, uploads).
 
-A file's type is decided by its content, never its name or the browser's claim: JPEG, PNG, PDF by
-their magic bytes; .docx and .odt are zip packages, so they are opened (with caps on the entry count
-and the declared uncompressed size, against zip bombs) and recognised by ``[Content_Types].xml`` or
-the ODF ``mimetype`` entry. Files are stored by ``operations.add_attachment`` in the content-addressed
-store outside the web root (generated names); downloads go through ``access.load_case_for`` and are
-always sent as attachments.
+A file's type is decided by its content, never its name or the browser's claim
+(``workflow.filetypes``, shared with publishing): JPEG and PNG that Pillow opens, PDF, and .docx
+and .odt packages opened within caps on the entry count and the uncompressed size (zip bombs).
+Files are stored by ``drafts.add_attachment`` in the content-addressed store outside the web root
+(generated names); downloads go through ``access.load_case_for`` and are always sent as attachments.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +27,8 @@ from web.filters import filesize
 from web.forms import RemoveAttachmentForm, UploadForm
 from web.i18n import gettext as _
 from web.i18n import localized
-from workflow import operations, posting, storage
+from workflow import filetypes, storage
+from workflow.cases import drafts, posting
 from workflow.errors import CaseflowError, Conflict, NotFound, ValidationError
 from workflow.models import Attachment
 
@@ -39,10 +38,9 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # UPLOAD_MAX_BYTES
 ZIP_MAX_ENTRIES = 2000  # UPLOAD_ZIP_MAX_ENTRIES
 ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024  # UPLOAD_ZIP_MAX_UNCOMPRESSED
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope, CSRF token, version and alt text
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ODT = "application/vnd.oasis.opendocument.text"
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf", DOCX: ".docx", ODT: ".odt"}
-PHOTOS = frozenset({"image/jpeg", "image/png"})
+EXTENSIONS = {filetypes.JPEG: ".jpg", filetypes.PNG: ".png", filetypes.PDF: ".pdf", filetypes.DOCX: ".docx",
+              filetypes.ODT: ".odt"}
+PHOTOS = frozenset({filetypes.JPEG, filetypes.PNG})
 
 
 @dataclass(frozen=True)
@@ -59,42 +57,22 @@ def max_bytes() -> int:
 
 
 def sniff(content: bytes) -> str | Refused:
-    """The media type of an allowed file, from its content; or why it is refused."""
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    if content.startswith(b"PK\x03\x04"):
-        return _office(content)
+    """The media type of an allowed file, from its content (``workflow.filetypes``); or why it is refused."""
+    kind = filetypes.identify(content, filetypes.ZipLimits(
+        _limit("UPLOAD_ZIP_MAX_ENTRIES", ZIP_MAX_ENTRIES), _limit("UPLOAD_ZIP_MAX_UNCOMPRESSED", ZIP_MAX_UNCOMPRESSED)))
+    if kind.media_type in EXTENSIONS:
+        return kind.media_type
+    if kind.problem == filetypes.BAD_IMAGE:
+        return Refused(_("這張照片無法開啟（內容不是完整的 %(label)s 圖片，可能已損壞）；請重新存檔後再上傳。",
+                         label=kind.label))
+    if kind.problem == filetypes.ZIP_ENTRIES:
+        return Refused(_("文件內含的項目過多，系統不接受（可能是惡意的壓縮檔）。"))
+    if kind.problem == filetypes.ZIP_SIZE:
+        return Refused(_("文件解壓縮後過大，系統不接受（可能是惡意的壓縮檔）。"))
+    if content.startswith(filetypes.ZIP_MAGIC):
+        return Refused(_("這個壓縮檔不是可接受的 Word（.docx）或 ODF（.odt）文件。"))
     return Refused(_("只接受 JPEG、PNG 照片，PDF，以及 Word（.docx）或 ODF 文字文件（.odt）；"
                      "這個檔案的內容不是這些格式。"))
-
-
-def _office(content: bytes) -> str | Refused:
-    """A .docx or .odt, judged by the package's own declarations, within the caps."""
-    bad = Refused(_("這個壓縮檔不是可接受的 Word（.docx）或 ODF（.odt）文件。"))
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            infos = zf.infolist()
-            if len(infos) > _limit("UPLOAD_ZIP_MAX_ENTRIES", ZIP_MAX_ENTRIES):
-                return Refused(_("文件內含的項目過多，系統不接受（可能是惡意的壓縮檔）。"))
-            total = sum(i.file_size for i in infos)
-            if total > _limit("UPLOAD_ZIP_MAX_UNCOMPRESSED", ZIP_MAX_UNCOMPRESSED):
-                return Refused(_("文件解壓縮後過大，系統不接受（可能是惡意的壓縮檔）。"))
-            names = {i.filename: i for i in infos}
-            if infos and infos[0].filename == "mimetype" and infos[0].file_size <= 100:
-                mime = zf.read(infos[0]).decode("ascii", "replace").strip()
-                return ODT if mime == ODT else bad
-            ct = names.get("[Content_Types].xml")
-            if ct is not None and ct.file_size <= 1024 * 1024:
-                declared = zf.read(ct).decode("utf-8", "replace")
-                if "wordprocessingml.document.main+xml" in declared and "word/document.xml" in names:
-                    return DOCX
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
-        return bad
-    return bad
 
 
 def safe_name(raw: str, media_type: str) -> str:
@@ -135,8 +113,8 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         return redirect(_back(case.id), 303)
     name = safe_name(form.file.data.filename or "", kind)
     try:
-        att_id = operations.add_attachment(case.id, current_user.id, name=name, content_type=kind, content=content,
-                                           expected_version=int(form.version.data), db=database())
+        att_id = drafts.add_attachment(case.id, current_user.id, name=name, content_type=kind, content=content,
+                                       expected_version=int(form.version.data), db=database())
         if alt:
             # add_attachment takes no alt text (yet): set it right after, on the version it produced.
             posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt},
@@ -162,8 +140,8 @@ def remove(case_id: int, attachment_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         abort(400)  # a tampered or truncated form: no version to check against
     try:
-        name = operations.remove_attachment(case.id, current_user.id, attachment_id, int(form.version.data),
-                                            db=database())
+        name = drafts.remove_attachment(case.id, current_user.id, attachment_id, int(form.version.data),
+                                        db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
     except NotFound:

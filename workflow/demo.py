@@ -15,9 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from workflow import clock, operations, people, plan, registry
+from workflow import clock
+from workflow.calendar import plan
+from workflow.cases import approval, drafts
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.models import Office, Unit, User
+from workflow.people import directory
 
 DEMO_PASSWORD = "caseflow-demo"
 OFFICE_CODE = "demo"
@@ -172,21 +176,21 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         s = uow.session
         if s.scalar(select(Office).where(Office.code == OFFICE_CODE)):
             raise RuntimeError("the demo office already exists")
-        office = people.add_office(s, OFFICE_CODE, "桃園市示範區公所", "Demo District Office, Taoyuan")
+        office = directory.add_office(s, OFFICE_CODE, "桃園市示範區公所", "Demo District Office, Taoyuan")
         office.address, office.phone = "330 桃園市示範區示範路 1 號（虛構）", "(03) 000-0000"
-        units = {code: people.add_unit(s, office, code, name, en) for code, name, en in UNITS}
-        from workflow.passwords import hash_password
+        units = {code: directory.add_unit(s, office, code, name, en) for code, name, en in UNITS}
+        from workflow.people.passwords import hash_password
 
         pw = hash_password(DEMO_PASSWORD)  # one hash for all demo people: seeding stays fast
         for login, name, sex, unit, title, roles in PEOPLE:
-            u = people.add_user(s, office, login, name, sex=sex, unit=units[unit], title=title,
-                                password_hash=pw, email=f"{login}@demo.caseflow.invalid")
+            u = directory.add_user(s, office, login, name, sex=sex, unit=units[unit], title=title,
+                                   password_hash=pw, email=f"{login}@demo.caseflow.invalid")
             for role in roles:
-                people.grant(s, u, role, unit=units[unit])
+                directory.grant(s, u, role, unit=units[unit])
         users = {u.login: u for u in s.scalars(select(User).where(User.office_id == office.id))}
         today = clock.today()
-        people.delegate(s, users["personnel.chief"], users["civil.chief"], "chief", today - dt.timedelta(days=2),
-                        today + dt.timedelta(days=12), "人事室主任公差，由民政課課長代理")
+        directory.delegate(s, users["personnel.chief"], users["civil.chief"], "chief", today - dt.timedelta(days=2),
+                           today + dt.timedelta(days=12), "人事室主任公差，由民政課課長代理")
         uow.commit()
         office_id = office.id
         ids = {u.login: u.id for u in s.scalars(select(User).where(User.office_id == office_id))}
@@ -204,16 +208,16 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         with db.unit_of_work(write=False) as uow:
             due = plan.due_date_for(uow.session, office_id, sc.kind, year, sc.period)
         with clock.shifted(at):
-            case_id = operations.create_case(
+            case_id = drafts.create_case(
                 kind=sc.kind, unit_id=unit_ids[sc.unit], roc_year=year, period=sc.period,
                 title=f"{year}年{label}{defn.label}", actor=ids[sc.drafter],
                 fields=sample_fields(sc.kind, year, sc.period), due_date=due, db=db,
             )
             if defn.min_attachments:
-                operations.add_attachment(case_id, ids[sc.drafter], name="活動照片.png", content_type="image/png",
-                                          content=png, db=db)
+                drafts.add_attachment(case_id, ids[sc.drafter], name="活動照片.png", content_type="image/png",
+                                      content=png, db=db)
         for i, (trigger, who, comment) in enumerate(sc.steps, start=1):
             login = {"@": sc.drafter, "@chief": chief}.get(who, who)
             with clock.shifted(at + dt.timedelta(days=3 * i, hours=i)):
-                operations.fire(case_id, trigger, None if who == "!" else ids[login], comment, db=db)
+                approval.fire(case_id, trigger, None if who == "!" else ids[login], comment, db=db)
     return office

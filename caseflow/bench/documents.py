@@ -25,13 +25,15 @@ from sqlalchemy import select
 from caseflow.bench import Result, median, ratio_result
 from documents import context as contexts
 from documents import convert, render, service
-from workflow import operations, people, registry
+from workflow.cases import approval, drafts
 from workflow.config import load_settings
 from workflow.db import Database
 from workflow.demo import sample_fields
+from workflow.engine import registry
 from workflow.migrate import upgrade
 from workflow.models import Document, OutboxMessage
-from workflow.passwords import hash_password
+from workflow.people import directory
+from workflow.people.passwords import hash_password
 
 
 class _Office:
@@ -39,20 +41,20 @@ class _Office:
         code = f"bdoc-{uuid.uuid4().hex[:8]}"
         with db.unit_of_work() as uow:
             s = uow.session
-            office = people.add_office(s, code, f"文件效能{code}")
-            unit = people.add_unit(s, office, "personnel", "人事室")
+            office = directory.add_office(s, code, f"文件效能{code}")
+            unit = directory.add_unit(s, office, "personnel", "人事室")
             pw = hash_password("bench-only-password")
-            staff = people.add_user(s, office, f"{code}.staff", "承辦", sex="F", unit=unit, password_hash=pw)
-            people.grant(s, staff, "staff", unit=unit)
+            staff = directory.add_user(s, office, f"{code}.staff", "承辦", sex="F", unit=unit, password_hash=pw)
+            directory.grant(s, staff, "staff", unit=unit)
             uow.commit()
             self.unit, self.staff = unit.id, staff.id
         self.db = db
 
     def submitted_case(self) -> tuple[int, list[int]]:
         """A plan amendment submitted for review: its outbox rows (簽 and 修正對照表)."""
-        cid = operations.create_case(kind="plan_amendment", unit_id=self.unit, roc_year=115, title="bench",
-                                     actor=self.staff, fields=sample_fields("plan_amendment", 115, None), db=self.db)
-        res = operations.fire(cid, "submit", self.staff, db=self.db)
+        cid = drafts.create_case(kind="plan_amendment", unit_id=self.unit, roc_year=115, title="bench",
+                                 actor=self.staff, fields=sample_fields("plan_amendment", 115, None), db=self.db)
+        res = approval.fire(cid, "submit", self.staff, db=self.db)
         return cid, list(res.outbox_ids) or _outbox_ids(self.db, cid)
 
 
@@ -163,11 +165,11 @@ def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
     try:
         latencies = []
         for i in range(n + 2):
-            cid = operations.create_case(kind="plan_amendment", unit_id=office.unit, roc_year=115, title="bench",
-                                         actor=office.staff, fields=sample_fields("plan_amendment", 115, None),
-                                         db=db)
+            cid = drafts.create_case(kind="plan_amendment", unit_id=office.unit, roc_year=115, title="bench",
+                                     actor=office.staff, fields=sample_fields("plan_amendment", 115, None),
+                                     db=db)
             t0 = time.perf_counter()
-            res = operations.fire(cid, "submit", office.staff, db=db)
+            res = approval.fire(cid, "submit", office.staff, db=db)
             publish(res.outbox_ids or _outbox_ids(db, cid), db)
             while True:
                 with db.unit_of_work(write=False) as uow:

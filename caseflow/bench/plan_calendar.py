@@ -19,10 +19,13 @@ from typing import Any
 from sqlalchemy import insert
 
 from caseflow.bench import Result, settle, time_each
-from workflow import clock, people, plan, registry
+from workflow import clock
+from workflow.calendar import plan
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.migrate import upgrade
 from workflow.models import Case
+from workflow.people import directory
 
 UNITS = ["civil", "social", "personnel", "accounting", "secretariat"]
 
@@ -31,18 +34,19 @@ def _office(db: Database, *, liaison: bool = False) -> tuple[str, int, int | Non
     code = f"bench-{uuid.uuid4().hex[:8]}"
     with db.unit_of_work() as uow:
         s = uow.session
-        office = people.add_office(s, code, f"效能測試{code}")
-        units = [people.add_unit(s, office, u, u) for u in UNITS]
+        office = directory.add_office(s, code, f"效能測試{code}")
+        units = [directory.add_unit(s, office, u, u) for u in UNITS]
         uid = None
         if liaison:
-            from workflow.passwords import hash_password
+            from workflow.people.passwords import hash_password
 
-            u = people.add_user(s, office, f"{code}.liaison", "聯絡人", sex="F", unit=units[0],
-                                password_hash=hash_password("bench-only-password"))
-            people.grant(s, u, "liaison")
+            u = directory.add_user(s, office, f"{code}.liaison", "聯絡人", sex="F", unit=units[0],
+                                   password_hash=hash_password("bench-only-password"))
+            directory.grant(s, u, "liaison")
             for unit in units:
-                chief = people.add_user(s, office, f"{code}.{unit.code}.chief", f"{unit.code}課長", sex="M", unit=unit)
-                people.grant(s, chief, "chief", unit=unit)
+                chief = directory.add_user(s, office, f"{code}.{unit.code}.chief", f"{unit.code}課長", sex="M",
+                                           unit=unit)
+                directory.grant(s, chief, "chief", unit=unit)
             uid = u.id
         uow.commit()
         return code, office.id, uid, [u.id for u in units]

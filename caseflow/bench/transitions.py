@@ -1,6 +1,6 @@
 """``caseflow bench transitions``: the full operation against a bare UPDATE + INSERT, on this database.
 
-1. Per transition: ``operations.fire`` (load, permission and condition checks, shared machine,
+1. Per transition: ``approval.fire`` (load, permission and condition checks, shared machine,
    CAS update, hash-chained history, outbox, one commit) vs the floor: SQLAlchemy Core, one
    transaction with ``UPDATE ... WHERE version = :v`` and one INSERT, on scratch tables of the same
    shape. Interleaved in rounds so both see the same machine load.
@@ -18,11 +18,14 @@ import uuid
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
 
 from caseflow.bench import Result, median, ratio_result, time_each
-from workflow import audit, clock, engine, operations, people, registry
+from workflow import clock
+from workflow.cases import approval, drafts
 from workflow.db import Database
+from workflow.engine import audit, machine, registry
 from workflow.migrate import upgrade
 from workflow.models import Case
-from workflow.passwords import hash_password
+from workflow.people import directory
+from workflow.people.passwords import hash_password
 
 _scratch = MetaData()
 floor_cases = Table("bench_floor_cases", _scratch, Column("id", Integer, primary_key=True),
@@ -39,13 +42,13 @@ class _Office:
         code = f"bench-{uuid.uuid4().hex[:8]}"
         with db.unit_of_work() as uow:
             s = uow.session
-            office = people.add_office(s, code, f"效能測試{code}")
-            unit = people.add_unit(s, office, "personnel", "人事室")
+            office = directory.add_office(s, code, f"效能測試{code}")
+            unit = directory.add_unit(s, office, "personnel", "人事室")
             pw = hash_password("bench-only-password")
-            staff = people.add_user(s, office, f"{code}.staff", "承辦", sex="F", unit=unit, password_hash=pw)
-            chief = people.add_user(s, office, f"{code}.chief", "課長", sex="M", unit=unit, password_hash=pw)
-            people.grant(s, staff, "staff", unit=unit)
-            people.grant(s, chief, "chief", unit=unit)
+            staff = directory.add_user(s, office, f"{code}.staff", "承辦", sex="F", unit=unit, password_hash=pw)
+            chief = directory.add_user(s, office, f"{code}.chief", "課長", sex="M", unit=unit, password_hash=pw)
+            directory.grant(s, staff, "staff", unit=unit)
+            directory.grant(s, chief, "chief", unit=unit)
             uow.commit()
             self.id, self.unit, self.staff, self.chief = office.id, unit.id, staff.id, chief.id
         self.db = db
@@ -55,9 +58,9 @@ class _Office:
         # Ad hoc kind (no one-per-period key) with complete fields.
         from workflow.demo import sample_fields
 
-        return operations.create_case(kind="plan_amendment", unit_id=self.unit, roc_year=115, period=None,
-                                      title="bench", actor=self.staff, db=self.db,
-                                      fields=sample_fields("plan_amendment", 115, None))
+        return drafts.create_case(kind="plan_amendment", unit_id=self.unit, roc_year=115, period=None,
+                                  title="bench", actor=self.staff, db=self.db,
+                                  fields=sample_fields("plan_amendment", 115, None))
 
 
 class _Cycler:
@@ -68,9 +71,9 @@ class _Cycler:
 
     def step(self) -> None:
         if self.n % 2 == 0:
-            operations.fire(self.case_id, "submit", self.o.staff, db=self.o.db)
+            approval.fire(self.case_id, "submit", self.o.staff, db=self.o.db)
         else:
-            operations.fire(self.case_id, "return_for_revision", self.o.chief, "請補正", db=self.o.db)
+            approval.fire(self.case_id, "return_for_revision", self.o.chief, "請補正", db=self.o.db)
         self.n += 1
 
 
@@ -150,7 +153,7 @@ def _bulk_cases(db: Database, office: _Office, n: int) -> None:
 def _memory(db: Database, office: _Office, n: int) -> list[Result]:
     _bulk_cases(db, office, n)
     defn = registry.default().latest("plan_amendment")
-    engine.machine_for(defn)
+    machine.machine_for(defn)
     gc.collect()
     tracemalloc.start()
     with db.unit_of_work(write=False) as uow:
@@ -158,7 +161,7 @@ def _memory(db: Database, office: _Office, n: int) -> list[Result]:
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         # What the product does with a loaded case: ask the shared machine what each trigger leads to.
-        outcomes = [engine.apply(defn, c.state, "approve") for c in loaded]
+        outcomes = [machine.apply(defn, c.state, "approve") for c in loaded]
         gc.collect()
         with_machine = tracemalloc.get_traced_memory()[0]
         per_case = max(with_machine - before - len(outcomes) * 8 - 56, 0) / len(loaded)
@@ -171,7 +174,7 @@ def _memory(db: Database, office: _Office, n: int) -> list[Result]:
     with db.unit_of_work(write=False) as uow2:
         again = list(uow2.session.scalars(select(Case).where(Case.office_id == office.id, Case.title.like("bulk %"))))
         for c in again:
-            engine.apply(defn, c.state, "approve")
+            machine.apply(defn, c.state, "approve")
     del again
     gc.collect()
     left = tracemalloc.get_traced_memory()[0] - base

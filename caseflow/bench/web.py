@@ -41,10 +41,12 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 
 from caseflow.bench import Result, settle, time_each
-from workflow import clock, people, registry
+from workflow import clock
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.migrate import upgrade
 from workflow.models import Case, HistoryEvent, Office, User
+from workflow.people import directory
 
 PASSWORD = "bench-only-password"
 PREFIX = "benchweb"
@@ -69,19 +71,19 @@ def _office(db: Database, code: str, pw_hash: str) -> tuple[int, dict[str, int],
     """An office with its units and one person per role (staff and chief per unit)."""
     with db.unit_of_work() as uow:
         s = uow.session
-        office = people.add_office(s, code, f"桃園市{code}區公所")
-        units = {c: people.add_unit(s, office, c, name) for c, name in UNITS}
+        office = directory.add_office(s, code, f"桃園市{code}區公所")
+        units = {c: directory.add_unit(s, office, c, name) for c, name in UNITS}
         users: dict[str, int] = {}
         for c, unit in units.items():
             for role in ("staff", "chief"):
-                u = people.add_user(s, office, f"{code}.{c}.{role}", f"{unit.name}{role}", sex="F",
-                                    unit=unit, password_hash=pw_hash)
-                people.grant(s, u, role, unit=unit)
+                u = directory.add_user(s, office, f"{code}.{c}.{role}", f"{unit.name}{role}", sex="F",
+                                       unit=unit, password_hash=pw_hash)
+                directory.grant(s, u, role, unit=unit)
                 users[f"{c}.{role}"] = u.id
         for role in OFFICE_ROLES:
-            u = people.add_user(s, office, f"{code}.{role}", role, sex="M", unit=units["secretariat"],
-                                password_hash=pw_hash)
-            people.grant(s, u, role)
+            u = directory.add_user(s, office, f"{code}.{role}", role, sex="M", unit=units["secretariat"],
+                                   password_hash=pw_hash)
+            directory.grant(s, u, role)
             users[role] = u.id
         uow.commit()
         return office.id, {c: u.id for c, u in units.items()}, users
@@ -134,7 +136,7 @@ def _fill(db: Database, office_id: int, units: dict[str, int], users: dict[str, 
 
 
 def seed(db: Database, *, cases: int = 100_000, offices: int = 13, seed_value: int = 115) -> dict[str, Any]:
-    from workflow.passwords import hash_password
+    from workflow.people.passwords import hash_password
 
     upgrade(db)
     registry.default().sync(db)

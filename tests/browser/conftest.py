@@ -46,13 +46,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _caseflow("init", "--demo", env=env)
     # A second office, to check that its people see nothing of the demo office.
     subprocess.run([sys.executable, "-c", (
-        "from workflow.config import load_settings; from workflow.db import Database; from workflow import people;"
+        "from workflow.config import load_settings; from workflow.db import Database\n"
+        "from workflow.people import directory\n"
         "db = Database(load_settings().database_url)\n"
         "with db.unit_of_work() as uow:\n"
-        "    s = uow.session; o = people.add_office(s, 'other', '桃園市另一區公所')\n"
-        "    u = people.add_unit(s, o, 'civil', '民政課')\n"
-        f"    x = people.add_user(s, o, 'other.chief', '他區課長', sex='M', unit=u, password='{DEMO_PASSWORD}')\n"
-        "    people.grant(s, x, 'chief', unit=u); uow.commit()\n")], env=env, check=True, cwd=instance)
+        "    s = uow.session; o = directory.add_office(s, 'other', '桃園市另一區公所')\n"
+        "    u = directory.add_unit(s, o, 'civil', '民政課')\n"
+        f"    x = directory.add_user(s, o, 'other.chief', '他區課長', sex='M', unit=u, password='{DEMO_PASSWORD}')\n"
+        "    directory.grant(s, x, 'chief', unit=u); uow.commit()\n")], env=env, check=True, cwd=instance)
     port = _free_port()
     log = (instance / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "caseflow", "serve", "--port", str(port)], env=env,

@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import TEST_PASSWORD, OfficeFixture
 from web import create_app
-from workflow import operations
+from workflow.cases import approval
 from workflow.db import Database
 from workflow.models import Case
 
@@ -134,5 +134,5 @@ def submitted(office: OfficeFixture, kind: str = "training_report") -> int:
     """A case its unit's staff member has sent to the chief (state section_review)."""
     cid = office.case(kind)
     unit = {"training_report": "personnel", "outreach_report": "social"}[kind]
-    operations.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
+    approval.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
     return cid

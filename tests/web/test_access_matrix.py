@@ -35,7 +35,7 @@ from tests.publishing_helpers import FAST, to_publishing
 from tests.web.conftest import Browser, csrf_token, submitted
 from web import create_app
 from web.security import HEADERS
-from workflow import operations
+from workflow.cases import drafts
 from workflow.db import Database
 from workflow.models import Document, OutboxMessage
 
@@ -84,8 +84,8 @@ def _render_documents(db: Database, case_id: int) -> int:
 def world(db: Database, _password_hash: str) -> World:
     office, other = make_office(db, _password_hash), make_office(db, _password_hash)
     draft = office.case("training_report")
-    attachment = operations.add_attachment(draft, office.users["personnel_staff"], name="簽到表.pdf",
-                                           content_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n", db=db)
+    attachment = drafts.add_attachment(draft, office.users["personnel_staff"], name="簽到表.pdf",
+                                       content_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n", db=db)
     review = submitted(office)
     document = _render_documents(db, review)
     posting, outbox = to_publishing(office)
@@ -175,6 +175,7 @@ TABLE: dict[str, Entry] = {
     "board.show": Entry(lambda w: "/board", get=page(BOARD, other=403)),
     "board.export_csv": Entry(lambda w: "/board.csv", get=page(BOARD, other=403)),
     "board.export_ods": Entry(lambda w: "/board.ods", get=page(BOARD, other=403)),
+    "board.export_xlsx": Entry(lambda w: "/board.xlsx", get=page(BOARD, other=403)),
     "task_force.show": Entry(lambda w: "/task-force", get=page(TASK_FORCE, other=403)),
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
     "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200)),
@@ -521,7 +522,7 @@ API_TABLE: dict[str, ApiEntry] = {
 
 @pytest.fixture(scope="module")
 def api_tokens_by_role(world: World) -> dict[str, str]:
-    from workflow import api_tokens
+    from workflow.people import api_tokens
 
     out = {role: api_tokens.issue(world.office.db, world.office.users[role], "matrix").token for role in STAFFING}
     out[OTHER] = api_tokens.issue(world.office.db, world.other.users["personnel_chief"], "matrix").token

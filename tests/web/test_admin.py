@@ -361,19 +361,20 @@ def test_an_absurd_or_foreign_unit_id_in_the_user_form_is_just_invalid(admin: Br
 
 
 def test_moving_a_chief_to_another_unit_ends_the_old_units_roles(admin: Browser, office: OfficeFixture) -> None:
-    from workflow import people, permissions
+    from workflow.people import directory, permissions
 
     today = clock.today()
     uid, civil, social = office.users["civil_chief"], office.units["civil"], office.units["social"]
     with office.db.unit_of_work() as uow:
         s = uow.session
         chief = s.get_one(User, uid)
-        later = people.grant(s, chief, "staff", unit=s.get_one(Unit, civil), valid_from=today + dt.timedelta(days=30))
-        kept = people.grant(s, chief, "staff", unit=s.get_one(Unit, office.units["personnel"]))
-        away = people.delegate(s, chief, s.get_one(User, office.users["social_chief"]), "chief", today,
-                               today + dt.timedelta(days=10))
-        planned = people.delegate(s, chief, s.get_one(User, office.users["personnel_chief"]), "chief",
-                                  today + dt.timedelta(days=20), today + dt.timedelta(days=25))
+        later = directory.grant(s, chief, "staff", unit=s.get_one(Unit, civil),
+                                valid_from=today + dt.timedelta(days=30))
+        kept = directory.grant(s, chief, "staff", unit=s.get_one(Unit, office.units["personnel"]))
+        away = directory.delegate(s, chief, s.get_one(User, office.users["social_chief"]), "chief", today,
+                                  today + dt.timedelta(days=10))
+        planned = directory.delegate(s, chief, s.get_one(User, office.users["personnel_chief"]), "chief",
+                                     today + dt.timedelta(days=20), today + dt.timedelta(days=25))
         ids = later.id, kept.id, away.id, planned.id
         uow.commit()
         sex = chief.sex
@@ -517,7 +518,7 @@ def test_reference_data_of_the_calendar(admin: Browser, office: OfficeFixture) -
     assert status == 200 and "已登記 115.08.03 為停班日" in body
     status, body = post(admin, url, "/admin/closures", **{"closure-day": "2026-08-03", "closure-reason": "again"})
     assert status == 422 and "這一天已經登記為停班日" in body
-    from workflow import workdays
+    from workflow.calendar import workdays
     with office.db.unit_of_work(write=False) as uow:
         assert not workdays.for_office(uow.session, office.id).is_working_day(dt.date(2026, 8, 3))
         cid = uow.session.scalars(select(OfficeClosure.id).where(OfficeClosure.office_id == office.id)).one()

@@ -17,9 +17,9 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, case_row, csrf_token, submitted, text
-from workflow import api_tokens, people
 from workflow.db import Database
 from workflow.models import ApiToken, User
+from workflow.people import api_tokens, directory
 
 Api = Callable[..., TestResponse]
 
@@ -65,7 +65,7 @@ def test_me_names_the_user_office_and_roles_including_delegated(app: Flask, db: 
         s = uow.session
         chief, stand_in = s.get(User, office.users["personnel_chief"]), s.get(User, office.users["social_chief"])
         assert chief and stand_in
-        people.delegate(s, chief, stand_in, "chief", dt.date(2020, 1, 1), dt.date(2099, 12, 31), "leave")
+        directory.delegate(s, chief, stand_in, "chief", dt.date(2020, 1, 1), dt.date(2099, 12, 31), "leave")
         uow.commit()
     resp = api_client(app, token_for(office, "social_chief"))("GET", "/api/v1/me")
     assert resp.status_code == 200, resp.get_json()

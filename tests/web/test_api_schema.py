@@ -21,8 +21,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.conftest import OfficeFixture
 from tests.web.conftest import submitted
 from web import create_app
-from workflow import api_tokens
 from workflow.db import Database
+from workflow.people import api_tokens
 
 EXAMPLES = 8  # per operation and mode: 9 operations x 2 modes, well under a minute in all
 

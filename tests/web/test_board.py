@@ -3,17 +3,23 @@ chief's queue and on the case page."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
+import subprocess
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import time_machine
 
+from documents.convert import soffice_path
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, text
-from workflow import clock, operations, plan
+from workflow import clock
+from workflow.calendar import plan
+from workflow.cases import approval
 
 
 def _generated(office: OfficeFixture) -> None:
@@ -70,7 +76,39 @@ def test_chiefs_queue_and_case_page_show_the_step_deadline(office: OfficeFixture
                                                            as_user: Callable[[str], Browser]) -> None:
     with time_machine.travel(dt.datetime(2026, 3, 2, 9, tzinfo=clock.TAIPEI), tick=False):
         cid = office.case("training_report")
-        operations.submit(cid, office.users["personnel_staff"], db=office.db)
+        approval.submit(cid, office.users["personnel_staff"], db=office.db)
         b = as_user("personnel_chief")
         assert "115.03.09" in text(b.get("/"))
         assert "中華民國115年3月9日" in text(b.get(f"/cases/{cid}"))
+
+
+def _as_csv_by_libreoffice(content: bytes, ext: str, workdir: Path) -> list[list[str]]:
+    """The table as LibreOffice reads it: the file converted to CSV (UTF-8) by soffice itself."""
+    exe = soffice_path()
+    assert exe, "LibreOffice must be installed (run-tests installs it)"
+    src = workdir / f"board.{ext}"
+    src.write_bytes(content)
+    out = workdir / ext
+    read_as = ["--infilter=CSV:44,34,76"] if ext == "csv" else []  # comma-separated, UTF-8
+    subprocess.run([exe, f"-env:UserInstallation=file://{workdir}/profile-{ext}", "--headless", *read_as,
+                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(out), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    return list(csv.reader(io.StringIO((out / "board.csv").read_text("utf-8-sig"))))
+
+
+def test_board_exports_the_same_table_as_csv_ods_and_xlsx(office: OfficeFixture,
+                                                          as_user: Callable[[str], Browser],
+                                                          tmp_path: Path) -> None:
+    """One export path: opened in LibreOffice, the CSV, the ODS and the XLSX show the same table."""
+    with time_machine.travel(dt.datetime(2026, 7, 20, 9, tzinfo=clock.TAIPEI), tick=False):
+        _generated(office)
+        b = as_user("liaison")
+        got = {ext: b.get(f"/board.{ext}") for ext in ("csv", "ods", "xlsx")}
+    assert got["xlsx"].headers["Content-Type"] == \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert got["xlsx"].headers["Content-Disposition"] == "attachment; filename=overdue-board.xlsx"
+    tables = {ext: _as_csv_by_libreoffice(r.get_data(), ext, tmp_path) for ext, r in got.items()}
+    assert tables["csv"][0][:3] == ["案件", "類別", "標題"]
+    assert any("115年第1季培力成果報告" in row for row in tables["csv"])
+    assert len(tables["csv"]) > 2
+    assert tables["ods"] == tables["csv"] and tables["xlsx"] == tables["csv"]

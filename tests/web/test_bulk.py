@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, case_row, csrf_token, submitted, text
-from workflow import operations, people
+from workflow.cases import approval
 from workflow.clock import today
 from workflow.models import User
+from workflow.people import directory
 
 
 def _checkboxes(html: str) -> list[str]:
@@ -51,11 +52,11 @@ def test_a_case_someone_else_approved_first_is_reported_as_a_conflict(
         s = uow.session
         chief, other = s.get(User, office.users["personnel_chief"]), s.get(User, office.users["civil_chief"])
         assert chief is not None and other is not None
-        people.delegate(s, chief, other, "chief", today(), today(), "休假")
+        directory.delegate(s, chief, other, "chief", today(), today(), "休假")
         uow.commit()
     chief = as_user("personnel_chief")
     html, hidden = _confirm(chief, _checkboxes(chief.get("/").get_data(as_text=True)))
-    operations.approve(a, office.users["civil_chief"], expected_version=2, db=office.db)
+    approval.approve(a, office.users["civil_chief"], expected_version=2, db=office.db)
     words = _post(chief, html, hidden)
     assert "共 2 件，已核准 1 件" in words
     assert "未核准：案件已有變動" in words and "civil_chief" in words  # who acted first
@@ -67,12 +68,12 @@ def test_no_checkbox_for_what_the_user_or_their_principal_submitted_and_the_serv
 ) -> None:
     own = submitted(office)  # submitted by personnel_staff
     other = office.case("training_report", drafter="personnel_staff2")
-    operations.fire(other, "submit", office.users["personnel_staff2"], db=office.db)
+    approval.fire(other, "submit", office.users["personnel_staff2"], db=office.db)
     with office.db.unit_of_work() as uow:  # the staff member who submitted `own` stands in for the chief
         s = uow.session
         chief, staff = s.get(User, office.users["personnel_chief"]), s.get(User, office.users["personnel_staff"])
         assert chief is not None and staff is not None
-        people.delegate(s, chief, staff, "chief", today(), today(), "休假")
+        directory.delegate(s, chief, staff, "chief", today(), today(), "休假")
         uow.commit()
     delegate = as_user("personnel_staff")
     assert _checkboxes(delegate.get("/").get_data(as_text=True)) == [f"{other}:2"]

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 import web
 from web.filters import roc, roc_datetime, roc_long
 from web.labels import TRIGGERS
-from workflow import registry
+from workflow.engine import registry
 
 WEB = Path(web.__file__).parent
 PO = WEB / "translations/en/LC_MESSAGES/messages.po"

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, case_row, csrf_token, text
-from workflow import operations
+from workflow.cases import approval
 from workflow.models import Case
 
 
@@ -104,8 +104,8 @@ def test_mine_lists_drafts_returned_with_comment_and_under_review(
     reviewing = office.case("training_report")
     staff, chief = office.users["personnel_staff"], office.users["personnel_chief"]
     for cid in (returned, reviewing):
-        operations.submit(cid, staff, db=office.db)
-    operations.return_for_revision(returned, chief, "第 2 列時數與簽到表不符，請更正。", db=office.db)
+        approval.submit(cid, staff, db=office.db)
+    approval.return_for_revision(returned, chief, "第 2 列時數與簽到表不符，請更正。", db=office.db)
 
     b = as_user("personnel_staff")
     page = b.get("/mine")
@@ -155,7 +155,7 @@ def test_a_withdrawn_case_leaves_its_period_free(office: OfficeFixture,
     first = b.client.post("/mine/new", data=data)
     assert first.status_code == 303
     withdrawn = int(re.search(r"/cases/(\d+)/edit", first.headers["Location"]).group(1))
-    operations.fire(withdrawn, "withdraw", office.users["personnel_staff"], db=office.db)
+    approval.fire(withdrawn, "withdraw", office.users["personnel_staff"], db=office.db)
     again = b.client.post("/mine/new", data=data)
     assert again.status_code == 303, error_after(html(again), "period")
     live = int(re.search(r"/cases/(\d+)/edit", again.headers["Location"]).group(1))

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, forms, text
-from workflow import plan, registry, reminders
+from workflow.calendar import plan, reminders
 from workflow.clock import TAIPEI, now
+from workflow.engine import registry
 from workflow.models import Case, Notification
 
 

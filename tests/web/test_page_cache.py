@@ -22,9 +22,12 @@ from sqlalchemy import event, select, text, update
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, csrf_token, submitted
 from web.page_cache import PageCache
-from workflow import clock, inbox, operations, people
+from workflow import clock
+from workflow.cases import approval
 from workflow.db import Database
 from workflow.models import Notification, Office, OfficeRevision, StepLimit, Unit, User
+from workflow.people import directory
+from workflow.views import inbox
 
 
 def revision(db: Database, office_id: int) -> int:
@@ -76,7 +79,7 @@ def test_a_transition_anyone_makes_is_on_the_next_visit(
     second = submitted(office)  # the staff member submits another: the chief's queue grows
     html, kept = _served(app, chief)
     assert not kept and _cases(html) == [cid, second]
-    operations.fire(cid, "approve", office.users["personnel_chief"], db=office.db)  # e.g. from the API
+    approval.fire(cid, "approve", office.users["personnel_chief"], db=office.db)  # e.g. from the API
     html, kept = _served(app, chief)
     assert not kept and _cases(html) == [second]
 
@@ -99,7 +102,7 @@ def _grant_secretariat_role(office: OfficeFixture) -> None:
         s = uow.session
         user = s.get(User, office.users["personnel_chief"])
         unit = s.get(Unit, office.units["secretariat"])
-        people.grant(s, user, "secretariat", unit=unit)
+        directory.grant(s, user, "secretariat", unit=unit)
         uow.commit()
 
 
@@ -125,8 +128,8 @@ def _notify(office: OfficeFixture) -> None:
 def _delegate_from_secretariat(office: OfficeFixture) -> None:
     with office.db.unit_of_work() as uow:
         s = uow.session
-        people.delegate(s, s.get(User, office.users["secretariat"]), s.get(User, office.users["personnel_chief"]),
-                        "secretariat", clock.today() - dt.timedelta(days=1), clock.today() + dt.timedelta(days=3))
+        directory.delegate(s, s.get(User, office.users["secretariat"]), s.get(User, office.users["personnel_chief"]),
+                           "secretariat", clock.today() - dt.timedelta(days=1), clock.today() + dt.timedelta(days=3))
         uow.commit()
 
 

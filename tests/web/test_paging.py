@@ -15,8 +15,9 @@ from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, submitted, text
 from web import board as web_board
 from web import queues as web_queues
-from workflow import clock, plan
-from workflow.queues import queue_for
+from workflow import clock
+from workflow.calendar import plan
+from workflow.views.queues import queue_for
 
 
 def _case_links(html: str) -> list[int]:
@@ -122,7 +123,7 @@ def test_the_board_runs_as_many_statements_with_many_more_late_cases(
 
 def test_the_late_panel_counts_by_unit_as_the_board_does(late_office: OfficeFixture) -> None:
     """My work's late panel counts by unit only (a lighter count); its numbers are the board's."""
-    from workflow import board
+    from workflow.views import board
 
     day = dt.date(2026, 7, 20)
     full = board.board(late_office.db, late_office.id, today=day, only="overdue", charts=False)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from documents import service
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, text
-from workflow import operations
+from workflow.cases import approval
 from workflow.models import Document, OutboxMessage
 
 MAIN_LINE = [("submit", "personnel_staff"), ("approve", "personnel_chief"), ("approve", "secretariat"),
@@ -32,9 +32,9 @@ def test_filed_results_are_public_and_others_are_not(browser: Callable[[], Brows
                                                      office_factory: Callable[[], OfficeFixture]) -> None:
     filed = office.case("training_report")
     for trigger, who in MAIN_LINE:
-        operations.fire(filed, trigger, office.users[who], db=office.db)
+        approval.fire(filed, trigger, office.users[who], db=office.db)
     in_review = office.case("training_report")
-    operations.fire(in_review, "submit", office.users["personnel_staff"], db=office.db)
+    approval.fire(in_review, "submit", office.users["personnel_staff"], db=office.db)
     results = [d for d in _documents(office, filed) if d.name == "training_results"]
     pending = [d for d in _documents(office, in_review) if d.name == "training_results"]
     newest = results[-1]

@@ -14,7 +14,7 @@ from tests.conftest import OfficeFixture
 from tests.fake_site import TOKEN, FakeSite
 from tests.publishing_helpers import FAST, latest_outbox, to_publishing
 from tests.web.conftest import Browser, case_row, csrf_token, forms, text
-from workflow import operations
+from workflow.cases import approval
 from workflow.models import Attachment
 
 
@@ -193,7 +193,7 @@ def test_a_refused_send_back_keeps_the_page(office: OfficeFixture, as_user: Call
 def test_the_queue_shows_the_checks_when_the_failure_recorded_no_reason(
         office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     cid, _outbox = to_publishing(office, alt=None)
-    operations.fire(cid, "mark_publish_failed", None, db=office.db)  # as the demo does: no attempt, no reason
+    approval.fire(cid, "mark_publish_failed", None, db=office.db)  # as the demo does: no attempt, no reason
     secretariat = as_user("secretariat")
     words = text(secretariat.get("/publishing/failed"))
     assert "原因未記錄" not in words

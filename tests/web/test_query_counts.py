@@ -10,7 +10,7 @@ from flask import Flask
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, submitted
-from workflow import operations
+from workflow.cases import approval
 from workflow.db import Database
 
 
@@ -24,8 +24,8 @@ def _count(b: Browser, db: Database, url: str) -> int:
 def _grow(office: OfficeFixture, cid: int, rounds: int) -> None:
     """Send the case round the chief's review ``rounds`` times (longer history), ending in review."""
     for _ in range(rounds):
-        operations.fire(cid, "return_for_revision", office.users["personnel_chief"], "請補充", db=office.db)
-        operations.fire(cid, "submit", office.users["personnel_staff"], db=office.db)
+        approval.fire(cid, "return_for_revision", office.users["personnel_chief"], "請補充", db=office.db)
+        approval.fire(cid, "submit", office.users["personnel_staff"], db=office.db)
 
 
 def test_page_queries_do_not_grow_with_cases_or_history(
@@ -34,14 +34,14 @@ def test_page_queries_do_not_grow_with_cases_or_history(
     app.extensions["caseflow_page_cache"].entries = 0  # the pages' own statements, rendered every time
     first = submitted(office)
     to_secretariat = submitted(office)
-    operations.fire(to_secretariat, "approve", office.users["personnel_chief"], db=office.db)
+    approval.fire(to_secretariat, "approve", office.users["personnel_chief"], db=office.db)
     chief, secretariat = as_user("personnel_chief"), as_user("secretariat")
     pages = [(chief, "/"), (chief, f"/cases/{first}"), (secretariat, "/")]
     before = [_count(b, office.db, url) for b, url in pages]
     for _ in range(8):
         submitted(office)
         cid = submitted(office)
-        operations.fire(cid, "approve", office.users["personnel_chief"], db=office.db)
+        approval.fire(cid, "approve", office.users["personnel_chief"], db=office.db)
     _grow(office, first, 5)
     after = [_count(b, office.db, url) for b, url in pages]
     assert after == before

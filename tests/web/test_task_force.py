@@ -9,17 +9,18 @@ import pytest
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, text
-from workflow import operations, rocdate
+from workflow import rocdate
+from workflow.cases import approval
 from workflow.demo import sample_fields
-from workflow.registry import default as registry
+from workflow.engine.registry import default as registry
 
 
 def to_task_force(office: OfficeFixture, kind: str, **kw: object) -> int:
     unit = registry().latest(kind).default_unit
     cid = office.case(kind, **kw)  # type: ignore[arg-type]
-    operations.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
-    operations.fire(cid, "approve", office.users[f"{unit}_chief"], db=office.db)
-    operations.fire(cid, "approve", office.users["secretariat"], db=office.db)
+    approval.fire(cid, "submit", office.users[f"{unit}_staff"], db=office.db)
+    approval.fire(cid, "approve", office.users[f"{unit}_chief"], db=office.db)
+    approval.fire(cid, "approve", office.users["secretariat"], db=office.db)
     return cid
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from PIL import Image
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -20,8 +21,16 @@ from tests.web.conftest import Browser, csrf_token, forms, text
 from web import create_app
 from workflow.models import Attachment
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
+
+def _image(fmt: str) -> bytes:
+    """A real (tiny) image: an upload counts as a photo only if it opens."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "white").save(out, fmt)
+    return out.getvalue()
+
+
+JPEG = _image("JPEG")
+PNG = _image("PNG")
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -100,6 +109,16 @@ def test_wrong_magic_bytes_are_refused(office: OfficeFixture, as_user: Callable[
                           ("plain.zip", _zip({"a.txt": b"hello"}))):
         page = flashed(b, upload(b, cid, name, content))
         assert "附件未上傳" in page, name
+    assert attachments(office, cid) == []
+
+
+def test_an_image_that_does_not_open_is_refused(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
+    """JPEG's magic bytes in front of nothing an image viewer can open: refused, saying why."""
+    cid = office.case("training_report")
+    b = as_user("personnel_staff")
+    fake = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+    page = flashed(b, upload(b, cid, "photo.jpg", fake, alt="活動照片"))
+    assert "附件未上傳" in page and "照片無法開啟" in page and "JPEG" in page
     assert attachments(office, cid) == []
 
 

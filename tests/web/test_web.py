@@ -9,9 +9,10 @@ import pytest
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, case_row, csrf_token, forms, submitted, text
-from workflow import operations, people
+from workflow.cases import approval
 from workflow.clock import today
 from workflow.models import User
+from workflow.people import directory
 
 
 # -- the queue ----------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_a_stale_page_gets_409_naming_who_acted_first(
     b = as_user("personnel_staff")
     page = b.get(f"/cases/{cid}").get_data(as_text=True)
     data = forms(page)[f"/cases/{cid}/actions/submit"]
-    operations.fire(cid, "submit", office.users["personnel_staff2"], db=office.db)  # a colleague, meanwhile
+    approval.fire(cid, "submit", office.users["personnel_staff2"], db=office.db)  # a colleague, meanwhile
     resp = b.client.post(f"/cases/{cid}/actions/submit", data=data)
     assert resp.status_code == 409
     assert "personnel_staff2" in text(resp) and "已過期" in text(resp)
@@ -186,7 +187,7 @@ def test_the_submitter_gets_no_approve_button_even_as_a_delegate(
         s = uow.session
         chief, staff = s.get(User, office.users["personnel_chief"]), s.get(User, office.users["personnel_staff"])
         assert chief is not None and staff is not None
-        people.delegate(s, chief, staff, "chief", today(), today(), "休假")
+        directory.delegate(s, chief, staff, "chief", today(), today(), "休假")
         uow.commit()
     b = as_user("personnel_staff")
     page = b.get(f"/cases/{cid}").get_data(as_text=True)

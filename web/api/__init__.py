@@ -1,12 +1,12 @@
 """The JSON API under /api/v1 (flask-smorest: marshmallow schemas, validation, the OpenAPI document).
 
-Authentication is a personal bearer token (``workflow.api_tokens``; made on /account/tokens), never
+Authentication is a personal bearer token (``workflow.people.api_tokens``; made on /account/tokens), never
 the session cookie, so a browser's ambient credentials cannot act through the API. That is why
 this blueprint alone is exempt from CSRF (ASVS 3.5: CSRF defends cookie-authenticated requests).
 Every request is rate limited per token (Flask-Limiter, key = the token's public prefix).
 
 Objects are loaded with the same checks as the HTML pages (``web.access``; another office's case
-is 404) and changed only through ``workflow.operations``, which decides who may do what (403).
+is 404) and changed only through ``workflow.cases``, which decides who may do what (403).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from web.api import errors as api_errors
 from web.api.schemas import ErrorSchema
 from web.db import database
 from web.extensions import csrf, limiter
-from workflow import api_tokens
+from workflow.people import api_tokens
 
 URL_PREFIX = "/api/v1"
 

@@ -120,7 +120,7 @@ def from_http(e: HTTPException) -> Response:
 
 
 def from_domain(e: CaseflowError) -> Response:
-    """A typed error of ``workflow.operations``, with its own two-language sentence."""
+    """A typed error of ``workflow.cases``, with its own two-language sentence."""
     message = localized(e.message, e.message_en)
     if isinstance(e, NotFound):
         return response(404)  # the same for "no such case" and "another office's case"

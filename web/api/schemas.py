@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-COMMENT_MAX = 4000  # workflow.operations refuses longer comments
+COMMENT_MAX = 4000  # workflow.cases refuses longer comments
 PAGE_MAX = 9_999
 LIST_MAX = 200  # the most cases one GET /cases page returns
 

@@ -1,4 +1,4 @@
-"""The API's routes: load (``web.access``) → act (one ``workflow.operations`` call) → JSON.
+"""The API's routes: load (``web.access``) → act (one ``workflow.cases`` call) → JSON.
 
 Typed errors of the operations become JSON errors (``web.api.errors.from_domain``): NotFound 404,
 PermissionDenied 403, Conflict 409 (naming who acted first), TransitionNotAllowed 409,
@@ -28,12 +28,16 @@ from web.i18n import localized
 from web.labels import event_label, kind_label, period_label, state_label, trigger_label
 from web.mine import creatable
 from web.queues import PAGE_SIZE
-from workflow import clock, deadlines, operations, permissions, registry
-from workflow.definitions import Definition, FieldSpec
+from workflow import clock
+from workflow.calendar import deadlines
+from workflow.cases import approval, drafts
+from workflow.engine import registry
+from workflow.engine.definitions import Definition, FieldSpec
 from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
 from workflow.models import Case, Document, HistoryEvent, Office, Unit, User
-from workflow.queues import QueueItem, queue_for
+from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
+from workflow.views.queues import QueueItem, queue_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Ids in URLs: positive 32-bit integers (the columns' range). Anything else is no route (404),
@@ -122,7 +126,7 @@ def kinds() -> dict[str, Any]:
     for kind, units in by_kind.items():
         defn = registry.default().latest(kind)
         items.append({"kind": kind, "label": localized(defn.label, defn.label_en), "cycle": defn.cycle,
-                      "periods": list(operations.PERIODS[defn.cycle]), "units": units,
+                      "periods": list(drafts.PERIODS[defn.cycle]), "units": units,
                       "fields_": [_field_spec(f) for f in defn.fields]})
     return {"items": items}
 
@@ -257,9 +261,9 @@ def create(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     def run() -> int:
         unit_id = _creatable_unit(data["kind"], data.get("unit_id"))
         session().rollback()  # end the read transaction before the operation opens its own
-        return operations.create_case(kind=data["kind"], unit_id=unit_id, roc_year=data["roc_year"],
-                                      title=data["title"], actor=user.id, period=data["period"] or None,
-                                      fields=data["fields_"], db=database())
+        return drafts.create_case(kind=data["kind"], unit_id=unit_id, roc_year=data["roc_year"],
+                                  title=data["title"], actor=user.id, period=data["period"] or None,
+                                  fields=data["fields_"], db=database())
 
     case_id = _domain(run)
     return _detail(_reload(case_id)), 201, {"Location": _case_url(case_id)}
@@ -275,8 +279,8 @@ def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     case = load_case_for(user, case_id)
     merged = {k: v for k, v in {**(case.fields or {}), **data["fields_"]}.items() if v is not None}
     session().rollback()
-    _domain(lambda: operations.save_fields(case_id, user.id, merged, data["version"], title=data.get("title"),
-                                           db=database()))
+    _domain(lambda: drafts.save_fields(case_id, user.id, merged, data["version"], title=data.get("title"),
+                                       db=database()))
     return _detail(_reload(case_id))
 
 
@@ -290,8 +294,8 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     case = load_case_for(user, case_id)
     kind, version = case.kind, case.workflow_version
     session().rollback()
-    result = _domain(lambda: operations.fire(case_id, data["trigger"], user.id, data["comment"], data["version"],
-                                             db=database()))
+    result = _domain(lambda: approval.fire(case_id, data["trigger"], user.id, data["comment"], data["version"],
+                                           db=database()))
     return {"id": case_id, "trigger": result.trigger, "from_state": result.from_state, "state": result.to_state,
             "state_label": state_label(_definition(kind, version), result.to_state), "version": result.version}
 

@@ -131,7 +131,7 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # What the text is made of ({"kind": ..., parameters}), shown in the reader's language by
-    # ``workflow.reminders.render``; NULL on rows written before it (shown as ``subject``/``body``).
+    # ``workflow.calendar.reminders.render``; NULL on rows written before it (shown as ``subject``/``body``).
     message: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     read_at: Mapped[dt.datetime | None] = mapped_column()

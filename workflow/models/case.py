@@ -42,7 +42,7 @@ class Case(Base):
     period: Mapped[str | None] = mapped_column(String(8))  # Q1..Q4, Y, or NULL for ad hoc
     title: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(40))
-    # Optimistic lock: every change is UPDATE ... WHERE version = :seen (see operations.fire).
+    # Optimistic lock: every change is UPDATE ... WHERE version = :seen (see workflow.cases.approval.fire).
     version: Mapped[int] = mapped_column(Integer, default=1)
     workflow_version: Mapped[int] = mapped_column(Integer)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -25,10 +25,13 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflow import clock, deadlines, holders, registry, rocdate
+from workflow import clock, rocdate
+from workflow.calendar import deadlines
 from workflow.config import Settings
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.models import Case, Notification, Reminder
+from workflow.people import holders
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 600

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from workflow import rocdate
-from workflow.definitions import Definition, FieldSpec
+from workflow.engine.definitions import Definition, FieldSpec
 from workflow.errors import ValidationError
 
 # XML 1.0 forbids these; they would break generated documents later, so they never get in.

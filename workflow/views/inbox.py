@@ -1,4 +1,4 @@
-"""通知: a person's in-app notifications (written by ``workflow.reminders``), newest first, and
+"""通知: a person's in-app notifications (written by ``workflow.calendar.reminders``), newest first, and
 marking them read. A notification belongs to one user; nobody reads or marks another's."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.models import Delegation, Office, RoleAssignment, Unit, User
-from workflow.passwords import hash_password
+from workflow.people.passwords import hash_password
 from workflow.roles import ALL_ROLES, UNIT_SCOPED
 
 

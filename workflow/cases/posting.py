@@ -16,11 +16,14 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock, operations, permissions, registry
-from workflow import fields as fieldmod
+from workflow import clock
+from workflow.cases import approval, writes
 from workflow.db import Database
+from workflow.engine import fields as fieldmod
+from workflow.engine import registry
 from workflow.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 from workflow.models import Attachment, Case, HistoryEvent, Publication, Unit
+from workflow.people import permissions
 
 KIND = "web_posting"
 FAILED = "publish_failed"
@@ -102,14 +105,14 @@ def edit_posting(
     db: Database | None = None,
 ) -> int:
     """Change a posting's heading, body and photo alt texts; returns the new case version."""
-    database = operations._db(db)
+    database = writes.resolve_db(db)
     registry.default().sync(database)
     with database.unit_of_work() as uow:
         s = uow.session
-        who = operations._load_actor(s, actor)
-        case = operations._load_case(s, case_id, who)
+        who = writes.load_actor(s, actor)
+        case = writes.load_case(s, case_id, who)
         if expected_version is not None and expected_version != case.version:
-            raise operations._conflict(database, case_id, expected_version)
+            raise writes.conflict(database, case_id, expected_version)
         defn = registry.default().get(database, case.kind, case.workflow_version, s)
         drafting = {t.source for t in defn.transitions if t.trigger == "submit"}
         if case.state in drafting:
@@ -120,7 +123,7 @@ def edit_posting(
             raise TransitionNotAllowed(
                 f"案件目前為「{defn.state(case.state).label}」，只有草稿、退回修正或刊登失敗時可以修改",
                 f"case is {case.state!r}; a posting can be edited as a draft, when returned, or after failing",
-                allowed=operations.allowed_triggers(defn, case.state))
+                allowed=approval.allowed_triggers(defn, case.state))
         cap = permissions.match(permissions.capacities(s, who.id, case.office_id, clock.today()), roles, case.unit_id)
         if cap is None:
             zh, en = permissions.describe_roles(roles)
@@ -139,11 +142,11 @@ def edit_posting(
         alts_changed = _set_alt_texts(s, case, alt_texts or {})
         now = clock.now()
         seq = case.history_seq + 1
-        history = operations._history_row(
+        history = writes.history_row(
             case, seq=seq, prev_hash=case.history_head, event="edited", at=now, actor_id=who.id,
             on_behalf_of_id=cap.on_behalf_of,
             data={"changed_fields": changed, **({"alt_texts": alts_changed} if alts_changed else {})})
-        operations._write(s, database, case, {**values, "updated_at": now}, history)
+        writes.write(s, database, case, {**values, "updated_at": now}, history)
         uow.commit()
         return case.version + 1
 
@@ -171,15 +174,15 @@ def _set_alt_texts(s: Session, case: Case, alt_texts: Mapping[int, str]) -> list
 
 
 def record_manual_posting(case_id: int, actor: int, url: str, note: str, expected_version: int | None = None,
-                          *, db: Database | None = None) -> operations.Result:
+                          *, db: Database | None = None) -> writes.Result:
     """The secretariat posted it by hand: record where (URL) and a note; the case is published."""
     url = (url or "").strip()
     if not url.startswith(("https://", "http://")) or len(url) > 1000 or any(c.isspace() for c in url):
         raise ValidationError({"url": ("請填寫刊登網址（以 https:// 開頭）", "give the posting's URL (https://...)")},
                               {"url": ("", "")})  # the message names the field
-    result = operations.fire(case_id, "record_manual_posting", actor, note, expected_version, db=db,
-                             data={"url": url, "manual": True})
-    database = operations._db(db)
+    result = approval.fire(case_id, "record_manual_posting", actor, note, expected_version, db=db,
+                           data={"url": url, "manual": True})
+    database = writes.resolve_db(db)
     with database.unit_of_work() as uow:
         row = uow.session.scalar(select(Publication).where(Publication.case_id == case_id))
         if row is not None:

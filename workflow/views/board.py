@@ -18,9 +18,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import Date, and_, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
-from workflow import clock, holders, registry
+from workflow import clock
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.models import Case, Unit
+from workflow.people import holders
 
 HORIZON_DAYS = 14
 DONE_STATES = ("filed", "published")  # delivered; "withdrawn" is final but not delivered

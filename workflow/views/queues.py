@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.types import TypeEngine
 
-from workflow import clock, permissions, registry
+from workflow import clock
 from workflow.db import Database
+from workflow.engine import registry
 from workflow.models import User
 from workflow.models.base import UtcDateTime
+from workflow.people import permissions
 from workflow.roles import SYSTEM
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transitions.extensions import GraphMachine
 
-from workflow.definitions import Definition
+from workflow.engine.definitions import Definition
 
 
 class _Model:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflow.definitions import Definition
+from workflow.engine.definitions import Definition
 from workflow.models import Delegation, RoleAssignment, User
 from workflow.roles import SYSTEM, UNIT_SCOPED, Role
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import operations, workdays
+from workflow.calendar import workdays
+from workflow.cases import drafts
 from workflow.db import Database
 from workflow.errors import NotFound, ValidationError
 from workflow.models import Case, Office, PlanObligation, PlanPeriod, Unit
@@ -137,7 +138,7 @@ def _generate_office(db: Database, office_id: int, code: str, roc_year: int, obs
             result.missing_units.append(ob.unit_code)
             continue
         try:
-            cid = operations.create_case(
+            cid = drafts.create_case(
                 kind=ob.kind, unit_id=unit_id, roc_year=roc_year, period=ob.period, title=ob.title_for(roc_year),
                 actor=None, due_date=ob.due_date(roc_year, cal), office_id=office_id, db=db)
         except ValidationError as exc:

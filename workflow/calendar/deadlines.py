@@ -17,7 +17,8 @@ from sqlalchemy import Integer, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from workflow import clock, workdays
+from workflow import clock
+from workflow.calendar import workdays
 from workflow.models import Case, HistoryEvent, StepLimit
 
 RETURNED = "returned"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.definitions import Definition
+from workflow.engine.definitions import Definition
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Condition:
 
 
 def _fields_complete(ctx: CheckContext) -> Failure:
-    from workflow.fields import missing_required
+    from workflow.engine.fields import missing_required
 
     missing = missing_required(ctx.definition, ctx.fields)
     if not missing:

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow.db import Database
-from workflow.definitions import Definition, load_files
+from workflow.engine.definitions import Definition
+from workflow.engine.loader import load_files
 from workflow.errors import NotFound
 from workflow.models import WorkflowVersion
 

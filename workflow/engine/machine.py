@@ -3,7 +3,7 @@
 Never a Machine per case: that costs ~64 kB and a reference cycle per row, and ``add_model``
 without ``remove_model`` leaks. Cases are not added to the machine at all; a trigger is fired on a
 two-slot token holding the state read from the row, so loading a case never resets its state, and
-no callback does I/O (there are none). Conditions and roles are checked by ``operations`` first,
+no callback does I/O (there are none). Conditions and roles are checked by ``cases.approval`` first,
 so a refusal can say in words which one failed.
 """
 
@@ -13,7 +13,7 @@ import threading
 
 from transitions import Machine, MachineError, State
 
-from workflow.definitions import Definition
+from workflow.engine.definitions import Definition
 
 
 class _Token:

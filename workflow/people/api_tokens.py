@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workflow import admin_log, clock
+from workflow import clock
 from workflow.db import Database
 from workflow.errors import PermissionDenied, ValidationError
 from workflow.models import ApiToken, User
+from workflow.people import admin_log
 
 PREFIX = "cf_"
 PREFIX_CHARS = 12

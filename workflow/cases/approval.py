@@ -1,0 +1,256 @@
+"""Transitions: ``fire`` moves a case along its workflow (submit, approve, return, withdraw, file),
+checking the actor's role (or 代理), the transition and its conditions, then writes state, history
+and the documents' outbox rows in one transaction (``writes.write``).
+
+Shape of every operation (cosmicpython's handlers, indico's operations): load the case, check the
+actor may act, check the transition and its conditions, write state + history + outbox, commit once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, true
+from sqlalchemy.orm import Session
+
+from workflow import clock
+from workflow.cases import writes
+from workflow.cases.writes import Result
+from workflow.db import Database
+from workflow.engine import audit, machine, registry
+from workflow.engine import fields as fieldmod
+from workflow.engine.conditions import CONDITIONS, CheckContext
+from workflow.engine.definitions import TASK_TOPICS, Definition
+from workflow.errors import ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
+from workflow.models import Attachment, Case, OutboxMessage, Unit, User
+from workflow.people import permissions
+from workflow.roles import SYSTEM
+
+DOCUMENT_TOPIC = "document.render"
+_cases = cast(Table, Case.__table__)
+_users = cast(Table, User.__table__)
+_outbox = cast(Table, OutboxMessage.__table__)
+_INSERT_OUTBOX = insert(_outbox)
+# One round trip: the case, the actor's office and whether the account is active, and one row per
+# capacity (role) the actor holds today in their office (NULL role when none).
+_caps = permissions.capacities_in_own_office().subquery("caps")
+_LOAD_FOR_FIRE = (
+    select(
+        _cases,
+        select(_users.c.office_id).where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_office"),
+        select(_users.c.active).where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_active"),
+        _caps.c.role.label("cap_role"), _caps.c.unit_id.label("cap_unit"), _caps.c.user_id.label("cap_principal"),
+    )
+    .select_from(_cases.outerjoin(_caps, true()))
+    .where(_cases.c.id == bindparam("case_id"))
+)
+_COUNT_ATTACHMENTS = select(func.count()).where(Attachment.case_id == bindparam("case_id"))
+
+
+def allowed_triggers(defn: Definition, state: str) -> list[str]:
+    return sorted({t.trigger for t in defn.transitions_from(state)})
+
+
+# -- fire -------------------------------------------------------------------------------------
+def fire(
+    case_id: int,
+    trigger: str,
+    actor: int | None,
+    comment: str | None = None,
+    expected_version: int | None = None,
+    *,
+    db: Database | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Result:
+    """Fire ``trigger`` on a case as user ``actor`` (None: the system, for background outcomes).
+
+    Raises NotFound, Conflict, PermissionDenied, TransitionNotAllowed, ConditionFailed or
+    ValidationError; on any of them nothing was written. After the commit, the after-commit
+    listeners (the outbox relay) are told which outbox rows were written.
+    """
+    database = writes.resolve_db(db)
+    comment = writes.clean_comment(comment)
+    registry.default().sync(database)  # outside the transaction: it may writes.write new versions
+    for _attempt in range(5):
+        try:
+            result = _fire_once(database, case_id, trigger, actor, comment, expected_version, data)
+        except writes.HistoryMoved:
+            continue
+        writes.notify_committed(result.outbox_ids)
+        return result
+    raise writes.conflict(database, case_id, expected_version or 0)
+
+
+def _fire_once(
+    database: Database,
+    case_id: int,
+    trigger: str,
+    actor: int | None,
+    comment: str | None,
+    expected_version: int | None,
+    data: Mapping[str, Any] | None,
+) -> Result:
+    with database.unit_of_work() as uow:
+        s = uow.session
+        rows = s.connection().execute(
+            _LOAD_FOR_FIRE, {"case_id": case_id, "user_id": actor, "today": clock.today()}
+        ).all()
+        case = rows[0] if rows else None
+        who_id: int | None = None
+        if actor is not None:
+            if case is not None and case.actor_office is None:
+                raise PermissionDenied("找不到此使用者", f"user {actor} does not exist")
+            if case is not None and not case.actor_active:
+                raise PermissionDenied("帳號已停用", f"user {actor} is inactive")
+            who_id = actor
+        # A case of another office does not exist as far as this actor is concerned.
+        if case is None or (actor is not None and case.actor_office != case.office_id):
+            raise NotFound(f"找不到案件 {case_id}", f"no case {case_id}")
+        seen = case.version
+        if expected_version is not None and expected_version != seen:
+            raise writes.conflict(database, case_id, expected_version)
+        defn = registry.default().get(database, case.kind, case.workflow_version, s)
+        spec = defn.transition(trigger, case.state)
+        if spec is None:
+            allowed = allowed_triggers(defn, case.state)
+            st = defn.state(case.state)
+            raise TransitionNotAllowed(
+                f"案件目前為「{st.label}」，不能執行「{trigger}」；可執行：{'、'.join(allowed) or '無（已結案）'}",
+                f"cannot {trigger!r} from {case.state!r}; allowed: {', '.join(allowed) or 'none (final)'}",
+                allowed=allowed,
+            )
+        if who_id is None:
+            if SYSTEM not in spec.roles:
+                raise PermissionDenied("此步驟須由使用者執行", f"{trigger!r} must be done by a person")
+            on_behalf: int | None = None
+        else:
+            caps = sorted(
+                (permissions.capacity_from_row(who_id, r.cap_role, r.cap_unit, r.cap_principal)
+                 for r in rows if r.cap_role is not None),
+                key=lambda c: c.on_behalf_of is not None,
+            )
+            cap = permissions.match(caps, spec.roles, case.unit_id)
+            if cap is None:
+                unit = s.get(Unit, case.unit_id)
+                zh, en = permissions.describe_roles(spec.roles, unit_name=unit.name if unit else None)
+                raise PermissionDenied(f"需要以下角色之一才能執行此動作：{zh}", f"needs one of the roles: {en}")
+            on_behalf = cap.on_behalf_of
+        ctx = CheckContext(
+            definition=defn,
+            fields=case.fields or {},
+            attachment_count=_attachment_count(s, case.id) if "attachments_present" in spec.conditions else 0,
+            actor_id=who_id,
+            principal_id=on_behalf or who_id,
+            submitted_by_id=case.submitted_by_id,
+            comment=comment,
+        )
+        for name in spec.conditions:
+            failure = CONDITIONS[name].check(ctx)
+            if failure is not None:
+                raise ConditionFailed(name, failure[0], failure[1])
+        new_state = machine.apply(defn, case.state, trigger)
+        if new_state != spec.dest:  # the shared machine and the declaration disagree: a bug
+            raise RuntimeError(f"machine refused {trigger} from {case.state} for {case.kind}")
+
+        now = clock.now()
+        seq = case.history_seq + 1
+        event_data: dict[str, Any] = {}
+        values: dict[str, Any] = {"state": new_state, "updated_at": now, "entered_state_at": now}
+        if trigger == "submit":
+            values["submitted_by_id"] = who_id
+            values["last_submitted_fields"] = case.fields
+            if case.last_submitted_fields is not None:
+                event_data["changed_fields"] = fieldmod.changed_fields(case.last_submitted_fields, case.fields)
+        elif trigger == "return_for_revision":
+            values["revision_count"] = case.revision_count + 1
+            event_data["revision"] = case.revision_count + 1
+        if data:
+            event_data.update(data)
+        history = writes.history_row(
+            case, seq=seq, prev_hash=case.history_head or audit.GENESIS, event="transition", at=now,
+            actor_id=who_id, on_behalf_of_id=on_behalf, trigger=trigger,
+            from_state=case.state, to_state=new_state, comment=comment, data=event_data,
+        )
+        writes.write(s, database, case, values, history)
+        outbox_ids = _enqueue_documents(s, case, defn, new_state, seq, now)
+        uow.commit()
+        return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
+
+
+def _attachment_count(s: Session, case_id: int) -> int:
+    return int(s.connection().execute(_COUNT_ATTACHMENTS, {"case_id": case_id}).scalar_one())
+
+
+def _enqueue_documents(
+    s: Session, case: writes.CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
+) -> tuple[int, ...]:
+    spec = defn.state(state)
+    docs, tasks = spec.documents, spec.tasks
+    if not docs and not tasks:
+        return ()
+    rows = [
+        {
+            "office_id": case.office_id,
+            "topic": DOCUMENT_TOPIC,
+            "payload": {"case_id": case.id, "document": doc, "event_seq": seq},
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for doc in docs
+    ] + [
+        # A declared background task (e.g. publish_posting), under its own topic (TASK_TOPICS).
+        {
+            "office_id": case.office_id,
+            "topic": TASK_TOPICS[task],
+            "payload": {"case_id": case.id, "task": task, "event_seq": seq},
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
+        for task in tasks
+    ]
+    conn = s.connection()
+    # The ids go to the after-commit listeners (the relay publishes exactly these rows), so every
+    # row's id must come back, not only a single row's.
+    if not conn.dialect.insert_returning:
+        keys = [conn.execute(_INSERT_OUTBOX, row).inserted_primary_key for row in rows]
+        return tuple(int(k[0]) for k in keys if k is not None)
+    if len(rows) == 1:
+        return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
+    return tuple(conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+# -- named wrappers ---------------------------------------------------------------------------
+def submit(case_id: int, actor: int, expected_version: int | None = None, *, db: Database | None = None) -> Result:
+    return fire(case_id, "submit", actor, expected_version=expected_version, db=db)
+
+
+def approve(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "approve", actor, comment, expected_version, db=db)
+
+
+def return_for_revision(
+    case_id: int, actor: int, comment: str, expected_version: int | None = None, *, db: Database | None = None
+) -> Result:
+    return fire(case_id, "return_for_revision", actor, comment, expected_version, db=db)
+
+
+def withdraw(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "withdraw", actor, comment, expected_version, db=db)
+
+
+def file_with_city_group(
+    case_id: int, actor: int, comment: str | None = None, expected_version: int | None = None,
+    *, db: Database | None = None,
+) -> Result:
+    return fire(case_id, "file_with_city_group", actor, comment, expected_version, db=db)
+
