@@ -19,9 +19,9 @@ from werkzeug.wrappers import Response
 from documents.service import document_store
 from web import case_page
 from web.access import load_case_for
-from web.api import api_user, bp
 from web.api import errors as api_errors
 from web.api import schemas as sch
+from web.api.blueprint import api_user, bp
 from web.cases import MEDIA_TYPES, ready_document
 from web.db import database, session
 from web.i18n import localized
