@@ -17,6 +17,7 @@ from workflow.models.history import HistoryEvent
 from workflow.models.outbox import OutboxMessage
 from workflow.models.people import Delegation, Office, OfficeRevision, RoleAssignment, Unit, User
 from workflow.models.publication import Publication
+from workflow.models.registers import TaskForceAttendance, TaskForceDecision, TaskForceMeeting, TaskForceMember
 from workflow.models.workflow_version import WorkflowVersion
 
 __all__ = [
@@ -40,6 +41,10 @@ __all__ = [
     "Reminder",
     "RoleAssignment",
     "StepLimit",
+    "TaskForceAttendance",
+    "TaskForceDecision",
+    "TaskForceMeeting",
+    "TaskForceMember",
     "Unit",
     "User",
     "WorkflowVersion",

@@ -1,0 +1,103 @@
+"""The task force register (性別平等專案小組): its members with their terms, its meetings, who
+attended each, and what each meeting decided about the cases on its agenda (migration 0012)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from workflow.clock import now
+from workflow.models.base import Base
+
+MEMBER_ROLES = ("convener", "deputy_convener", "member")
+# 課室主管, 聯絡人, 具性平資格人員 inside the office; 外聘 from a city bureau or civil society.
+SEATS = ("unit_chief", "liaison", "ge_qualified", "external_city", "external_civil")
+MEETING_KINDS = ("regular", "adhoc")  # 定期 (April) or 臨時
+ATTENDANCE = ("present", "excused", "proxy")
+DECISIONS = ("passed", "amended", "returned")  # 通過, 修正後通過, 退回
+
+
+class TaskForceMember(Base):
+    """A seat on the office's task force for a term; a person who leaves keeps the row, with its end."""
+
+    __tablename__ = "task_force_members"
+    __table_args__ = (
+        CheckConstraint("sex IN ('F', 'M')", name="sex"),
+        CheckConstraint(f"role IN {MEMBER_ROLES}", name="role"),
+        CheckConstraint(f"seat IN {SEATS}", name="seat"),
+        CheckConstraint("term_end IS NULL OR term_end >= term_start", name="term"),
+        Index("ix_task_force_members_office", "office_id", "term_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # internal members have an account
+    name: Mapped[str] = mapped_column(String(100))
+    sex: Mapped[str] = mapped_column(String(1))
+    internal: Mapped[bool] = mapped_column(Boolean)
+    role: Mapped[str] = mapped_column(String(20))
+    seat: Mapped[str] = mapped_column(String(20))
+    affiliation: Mapped[str] = mapped_column(String(100), default="", server_default="")  # 服務單位 / 職稱
+    term_start: Mapped[dt.date] = mapped_column(Date)
+    term_end: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class TaskForceMeeting(Base):
+    """A meeting (第N次), held on a day; its notice goes out before it."""
+
+    __tablename__ = "task_force_meetings"
+    __table_args__ = (
+        UniqueConstraint("office_id", "number"),
+        CheckConstraint(f"kind IN {MEETING_KINDS}", name="kind"),
+        CheckConstraint("number >= 1", name="number"),
+        CheckConstraint("notice_on IS NULL OR notice_on < held_on", name="notice_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(100))
+    notice_on: Mapped[dt.date | None] = mapped_column(Date)
+    contact_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # its 會議 case (notice, minutes)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class TaskForceAttendance(Base):
+    """Whether a member in office on the meeting day was there (in person, excused, by proxy)."""
+
+    __tablename__ = "task_force_attendance"
+    __table_args__ = (CheckConstraint(f"status IN {ATTENDANCE}", name="status"),)
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("task_force_meetings.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("task_force_members.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    proxy_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class TaskForceDecision(Base):
+    """What a meeting decided about one case on its agenda, with the votes in favour."""
+
+    __tablename__ = "task_force_decisions"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "case_id"),
+        CheckConstraint(f"decision IN {DECISIONS}", name="decision"),
+        CheckConstraint("votes_for >= 0", name="votes_for"),
+        Index("ix_task_force_decisions_case", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("task_force_meetings.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    votes_for: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=now)
