@@ -101,7 +101,7 @@ _LOAD_CASE = (
 _LOAD_NAMES = select(_users.c.id, _users.c.display_name).where(_users.c.office_id == bindparam("office_id"))
 _LOAD_HISTORY = (
     select(_history.c.seq, _history.c.event, _history.c.at, _history.c.actor_id, _history.c.trigger,
-           _history.c.comment)
+           _history.c.comment, _history.c.from_state, _history.c.data)
     .where(_history.c.case_id == bindparam("case_id"), _history.c.seq <= bindparam("cause_seq"))
     .order_by(_history.c.seq)
 )
@@ -288,6 +288,27 @@ def amendment_table(d: Loaded) -> dict[str, Any]:
         for r in f.get("changes", [])]}
 
 
+DECIDED_WORDS = {"passed": "審議通過", "amended": "審議修正後通過"}
+
+
+def task_force_sentence(d: Loaded) -> str:
+    """What the history shows the task force did: the meeting whose decision approved the case
+    (written into the approval's history event), or, on a workflow version that asked for none,
+    only the convener's approval; never a meeting that did not decide."""
+    for e in reversed(d.history):
+        if e.event != "transition" or e.trigger != "approve" or getattr(e, "from_state", None) != "task_force_review":
+            continue
+        ref = (getattr(e, "data", None) or {}).get("task_force_decision")
+        if not ref:
+            when = rocdate.long(e.at.astimezone(clock.TAIPEI).date())
+            return f"本案經本所性別平等專案小組召集人核准（{when}）。"
+        held = rocdate.long(dt.date.fromisoformat(ref["held_on"]))
+        if ref["decision"] == "held":
+            return f"本所性別平等專案小組第{ref['number']}次會議已於{held}召開，會議紀錄如附。"
+        return f"本案業經本所性別平等專案小組第{ref['number']}次會議{DECIDED_WORDS[ref['decision']]}（{held}）。"
+    return ""
+
+
 def city_letter(d: Loaded) -> dict[str, Any]:
     docs = [d.defn.label] + [a.name for a in d.attachments]
     # The office's own contact lines (管理 → 本所資料); blank until an administrator fills them in.
@@ -296,7 +317,7 @@ def city_letter(d: Loaded) -> dict[str, Any]:
             "subject": f"檢送本所{d.case.title}，請查照備查。",
             "explanations": _explanations(
                 f"依本所性別主流化實施計畫{d.defn.plan_ref}辦理。",
-                f"本案業經本所性別平等專案小組審議通過（{common(d)['date_long']}）。"),
+                task_force_sentence(d)),
             "signatory": f"區長　{d.convener}" if d.convener else "區長"}
 
 

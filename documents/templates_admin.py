@@ -57,6 +57,9 @@ def sample_context(name: str) -> dict[str, Any]:
         SimpleNamespace(event="transition", at=at, actor_id=1, trigger="submit", comment=""),
         SimpleNamespace(event="transition", at=at + dt.timedelta(days=1), actor_id=2, trigger="approve",
                         comment="同意 & 陳核 <範例>"),
+        SimpleNamespace(event="transition", at=at + dt.timedelta(days=2), actor_id=3, trigger="approve",
+                        comment="", from_state="task_force_review", data={"task_force_decision": {
+                            "meeting_id": 1, "number": 1, "held_on": at.date().isoformat(), "decision": "passed"}}),
     ]
     case = SimpleNamespace(id=1, office_id=1, unit_id=1, kind=kind, title=f"{SAMPLE_YEAR}年{defn.label}（範例）",
                            roc_year=SAMPLE_YEAR, period=period, version=3, revision_count=1, drafter_id=1,
@@ -64,7 +67,7 @@ def sample_context(name: str) -> dict[str, Any]:
     loaded = SimpleNamespace(
         case=case, office=SimpleNamespace(name="桃園市範例區公所", address="桃園市範例區範例路1號",
                                                     phone="(03)000-0000"), unit=SimpleNamespace(name="人事室"),
-        defn=defn, names={1: "王小明", 2: "李課長"}, history=history, cause=history[-1],
+        defn=defn, names={1: "王小明", 2: "李課長", 3: "陳區長"}, history=history, cause=history[-1],
         chief="李課長", convener="陳區長", receiver="桃園市政府性別平等辦公室",
         attachments=[SimpleNamespace(storage_key="sample", name="活動照片.png", content_type="image/png")],
     )

@@ -54,3 +54,34 @@ def run_together(*calls: Callable[[], Any], timeout: float = 60) -> list[Any]:
         t.join(timeout)
     assert not any(t.is_alive() for t in threads), "a racing thread never finished"
     return out
+
+
+def task_force_passes(db: Database, office_id: int, *case_ids: int, meeting_case: int | None = None) -> int:
+    """A quorate meeting held today passes these cases (seating a task force of six first if the
+    office has none): what the task force's approval needs. Returns the meeting's id."""
+    from workflow import clock
+    from workflow.registers import meetings, task_force
+
+    today = clock.today()
+    with db.unit_of_work() as uow:
+        s = uow.session
+        if not task_force.in_office(s, office_id, today):
+            for i, sex in enumerate("FMFMFM"):
+                task_force.add_member(s, office_id, None, name=f"委員{i + 1}", sex=sex, internal=i < 4,
+                                      role="convener" if i == 0 else "member",
+                                      seat="unit_chief" if i < 4 else "external_civil",
+                                      term_start=today.replace(month=1, day=1))
+        m = meetings.hold(s, office_id, None, held_on=today, place="第一會議室", passes=case_ids,
+                          meeting_case_id=meeting_case)
+        uow.commit()
+        return m.id
+
+
+def task_force_decides(db: Database, case_id: int) -> int:
+    """``task_force_passes`` for one case awaiting the task force, whatever its kind and office (a
+    meeting's own case is approved by holding that meeting)."""
+    with db.engine.connect() as conn:
+        office_id, kind = conn.execute(select(Case.office_id, Case.kind).where(Case.id == case_id)).one()
+    if kind == "task_force_meeting":
+        return task_force_passes(db, office_id, meeting_case=case_id)
+    return task_force_passes(db, office_id, case_id)

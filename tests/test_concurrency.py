@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import OfficeFixture, make_office
-from tests.helpers import case_state, run_together, sqlite_database
+from tests.helpers import case_state, run_together, sqlite_database, task_force_decides
 from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.errors import Conflict, TransitionNotAllowed
@@ -30,6 +30,7 @@ def at_task_force(office: OfficeFixture) -> int:
     cid = office.case("task_force_meeting")
     for trigger, who in TO_TASK_FORCE:
         approval.fire(cid, trigger, office.users[who], db=office.db)
+    task_force_decides(office.db, cid)  # the meeting is held: the convener may approve its case
     return cid
 
 

@@ -18,6 +18,7 @@ from documents import context as contexts
 from documents import convert, render, service, templates_admin
 from documents.text import docx_text
 from tasks import embedded
+from tests.helpers import task_force_decides
 from workflow import clock
 from workflow.cases import approval, drafts
 from workflow.demo import sample_fields
@@ -30,6 +31,8 @@ MAIN_LINE = [("submit", "{unit}_staff"), ("approve", "{unit}_chief"), ("approve"
 
 def drive(office, case_id, unit, steps):
     for trigger, who in steps:
+        if who == "convener":
+            task_force_decides(office.db, case_id)
         approval.fire(case_id, trigger, office.users[who.format(unit=unit)], db=office.db)
 
 

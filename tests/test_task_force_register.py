@@ -170,3 +170,47 @@ def test_a_notice_after_the_meeting_is_refused(office: OfficeFixture) -> None:
         meetings.add_meeting(uow.session, office.id, None, kind="regular", held_on=TODAY, place="會議室",
                              notice_on=TODAY)
     assert "之前" in exc.value.errors["notice_on"][0]
+
+
+def test_the_task_force_approves_only_what_a_meeting_passed_and_the_letter_cites_that_meeting(
+        office: OfficeFixture) -> None:
+    from documents.context import build
+    from tests.helpers import task_force_passes
+    from workflow.errors import ConditionFailed
+    from workflow.models import HistoryEvent
+
+    cid = _to_task_force(office)
+    with pytest.raises(ConditionFailed) as exc:
+        approval.approve(cid, office.users["convener"], db=office.db)
+    assert exc.value.condition == "task_force_decided" and "尚無專案小組的決議" in exc.value.message
+    task_force_passes(office.db, office.id, cid)
+    approval.approve(cid, office.users["convener"], db=office.db)
+    res = approval.fire(cid, "file_with_city_group", office.users["liaison"], db=office.db)
+    with office.db.unit_of_work(write=False) as uow:
+        s = uow.session
+        [approved] = [e for e in s.query(HistoryEvent).filter_by(case_id=cid, trigger="approve")
+                      if e.from_state == "task_force_review"]
+        ref = approved.data["task_force_decision"]
+        letter = build(s, office.db, cid, "city_letter", res.event_seq)
+    held = rocdate_long(ref["held_on"])
+    sentence = f"本案業經本所性別平等專案小組第{ref['number']}次會議審議通過（{held}）。"
+    assert sentence in [e["text"] for e in letter["explanations"]]
+
+
+def test_a_returned_decision_or_one_from_before_a_revision_approves_nothing(office: OfficeFixture) -> None:
+    from tests.helpers import task_force_passes
+    from workflow.errors import ConditionFailed
+
+    cid = _to_task_force(office)
+    task_force_passes(office.db, office.id, cid)
+    approval.return_for_revision(cid, office.users["convener"], "請補正", db=office.db)
+    for trigger, who in [("submit", "personnel_staff"), ("approve", "personnel_chief"), ("approve", "secretariat")]:
+        approval.fire(cid, trigger, office.users[who], db=office.db)
+    with pytest.raises(ConditionFailed):  # the earlier meeting decided the earlier version
+        approval.approve(cid, office.users["convener"], db=office.db)
+
+
+def rocdate_long(iso: str) -> str:
+    from workflow import rocdate
+
+    return rocdate.long(dt.date.fromisoformat(iso))

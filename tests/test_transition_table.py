@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import STAFFING, UNIT_CODES, OfficeFixture, make_office
+from tests.helpers import task_force_passes
 from workflow.cases import approval, drafts, writes
 from workflow.db import Database
 from workflow.demo import sample_fields
@@ -40,6 +41,7 @@ from workflow.people import directory
 Spec = tuple[str, tuple[str, ...], tuple[str, ...]]
 SUBMIT = ("fields_complete", "attachments_present")
 NOT_SUBMITTER = ("not_submitter",)
+DECIDED = ("not_submitter", "task_force_decided")  # the table's cases reach the task force with a decision
 COMMENT = ("comment_given",)
 TF = ("convener", "deputy_convener")
 LIAISONS = ("liaison", "deputy_liaison")
@@ -84,7 +86,7 @@ LINES: dict[str, Line] = {
         transitions={
             **_REVIEW,
             ("approve", "secretariat_review"): ("task_force_review", ("secretariat",), NOT_SUBMITTER),
-            ("approve", "task_force_review"): ("approved", TF, NOT_SUBMITTER),
+            ("approve", "task_force_review"): ("approved", TF, DECIDED),
             ("return_for_revision", "task_force_review"): ("returned", TF, COMMENT),
             ("file_with_city_group", "approved"): ("filed", LIAISONS, ()),
         },
@@ -99,7 +101,7 @@ LINES: dict[str, Line] = {
         transitions={
             **_REVIEW,
             ("approve", "secretariat_review"): ("task_force_review", ("secretariat",), NOT_SUBMITTER),
-            ("approve", "task_force_review"): ("approved", TF, NOT_SUBMITTER),
+            ("approve", "task_force_review"): ("approved", TF, DECIDED),
             ("return_for_revision", "task_force_review"): ("returned", TF, COMMENT),
             ("file_with_city_group", "approved"): ("city_review", LIAISONS, ()),
             ("city_approve", "city_review"): ("council_pending", ("city_reviewer",), ()),
@@ -248,7 +250,9 @@ def expected(kind: str, state: str, trigger: str, holder: str, *, comment: bool)
             return Outcome(error=ConditionFailed, detail=cond)
         if cond == "comment_given" and not comment:
             return Outcome(error=ConditionFailed, detail=cond)
-        # fields_complete and attachments_present hold: the table's cases are complete.
+        # fields_complete and attachments_present hold: the table's cases are complete; so does
+        # task_force_decided: every case reaching the task force gets a meeting's decision
+        # (``Table.decided``).
     return Outcome(dest=dest)
 
 
@@ -308,7 +312,9 @@ class Table:
                                   content=b"\x89PNG table", db=self.db)
         path = LINES[ref.line].paths[state]
         for trigger, who, comment in path:
-            approval.fire(cid, trigger, self.who(who, kind), comment, db=self.db)
+            res = approval.fire(cid, trigger, self.who(who, kind), comment, db=self.db)
+            if res.to_state == "task_force_review":
+                self.decided(cid, kind)
         self._submitter[cid] = SUBMITTER if any(t == "submit" for t, _w, _c in path) else None
         return cid
 
@@ -325,8 +331,17 @@ class Table:
         _dest, _roles, conditions = LINES[KINDS[kind].line].transitions[(trigger, state)]
         return self.fresh(kind, state, lambda submitter: not (submitter == holder and "not_submitter" in conditions))
 
+    def decided(self, cid: int, kind: str) -> None:
+        """A quorate meeting passes the case (for a meeting's own case: that meeting is held)."""
+        if kind == "task_force_meeting":
+            task_force_passes(self.db, self.office.id, meeting_case=cid)
+        else:
+            task_force_passes(self.db, self.office.id, cid)
+
     def moved(self, cid: int, kind: str, trigger: str, holder: str, dest: str) -> None:
         """Record an allowed transition: the case may serve a later row in ``dest``."""
+        if dest == "task_force_review":
+            self.decided(cid, kind)
         if trigger == "submit":
             self._submitter[cid] = holder
         self._pool.setdefault((kind, dest), []).append(cid)

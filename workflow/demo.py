@@ -22,6 +22,7 @@ from workflow.db import Database
 from workflow.engine import registry
 from workflow.models import Office, Unit, User
 from workflow.people import directory
+from workflow.registers import meetings, task_force
 
 DEMO_PASSWORD = "caseflow-demo"
 OFFICE_CODE = "demo"
@@ -54,6 +55,34 @@ PEOPLE: list[tuple[str, str, str, str, str, list[str]]] = [
     ("city", "趙怡萱", "F", "secretariat", "市府性別主流化推動組", ["city_reviewer"]),
     ("admin", "系統管理者", "X", "secretariat", "資訊管理", ["admin"]),
 ]
+
+
+# The task force (plan §5.1): 11 members, 4 women and 7 men: the one-third rule is kept (at least
+# 4 of each), the 40% target (5) is not; record one woman leaving to see the rule break.
+# (login or None for an external member, name, sex, role, seat, affiliation)
+TASK_FORCE: list[tuple[str | None, str, str, str, str, str]] = [
+    ("convener", "周文華", "M", "convener", "unit_chief", "區長"),
+    ("deputy.convener", "蔡佩珊", "F", "deputy_convener", "unit_chief", "主任秘書"),
+    ("personnel.chief", "陳志明", "M", "member", "unit_chief", "人事室主任"),
+    ("social.chief", "張家豪", "M", "member", "unit_chief", "社會課課長"),
+    ("civil.chief", "吳美玲", "F", "member", "unit_chief", "民政課課長"),
+    ("accounting.chief", "鄭國強", "M", "member", "unit_chief", "會計主任"),
+    ("secretariat", "蔡宗翰", "M", "member", "ge_qualified", "秘書室主任（性別平等業務相關人員）"),
+    ("liaison", "劉淑惠", "F", "member", "liaison", "性別議題聯絡人"),
+    ("member", "謝美華", "F", "member", "external_civil", "社團法人桃園市婦女權益促進會（虛構）"),
+    (None, "林建宏", "M", "member", "external_city", "桃園市政府婦幼發展局（虛構）"),
+    (None, "江志遠", "M", "member", "external_civil", "性別平等教育學者（虛構）"),
+]
+
+
+def _seat_task_force(db: Database, office_id: int, ids: dict[str, int], start: dt.date) -> None:
+    with db.unit_of_work() as uow:
+        for login, name, sex, role, seat, affiliation in TASK_FORCE:
+            task_force.add_member(uow.session, office_id, ids["admin"], name=name, sex=sex,
+                                  internal=not seat.startswith("external"),
+                                  role=role, seat=seat, affiliation=affiliation, term_start=start,
+                                  user_id=ids[login] if login else None)
+        uow.commit()
 
 
 def _png(width: int = 4, height: int = 3) -> bytes:
@@ -168,6 +197,22 @@ def _scripts() -> list[Script]:
     ]
 
 
+def _run(db: Database, case_id: int, sc: Script, ids: dict[str, int], at: dt.datetime,
+         steps: Sequence[tuple[str, str, str | None]], first: int) -> None:
+    chief = f"{sc.unit}.chief" if sc.unit != "secretariat" else "secretariat"
+    for i, (trigger, who, comment) in enumerate(steps, start=first):
+        login = {"@": sc.drafter, "@chief": chief}.get(who, who)
+        with clock.shifted(at + dt.timedelta(days=3 * (i - first + 1) if first == 1 else i - first, hours=i)):
+            approval.fire(case_id, trigger, None if who == "!" else ids[login], comment, db=db)
+
+
+def _member_id(s: Any, office_id: int, name: str) -> int:
+    from workflow.models import TaskForceMember
+
+    return int(s.scalar(select(TaskForceMember.id).where(TaskForceMember.office_id == office_id,
+                                                         TaskForceMember.name == name)))
+
+
 def seed(db: Database, *, roc_year: int | None = None) -> Office:
     """Create the demo office and its cases; refuses to run twice."""
     roc_year = roc_year or clock.current_roc_year()
@@ -196,28 +241,52 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         ids = {u.login: u.id for u in s.scalars(select(User).where(User.office_id == office_id))}
         unit_ids = {u.code: u.id for u in s.scalars(select(Unit).where(Unit.office_id == office_id))}
     start = clock.now() - dt.timedelta(days=40)
+    _seat_task_force(db, office_id, ids, (start - dt.timedelta(days=365)).astimezone(clock.TAIPEI).date())
+    # The task force meets once, after every case of the first part has reached it: the steps up to
+    # the convener's approval run first, then the meeting decides, then the rest.
+    meeting_at = start + dt.timedelta(days=17)
+    meeting_day = meeting_at.astimezone(clock.TAIPEI).date()
     png = _png()
+    later: list[tuple[int, dt.datetime, list[tuple[str, str, str | None]], Script]] = []
+    agenda: list[int] = []
+    meeting_case: int | None = None
     for n, sc in enumerate(_scripts()):
         year = roc_year + sc.year_offset
         at = start + dt.timedelta(days=n % 7, hours=n)
-        chief = f"{sc.unit}.chief" if sc.unit != "secretariat" else "secretariat"
         defn = registry.default().latest(sc.kind)
         label = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4季", "Y": "年度"}.get(sc.period or "", "")
         if defn.label.startswith(label):  # 年度性平執行成果表: not "115年年度年度..."
             label = ""
         with db.unit_of_work(write=False) as uow:
             due = plan.due_date_for(uow.session, office_id, sc.kind, year, sc.period)
+        fields = sample_fields(sc.kind, year, sc.period)
+        if sc.kind == "task_force_meeting":  # the meeting the register records below
+            fields["meeting_date"] = meeting_day.isoformat()
         with clock.shifted(at):
             case_id = drafts.create_case(
                 kind=sc.kind, unit_id=unit_ids[sc.unit], roc_year=year, period=sc.period,
                 title=f"{year}年{label}{defn.label}", actor=ids[sc.drafter],
-                fields=sample_fields(sc.kind, year, sc.period), due_date=due, db=db,
+                fields=fields, due_date=due, db=db,
             )
             if defn.min_attachments:
                 drafts.add_attachment(case_id, ids[sc.drafter], name="活動照片.png", content_type="image/png",
                                       content=png, db=db)
-        for i, (trigger, who, comment) in enumerate(sc.steps, start=1):
-            login = {"@": sc.drafter, "@chief": chief}.get(who, who)
-            with clock.shifted(at + dt.timedelta(days=3 * i, hours=i)):
-                approval.fire(case_id, trigger, None if who == "!" else ids[login], comment, db=db)
+        steps = list(sc.steps)
+        cut = next((i for i, (trigger, who, _c) in enumerate(steps) if (trigger, who) == ("approve", "convener")),
+                   len(steps))
+        _run(db, case_id, sc, ids, at, steps[:cut], 1)
+        if cut < len(steps):
+            later.append((case_id, at, steps[cut:], sc))
+            if sc.kind == "task_force_meeting":
+                meeting_case = case_id
+            else:
+                agenda.append(case_id)
+    with clock.shifted(meeting_at), db.unit_of_work() as uow:
+        meetings.hold(uow.session, office_id, ids["secretariat.staff"], held_on=meeting_day, place="本所第一會議室",
+                      passes=tuple(agenda), notice_on=meeting_day - dt.timedelta(days=7),
+                      contact_name="黃淑芬", contact_phone="(03) 000-0000 轉 123", meeting_case_id=meeting_case,
+                      absent=(_member_id(uow.session, office_id, "江志遠"),))
+        uow.commit()
+    for case_id, at, steps, sc in later:
+        _run(db, case_id, sc, ids, max(at, meeting_at + dt.timedelta(hours=1)), steps, 4)
     return office

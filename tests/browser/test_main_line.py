@@ -27,6 +27,12 @@ def act(page: Page, label: str, comment: str | None = None) -> None:
     page.wait_for_load_state()
 
 
+def roc_today() -> str:
+    from workflow import clock, rocdate
+
+    return rocdate.short(clock.today())
+
+
 def state_of(page: Page) -> str:
     return page.locator("[aria-current=step] .flow-state").inner_text()
 
@@ -54,6 +60,16 @@ def test_training_report_through_every_step(login: Callable[[str], Page], server
     secretariat.goto(f"/cases/{cid}")
     act(secretariat, "核准")
     assert state_of(secretariat) == "專案小組審議"
+
+    # The task force meets (all 11 members present) and passes the case; only then may the convener approve.
+    secretariat.goto("/task-force")
+    secretariat.get_by_label("開會日期").fill(roc_today())
+    secretariat.get_by_label("開會地點").fill("本所第一會議室")
+    secretariat.locator(f"#dec-{cid}").select_option("passed")
+    secretariat.locator(f"#votes-{cid}").fill("11")
+    secretariat.get_by_role("button", name="登錄會議").click()
+    secretariat.wait_for_load_state()
+    expect(secretariat.get_by_role("alert")).to_contain_text("已登錄第 2 次會議")
 
     convener = login("convener")
     shot(convener, "05-queue-task-force")

@@ -47,7 +47,8 @@ LOGGED_IN = OFFICE_PEOPLE | {OTHER}
 # Who sees which page (mirrors the VIEWERS of each blueprint; written out so a change shows here).
 BOARD = frozenset({"liaison", "deputy_liaison", "secretariat", "admin"})
 FAILED_POSTINGS = BOARD
-TASK_FORCE = frozenset({"convener", "deputy_convener", "member", "liaison", "deputy_liaison"})
+TASK_FORCE = frozenset({"convener", "deputy_convener", "member", "liaison", "deputy_liaison", "secretariat"})
+TASK_FORCE_REGISTER = frozenset({"secretariat", "liaison", "deputy_liaison"})  # keep members and meetings
 # Who may open a case of some kind: staff of a unit that owns a kind, and the liaisons (who draft
 # the task force meeting). Civil affairs owns no kind of the plan.
 CREATORS = frozenset({"personnel_staff", "personnel_staff2", "social_staff", "accounting_staff",
@@ -177,6 +178,13 @@ TABLE: dict[str, Entry] = {
     "board.export_ods": Entry(lambda w: "/board.ods", get=page(BOARD, other=403)),
     "board.export_xlsx": Entry(lambda w: "/board.xlsx", get=page(BOARD, other=403)),
     "task_force.show": Entry(lambda w: "/task-force", get=page(TASK_FORCE, other=403)),
+    # A POST with only a CSRF token: the register's keepers get the form back (422), others 403.
+    "task_force.add_member": Entry(lambda w: "/task-force/members", post=page(TASK_FORCE_REGISTER, ok=422, other=403),
+                                   changes_state=True),
+    "task_force.end_member": Entry(lambda w: "/task-force/members/1/end",
+                                   post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
+    "task_force.add_meeting": Entry(lambda w: "/task-force/meetings",
+                                    post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
     "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200)),
     "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx", get=case_route(200)),

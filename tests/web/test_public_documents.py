@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from documents import service
 from tests.conftest import OfficeFixture
+from tests.helpers import task_force_decides
 from tests.web.conftest import Browser, text
 from workflow.cases import approval
 from workflow.models import Document, OutboxMessage
@@ -32,6 +33,8 @@ def test_filed_results_are_public_and_others_are_not(browser: Callable[[], Brows
                                                      office_factory: Callable[[], OfficeFixture]) -> None:
     filed = office.case("training_report")
     for trigger, who in MAIN_LINE:
+        if who == "convener":
+            task_force_decides(office.db, filed)
         approval.fire(filed, trigger, office.users[who], db=office.db)
     in_review = office.case("training_report")
     approval.fire(in_review, "submit", office.users["personnel_staff"], db=office.db)

@@ -26,6 +26,7 @@ from workflow.engine.definitions import TASK_TOPICS, Definition
 from workflow.errors import ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.models import Attachment, Case, OutboxMessage, Unit, User
 from workflow.people import permissions
+from workflow.registers import meetings
 from workflow.roles import SYSTEM
 
 DOCUMENT_TOPIC = "document.render"
@@ -145,6 +146,7 @@ def _fire_once(
             principal_id=on_behalf or who_id,
             submitted_by_id=case.submitted_by_id,
             comment=comment,
+            task_force_decision=_task_force_decision(s, case) if "task_force_decided" in spec.conditions else None,
         )
         for name in spec.conditions:
             failure = CONDITIONS[name].check(ctx)
@@ -166,6 +168,8 @@ def _fire_once(
         elif trigger == "return_for_revision":
             values["revision_count"] = case.revision_count + 1
             event_data["revision"] = case.revision_count + 1
+        if ctx.task_force_decision is not None:
+            event_data["task_force_decision"] = dict(ctx.task_force_decision)  # what the 函 cites
         if data:
             event_data.update(data)
         history = writes.history_row(
@@ -177,6 +181,11 @@ def _fire_once(
         outbox_ids = _enqueue_documents(s, case, defn, new_state, seq, now)
         uow.commit()
         return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
+
+
+def _task_force_decision(s: Session, case: Any) -> dict[str, Any] | None:
+    ref = meetings.approving_decision(s, case.id, case.kind, case.entered_state_at)
+    return ref.as_json() if ref else None
 
 
 def _attachment_count(s: Session, case_id: int) -> int:

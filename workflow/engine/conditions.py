@@ -20,6 +20,9 @@ class CheckContext:
     principal_id: int | None  # whom the actor acts for (a delegation), else the actor
     submitted_by_id: int | None
     comment: str | None
+    # The task force's decision behind an approval (meeting number, date, decision), loaded by the
+    # operation only when a transition requires ``task_force_decided``; None when there is none.
+    task_force_decision: Mapping[str, Any] | None = None
 
 
 # A check returns None when the condition holds, else (zh-TW, English) saying what is wrong.
@@ -68,6 +71,13 @@ def _comment_given(ctx: CheckContext) -> Failure:
     return ("請填寫意見，說明退回或處理的理由", "a comment is required")
 
 
+def _task_force_decided(ctx: CheckContext) -> Failure:
+    if ctx.task_force_decision is not None:
+        return None
+    return ("尚無專案小組的決議：請先在「專案小組」頁登錄已召開且達法定人數的會議，以及會議對本案的通過決議",
+            "no task force decision: record a held, quorate meeting and its decision passing this case first")
+
+
 CONDITIONS: dict[str, Condition] = {
     c.name: c
     for c in (
@@ -75,5 +85,7 @@ CONDITIONS: dict[str, Condition] = {
         Condition("attachments_present", "已上傳必要附件", "required attachments are present", _attachments_present),
         Condition("not_submitter", "審核者不是送出者", "the actor did not submit the case", _not_submitter),
         Condition("comment_given", "已填寫意見", "a comment is given", _comment_given),
+        Condition("task_force_decided", "專案小組會議已決議通過", "a quorate task force meeting passed it",
+                  _task_force_decided),
     )
 }

@@ -208,3 +208,20 @@ def attendees(s: Session, meeting: TaskForceMeeting) -> list[tuple[TaskForceMemb
     marks = {a.member_id: (a.status, a.proxy_name) for a in s.scalars(
         select(TaskForceAttendance).where(TaskForceAttendance.meeting_id == meeting.id))}
     return [(m, *marks.get(m.id, ("", ""))) for m in task_force.in_office(s, meeting.office_id, meeting.held_on)]
+
+
+def hold(s: Session, office_id: int, actor_id: int | None, *, held_on: dt.date, place: str,
+         passes: tuple[int, ...] = (), kind: str = "regular", absent: tuple[int, ...] = (),
+         notice_on: dt.date | None = None, contact_name: str = "", contact_phone: str = "",
+         meeting_case_id: int | None = None) -> TaskForceMeeting:
+    """Record a held meeting in one go: every member in office present but ``absent`` (excused),
+    and each case of ``passes`` passed by all present (the same rules as one step at a time)."""
+    m = add_meeting(s, office_id, actor_id, kind=kind, held_on=held_on, place=place, notice_on=notice_on,
+                    contact_name=contact_name, contact_phone=contact_phone, case_id=meeting_case_id)
+    members = [x.id for x in task_force.in_office(s, office_id, held_on)]
+    record_attendance(s, office_id, actor_id, m.id,
+                      {i: ("excused" if i in absent else "present", "") for i in members})
+    present = len(members) - len([i for i in members if i in absent])
+    for case_id in passes:
+        decide(s, office_id, actor_id, m.id, case_id, decision="passed", votes_for=present)
+    return m
