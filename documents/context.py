@@ -24,9 +24,12 @@ from workflow.models import (
     PlanObligation,
     PlanPeriod,
     RoleAssignment,
+    TaskForceDecision,
+    TaskForceMeeting,
     Unit,
     User,
 )
+from workflow.registers import meetings
 
 # Reference data that DOMAIN.md marks [unverified]. The 函's receiver is the plan obligation's
 # (管理 → 行事曆參考資料); this one is for cases no obligation covers (ad hoc kinds).
@@ -154,6 +157,17 @@ class Loaded:
                                           .order_by(Attachment.id)))
 
     @functools.cached_property
+    def register_meeting(self) -> TaskForceMeeting | None:
+        """The task force register's meeting whose own case this is (read only by the meeting's
+        notice and minutes): its attendance and decisions are what the minutes state."""
+        return self._session.scalar(select(TaskForceMeeting).where(TaskForceMeeting.case_id == self.case.id)
+                                    .order_by(TaskForceMeeting.held_on.desc()).limit(1))
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @functools.cached_property
     def receiver(self) -> str:
         """The 受文者 of the plan obligation this case fulfils ("" when none covers it); read only by
         the 函."""
@@ -265,6 +279,44 @@ def _meeting_common(d: Loaded) -> dict[str, Any]:
             "recipients": "本所性別平等專案小組委員"}
 
 
+SEAT_WORDS = {"unit_chief": "課室主管", "liaison": "性別議題聯絡人", "ge_qualified": "具性平資格人員",
+              "external_city": "外聘（市府）", "external_civil": "外聘（民間）"}
+ROLE_WORDS = {"convener": "召集人", "deputy_convener": "副召集人", "member": "委員"}
+SEX_WORDS = {"F": "女", "M": "男"}
+
+
+def _from_register(d: Loaded, out: dict[str, Any]) -> dict[str, Any]:
+    """The meeting as the register records it: when and where, who attended (by name, seat and
+    sex, with counts), who was excused, and what it decided; the case's typed fields otherwise."""
+    m = getattr(d, "register_meeting", None)
+    if m is None:
+        return out
+    rows = meetings.attendees(d.session, m)
+    here = [(x, status, proxy) for x, status, proxy in rows if status in ("present", "proxy")]
+    away = [x for x, status, _proxy in rows if status not in ("present", "proxy")]
+
+    def who(x: Any) -> str:
+        return f"{x.name}（{ROLE_WORDS[x.role]}・{SEAT_WORDS[x.seat]}・{SEX_WORDS[x.sex]}）"
+
+    names = "、".join(who(x) + (f"由{proxy}代理" if status == "proxy" else "") for x, status, proxy in here)
+    women = sum(1 for x, _s, _p in here if x.sex == "F")
+    external = sum(1 for x, _s, _p in here if not x.internal)
+    counts = (f"（出席 {len(here)} 人：女 {women} 人、男 {len(here) - women} 人，外聘 {external} 人；"
+              f"在任委員 {len(rows)} 人）")
+    decided = d.session.execute(
+        select(TaskForceDecision.decision, TaskForceDecision.votes_for, Case.title)
+        .join(Case, Case.id == TaskForceDecision.case_id)
+        .where(TaskForceDecision.meeting_id == m.id).order_by(TaskForceDecision.id)).all()
+    out = {**out, "session_no": f"第{m.number}次", "place": m.place, "meeting_date_long": rocdate.long(m.held_on),
+           "attendees": (names or "無") + counts, "absent": "、".join(who(x) for x in away) or "無"}
+    if decided:
+        out["discussions"] = [
+            {"no": chinese_number(i), "subject": title,
+             "outcome": f"{meetings.DECISION_WORDS[decision][0]}（出席委員 {len(here)} 人，同意 {votes} 人）"}
+            for i, (decision, votes, title) in enumerate(decided, start=1)]
+    return out
+
+
 def meeting_notice(d: Loaded) -> dict[str, Any]:
     agenda = [{"section": a.get("section", ""), "subject": a.get("subject", "")}
               for a in d.case.fields.get("agenda", [])]
@@ -277,8 +329,9 @@ def meeting_minutes(d: Loaded) -> dict[str, Any]:
         return [{"no": chinese_number(i), "subject": a.get("subject", ""), "outcome": a.get("outcome", "")}
                 for i, a in enumerate(items, start=1)]
 
-    return {**_meeting_common(d), "recorder": d.names.get(d.case.drafter_id, "") if d.case.drafter_id else "",
-            "absent": "無", "reports": part("報告事項"), "discussions": part("討論事項"), "motions": part("臨時動議")}
+    return _from_register(d, {
+        **_meeting_common(d), "recorder": d.names.get(d.case.drafter_id, "") if d.case.drafter_id else "",
+        "absent": "無", "reports": part("報告事項"), "discussions": part("討論事項"), "motions": part("臨時動議")})
 
 
 def amendment_table(d: Loaded) -> dict[str, Any]:

@@ -214,3 +214,34 @@ def rocdate_long(iso: str) -> str:
     from workflow import rocdate
 
     return rocdate.long(dt.date.fromisoformat(iso))
+
+
+def test_the_minutes_state_who_attended_by_name_seat_and_sex_and_what_the_meeting_decided(
+        office: OfficeFixture) -> None:
+    from documents.context import build
+
+    agenda = _to_task_force(office)
+    mcase = office.case("task_force_meeting")
+    for trigger, who in [("submit", "secretariat_staff"), ("approve", "secretariat_chief"),
+                         ("approve", "secretariat")]:
+        approval.fire(mcase, trigger, office.users[who], db=office.db)
+    ids = _seat(office, women=3, men=4, start=dt.date(2025, 1, 1))
+    with office.db.unit_of_work() as uow:
+        s = uow.session
+        m = meetings.add_meeting(s, office.id, None, kind="regular", held_on=clock.today(), place="第二會議室",
+                                 case_id=mcase)
+        marks = {i: ("present", "") for i in ids} | {ids[1]: ("excused", ""), ids[2]: ("proxy", "王代理")}
+        meetings.record_attendance(s, office.id, None, m.id, marks)
+        meetings.decide(s, office.id, None, m.id, agenda, decision="amended", votes_for=4)
+        uow.commit()
+        number = m.number
+    res = approval.approve(mcase, office.users["convener"], db=office.db)
+    with office.db.unit_of_work(write=False) as uow:
+        minutes = build(uow.session, office.db, mcase, "meeting_minutes", res.event_seq)
+    assert minutes["session_no"] == f"第{number}次" and minutes["place"] == "第二會議室"
+    assert "委員1（召集人・課室主管・女）" in minutes["attendees"]  # _seat: the first is the convener
+    assert "委員3（委員・課室主管・女）由王代理代理" in minutes["attendees"]
+    assert "（出席 6 人：女 2 人、男 4 人，外聘 2 人；在任委員 7 人）" in minutes["attendees"]
+    assert minutes["absent"] == "委員2（委員・外聘（民間）・女）"
+    [decided] = minutes["discussions"]
+    assert decided["outcome"] == "修正後通過（出席委員 6 人，同意 4 人）"
