@@ -180,3 +180,39 @@ def test_bad_input_is_one_clear_line_and_exit_2(bad_runs: dict[str, Any], name: 
     for w in words:
         assert w in lines[0], f"{w!r} not in {lines[0]!r}"
     assert res.stdout == ""
+
+
+def test_training_import_all_or_nothing_compliance_and_export(demo: Demo, tmp_path: Path) -> None:
+    """The personnel office's CSV: a bad row imports nothing (exit 2, a line per error); fixed, it
+    imports (one summary line); compliance says who is short; the export reads back the same."""
+    year = demo.json("compliance", "--office", "demo", "--year", "115")
+    assert set(year) == {"task_force", "liaison", "training", "outreach", "budget"}
+    assert year["task_force"] == {"members": 11, "women": 4, "men": 7, "min_per_sex": 4, "target_per_sex": 5,
+                                  "rule_met": True, "target_met": False}
+    assert year["liaison"]["rank_ok"] is True
+    by_name = {p["name"]: p for p in year["training"]}
+    assert by_name["林雅婷"]["met"] and not by_name["張家豪"]["met"]
+    assert by_name["劉淑惠"]["ge_staff"] and by_name["劉淑惠"]["missing"] == [
+        "性別平等業務相關人員全年 10 小時，尚缺 2 小時"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("姓名,課程名稱,時數,上課方式,上課日期\n張家豪,CEDAW 實務,1,實體,115.09.31\n"
+                   "無此人,課,1,實體,115.09.01\n", encoding="utf-8")
+    res = demo.run("registers", "import", "training", str(bad), "--office", "demo")
+    assert res.returncode == 2 and res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert lines[0] == "caseflow: 第 2 列「上課日期」：沒有「115.09.31」這一天；請檢查月份和日期"
+    assert "第 3 列「姓名」" in lines[1] and "nothing imported (2 error(s))" in lines[2]
+    good = tmp_path / "good.csv"
+    good.write_text("姓名,課程名稱,時數,上課方式,上課日期,課程代碼\n張家豪,CEDAW 實務,1,實體,115.09.30,410\n"
+                    "張家豪,性別影響評估,1,線上,115.10.01,\n", encoding="cp950")
+    res = demo.run("registers", "import", "training", str(good), "--office", "demo")
+    assert (res.returncode, res.stdout.strip()) == (0, "已匯入 2 筆培力紀錄（1 人）")
+    after = {p["name"]: p for p in demo.json("compliance", "--office", "demo", "--year", "115")["training"]}
+    assert after["張家豪"]["met"] and after["張家豪"]["gm_hours"] == 3
+    out = tmp_path / "year.csv"
+    res = demo.run("registers", "export", "training", "--office", "demo", "--year", "115", "--format", "csv",
+                   "-o", str(out))
+    assert res.returncode == 0 and "12 records written" in res.stdout
+    text = out.read_text("utf-8-sig")
+    assert text.splitlines()[0] == "姓名,員工編號,單位,課程名稱,課程代碼,課程類別,時數,上課方式,上課日期"
+    assert "張家豪,,社會課,CEDAW 實務,410,CEDAW,1,實體,115.09.30" in text

@@ -27,6 +27,7 @@ from web import (
     public,
     publishing,
     queues,
+    registers,
     task_force,
     tokens,
     uploads,
@@ -116,6 +117,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     app.register_blueprint(task_force.bp)
+    app.register_blueprint(registers.bp)  # 培力紀錄
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     app.register_blueprint(admin_bp)  # 管理

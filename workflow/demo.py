@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from workflow import clock
 from workflow.calendar import plan
@@ -22,7 +22,7 @@ from workflow.db import Database
 from workflow.engine import registry
 from workflow.models import Office, Unit, User
 from workflow.people import directory
-from workflow.registers import meetings, task_force
+from workflow.registers import meetings, task_force, training_import
 
 DEMO_PASSWORD = "caseflow-demo"
 OFFICE_CODE = "demo"
@@ -73,6 +73,22 @@ TASK_FORCE: list[tuple[str | None, str, str, str, str, str]] = [
     (None, "林建宏", "M", "member", "external_city", "桃園市政府婦幼發展局（虛構）"),
     (None, "江志遠", "M", "member", "external_civil", "性別平等教育學者（虛構）"),
 ]
+
+
+# A year of training (性別意識培力) for the demo, some people short of the plan's hours; the
+# personnel office's page and `caseflow compliance --office demo` show who lacks what.
+TRAINING_CSV = """姓名,課程名稱,時數,上課方式,上課日期,課程代碼,課程類別
+林雅婷,CEDAW 直接與間接歧視案例研討,2,實體,{y}.03.12,410,CEDAW
+林雅婷,性別主流化工具與實例運用,2,線上,{y}.05.06,,進階
+陳志明,CEDAW 直接與間接歧視案例研討,2,實體,{y}.03.12,410,CEDAW
+王怡君,多元性別權益,1,實體,{y}.04.15,516,CEDAW
+王怡君,性別平等政策概論,1,數位,{y}.02.20,,基礎
+張家豪,性別平等政策概論,1,數位,{y}.02.20,,基礎
+吳美玲,CEDAW 直接與間接歧視案例研討,2,實體,{y}.03.12,410,CEDAW
+劉淑惠,CEDAW 直接與間接歧視案例研討,2,實體,{y}.03.12,410,CEDAW
+劉淑惠,性別影響評估實務,6,實體,{y}.06.03,,進階
+蔡宗翰,性別平等政策概論,1.5,線上,{y}.02.20,,基礎
+"""
 
 
 def _seat_task_force(db: Database, office_id: int, ids: dict[str, int], start: dt.date) -> None:
@@ -242,6 +258,11 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         unit_ids = {u.code: u.id for u in s.scalars(select(Unit).where(Unit.office_id == office_id))}
     start = clock.now() - dt.timedelta(days=40)
     _seat_task_force(db, office_id, ids, (start - dt.timedelta(days=365)).astimezone(clock.TAIPEI).date())
+    with db.unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.id == ids["liaison"]).values(ge_staff=True))
+        training_import.import_csv(uow.session, office_id, ids["personnel.staff"],
+                                   TRAINING_CSV.format(y=roc_year).encode())
+        uow.commit()
     # The task force meets once, after every case of the first part has reached it: the steps up to
     # the convener's approval run first, then the meeting decides, then the rest.
     meeting_at = start + dt.timedelta(days=17)

@@ -46,3 +46,8 @@ def parse(text: str) -> dt.date:
         return dt.date(year, int(m[2]), int(m[3]))
     except ValueError:
         raise NoSuchDate(text) from None
+
+
+def roc_year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    """The first and last day of ROC year ``year`` (民國115年: 2026-01-01 to 2026-12-31)."""
+    return dt.date(year + ROC_OFFSET, 1, 1), dt.date(year + ROC_OFFSET, 12, 31)

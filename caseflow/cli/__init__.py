@@ -4,10 +4,19 @@ Bad input (unknown case, user, trigger or kind; a field that fails validation) p
 line on stderr and exits 2, never a traceback.
 
 One module per command group (``processes``, ``people``, ``cases``, ``workflows``, ``bench``,
-``documents``, ``plan``); the group itself and what they share is ``base``.
+``documents``, ``plan``, ``registers``); the group itself and what they share is ``base``.
 """
 
-from caseflow.cli import bench, cases, documents, people, plan, processes, workflows  # noqa: F401  (registers the commands)
+from caseflow.cli import (  # noqa: F401  (registers the commands)
+    bench,
+    cases,
+    documents,
+    people,
+    plan,
+    processes,
+    registers,
+    workflows,
+)
 from caseflow.cli.base import main
 
 __all__ = ["main"]

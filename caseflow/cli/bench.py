@@ -85,3 +85,15 @@ def bench_web(app: App, as_json: bool, n: int, seconds: float) -> None:
 
     results = bw.run(app.db, n=n, seconds=seconds)
     report(results, as_json)
+
+
+@bench.command("registers")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-n", "n", default=20, show_default=True, help="Compliance computations timed.")
+@pass_app
+def bench_registers(app: App, as_json: bool, n: int) -> None:
+    """Training import of 10,000 rows, and compliance for 300 people: time and SQL statements."""
+    from caseflow.bench import registers as br
+
+    results = br.run(app.db, n=n)
+    report(results, as_json)

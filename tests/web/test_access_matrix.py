@@ -49,6 +49,7 @@ BOARD = frozenset({"liaison", "deputy_liaison", "secretariat", "admin"})
 FAILED_POSTINGS = BOARD
 TASK_FORCE = frozenset({"convener", "deputy_convener", "member", "liaison", "deputy_liaison", "secretariat"})
 TASK_FORCE_REGISTER = frozenset({"secretariat", "liaison", "deputy_liaison"})  # keep members and meetings
+TRAINING_ROSTER = frozenset({"personnel_staff", "liaison", "deputy_liaison"})  # named rosters: personal data
 # Who may open a case of some kind: staff of a unit that owns a kind, and the liaisons (who draft
 # the task force meeting). Civil affairs owns no kind of the plan.
 CREATORS = frozenset({"personnel_staff", "personnel_staff2", "social_staff", "accounting_staff",
@@ -179,6 +180,11 @@ TABLE: dict[str, Entry] = {
     "board.export_xlsx": Entry(lambda w: "/board.xlsx", get=page(BOARD, other=403)),
     "task_force.show": Entry(lambda w: "/task-force", get=page(TASK_FORCE, other=403)),
     # A POST with only a CSRF token: the register's keepers get the form back (422), others 403.
+    "registers.show": Entry(lambda w: "/registers/training", get=page(TRAINING_ROSTER, other=403)),
+    "registers.export_training": Entry(lambda w: "/registers/training.xlsx", get=page(TRAINING_ROSTER, other=403)),
+    "registers.import_training": Entry(lambda w: "/registers/training/import",
+                                       post=page(frozenset({"personnel_staff"}), ok=422, other=403),
+                                       changes_state=True),
     "task_force.add_member": Entry(lambda w: "/task-force/members", post=page(TASK_FORCE_REGISTER, ok=422, other=403),
                                    changes_state=True),
     "task_force.end_member": Entry(lambda w: "/task-force/members/1/end",

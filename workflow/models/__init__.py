@@ -17,7 +17,14 @@ from workflow.models.history import HistoryEvent
 from workflow.models.outbox import OutboxMessage
 from workflow.models.people import Delegation, Office, OfficeRevision, RoleAssignment, Unit, User
 from workflow.models.publication import Publication
-from workflow.models.registers import TaskForceAttendance, TaskForceDecision, TaskForceMeeting, TaskForceMember
+from workflow.models.registers import (
+    CourseCode,
+    TaskForceAttendance,
+    TaskForceDecision,
+    TaskForceMeeting,
+    TaskForceMember,
+    TrainingRecord,
+)
 from workflow.models.workflow_version import WorkflowVersion
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "Attachment",
     "Base",
     "Case",
+    "CourseCode",
     "Delegation",
     "Document",
     "DocumentTemplate",
@@ -45,6 +53,7 @@ __all__ = [
     "TaskForceDecision",
     "TaskForceMeeting",
     "TaskForceMember",
+    "TrainingRecord",
     "Unit",
     "User",
     "WorkflowVersion",

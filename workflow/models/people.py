@@ -71,6 +71,8 @@ class User(Base):
     title: Mapped[str | None] = mapped_column(String(64))  # 職稱, e.g. 課長
     rank: Mapped[str | None] = mapped_column(String(64))  # 職等, e.g. 薦任第8職等
     email: Mapped[str | None] = mapped_column(String(200))
+    employee_no: Mapped[str | None] = mapped_column(String(32))  # 員工編號: how training imports find a person
+    ge_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 性別平等業務相關人員 (10 h)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=now)

@@ -1,11 +1,12 @@
-"""The task force register (性別平等專案小組): its members with their terms, its meetings, who
-attended each, and what each meeting decided about the cases on its agenda (migration 0012)."""
+"""The registers of the plan's facts: the task force (性別平等專案小組) with its members, meetings,
+attendance and decisions (migration 0012), and training hours (性別意識培力) with the
+lifelong-learning course codes they are filed under (migration 0013)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.clock import now
@@ -17,6 +18,8 @@ SEATS = ("unit_chief", "liaison", "ge_qualified", "external_city", "external_civ
 MEETING_KINDS = ("regular", "adhoc")  # 定期 (April) or 臨時
 ATTENDANCE = ("present", "excused", "proxy")
 DECISIONS = ("passed", "amended", "returned")  # 通過, 修正後通過, 退回
+TRAINING_CATEGORIES = ("gm_basic", "gm_advanced", "cedaw")  # 性別主流化 基礎 / 進階, CEDAW
+TRAINING_MODES = ("in_person", "online", "digital")  # 實體, 線上, 數位
 
 
 class TaskForceMember(Base):
@@ -101,3 +104,39 @@ class TaskForceDecision(Base):
     note: Mapped[str] = mapped_column(String(500), default="", server_default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class CourseCode(Base):
+    """A lifelong-learning course code (終身學習課程代碼) and whether a course filed under it counts
+    as the CEDAW in-person course (plan §5.3(一)1(4)); reference data shared by every office,
+    seeded with the plan's six codes, editable (their labels are not published: DOMAIN.md §4)."""
+
+    __tablename__ = "course_codes"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    counts_as_cedaw: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TrainingRecord(Base):
+    """Hours one person spent on one gender-awareness course on one day."""
+
+    __tablename__ = "training_records"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course", "held_on"),
+        CheckConstraint(f"category IN {TRAINING_CATEGORIES}", name="category"),
+        CheckConstraint(f"mode IN {TRAINING_MODES}", name="mode"),
+        CheckConstraint("hours > 0 AND hours <= 24", name="hours"),
+        Index("ix_training_records_office_day", "office_id", "held_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course: Mapped[str] = mapped_column(String(200))
+    course_code: Mapped[str | None] = mapped_column(ForeignKey("course_codes.code"))
+    category: Mapped[str] = mapped_column(String(12))
+    mode: Mapped[str] = mapped_column(String(10))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)

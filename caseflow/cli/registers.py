@@ -1,0 +1,120 @@
+"""``caseflow registers`` / ``compliance``: import and export the training register, and the
+office's yearly compliance with the plan (task force composition, the liaison's rank, training)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from caseflow.cli.base import EXIT_BAD_INPUT, App, dump, fail, main, pass_app
+from web.exports import FORMATS, export
+from workflow import clock, rocdate
+from workflow.db import Database
+from workflow.models import Office
+from workflow.registers import task_force, training, training_import
+from workflow.registers.training_import import ImportRefused
+
+
+def office_id(db: Database, code: str) -> int:
+    with db.unit_of_work(write=False) as uow:
+        found = uow.session.scalar(select(Office.id).where(Office.code == code))
+    if found is None:
+        fail(f"no office with code {code!r}")
+    return found
+
+
+@main.group()
+def registers() -> None:
+    """The plan's registers (training hours)."""
+
+
+@registers.group("import")
+def import_group() -> None:
+    """Import a register from a file."""
+
+
+@import_group.command("training")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--office", "office_code", required=True, help="The office whose people took the courses.")
+@pass_app
+def import_training(app: App, file: Path, office_code: str) -> None:
+    """A CSV of training records, all or nothing: on any bad row, one line per error, nothing imported."""
+    oid = office_id(app.db, office_code)
+    try:
+        with app.db.unit_of_work() as uow:
+            summary = training_import.import_csv(uow.session, oid, None, file.read_bytes())
+            uow.commit()
+    except ImportRefused as exc:
+        for e in exc.errors:
+            click.echo(f"caseflow: {e.line()}", err=True)
+        click.echo(f"caseflow: nothing imported ({len(exc.errors)} error(s)); fix the file and import it again",
+                   err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(summary.line())
+
+
+@registers.group("export")
+def export_group() -> None:
+    """Export a register."""
+
+
+@export_group.command("training")
+@click.option("--office", "office_code", required=True)
+@click.option("--year", "roc_year", type=int, required=True, help="ROC year, e.g. 115.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@pass_app
+def export_training(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The year's records in the import's columns (a CSV imports back as it was)."""
+    oid = office_id(app.db, office_code)
+    with app.db.unit_of_work(write=False) as uow:
+        rows = training_import.export_rows(uow.session, oid, roc_year)
+    output.write_bytes(export(fmt, f"{roc_year}年培力紀錄", training_import.EXPORT_HEADER, rows))
+    click.echo(f"{len(rows)} records written to {output}")
+
+
+def compliance_dict(db: Database, oid: int, roc_year: int) -> dict[str, Any]:
+    """The office's compliance for scripts (the keys are kept stable). Registers not built yet
+    (outreach, budget) are null, never a made-up zero."""
+    day = min(clock.today(), rocdate.roc_year_bounds(roc_year)[1])
+    with db.unit_of_work(write=False) as uow:
+        s = uow.session
+        comp = task_force.composition(task_force.in_office(s, oid, day))
+        liaison = task_force.liaison(s, oid, day)
+        people = training.compliance(s, oid, roc_year)
+    return {
+        "task_force": {"members": comp.members, "women": comp.women, "men": comp.men,
+                       "min_per_sex": comp.min_per_sex, "target_per_sex": comp.target_per_sex,
+                       "rule_met": comp.rule_met, "target_met": comp.target_met},
+        "liaison": {"name": liaison.name, "rank_ok": liaison.rank_ok},
+        "training": [p.as_json() for p in people],
+        "outreach": {"events": None, "met": None},
+        "budget": {"items": None, "budgeted": None, "executed": None},
+    }
+
+
+@main.command()
+@click.option("--office", "office_code", required=True)
+@click.option("--year", "roc_year", type=int, required=True, help="ROC year, e.g. 115.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def compliance(app: App, office_code: str, roc_year: int, as_json: bool) -> None:
+    """Does the office keep the plan's rules this year: task force, liaison, training hours."""
+    out = compliance_dict(app.db, office_id(app.db, office_code), roc_year)
+    if as_json:
+        dump(out)
+        return
+    tf = out["task_force"]
+    click.echo(f"task force: {tf['members']} members, {tf['women']} women, {tf['men']} men; at least "
+               f"{tf['min_per_sex']} of each: {'met' if tf['rule_met'] else 'NOT MET'}; target {tf['target_per_sex']}: "
+               f"{'met' if tf['target_met'] else 'not met'}")
+    li = out["liaison"]
+    click.echo(f"liaison: {li['name'] or '(none)'}{'' if li['rank_ok'] else ' (not section-chief level)'}")
+    short = [p for p in out["training"] if not p["met"]]
+    click.echo(f"training: {len(out['training']) - len(short)} of {len(out['training'])} people met the hours")
+    for p in short:
+        click.echo(f"  {p['name']}（{p['unit']}）: {'；'.join(p['missing'])}")
