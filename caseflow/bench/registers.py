@@ -1,7 +1,8 @@
 """``caseflow bench registers``: the training register at an office's scale, on this database.
 
-1. Importing 10,000 training rows from one CSV (parsing, matching each person, checking every row,
-   one bulk insert): seconds, against the floor of inserting the same rows with SQLAlchemy Core.
+1. Importing 10,000 training rows from one CSV (decoding, parsing, matching each person, checking
+   every row, one bulk insert): seconds, against the floor of the same rows inserted with
+   SQLAlchemy Core and nothing else.
 2. Yearly compliance for an office of 300 people with 20 records each over 4 years: time per
    computation, and SQL statements at 300 people against 30 (must be equal: no query per person).
 """
@@ -12,8 +13,9 @@ import datetime as dt
 import time
 import uuid
 from functools import partial
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from caseflow.bench import Result, settle, time_each
 from workflow.db import Database
@@ -57,12 +59,19 @@ def _import(db: Database) -> list[Result]:
     ours = time.perf_counter() - t0
     assert summary.imported == 10_000
     floor_office, floor_people = _office(db, 500)
-    rows = [{"office_id": floor_office, "user_id": uid, "course": f"課程{k}", "course_code": None,
-             "category": "gm_basic", "mode": "online", "held_on": dt.date(2026, k % 12 + 1, k % 28 + 1), "hours": 1.5,
-             "created_at": dt.datetime.now(dt.UTC)} for uid, _n in floor_people for k in range(20)]
+    now = dt.datetime.now(dt.UTC)
+
+    def row(uid: int, k: int) -> dict[str, object]:
+        cedaw = k % 3 == 0
+        return {"office_id": floor_office, "user_id": uid, "course": f"課程{k}",
+                "course_code": "410" if cedaw else None,
+                "category": "cedaw" if cedaw else "gm_basic", "mode": "in_person" if cedaw else "online",
+                "held_on": dt.date(2026, k % 12 + 1, k % 28 + 1), "hours": 1.5, "created_at": now}
+
+    rows = [row(uid, k) for uid, _n in floor_people for k in range(20)]
     t0 = time.perf_counter()
     with db.unit_of_work() as uow:
-        uow.session.execute(insert(TrainingRecord), rows)
+        uow.session.connection().execute(insert(cast(Table, TrainingRecord.__table__)), rows)
         uow.commit()
     floor = time.perf_counter() - t0
     return [Result(f"import 10,000 training rows ({db.dialect})", ours, "s", floor, ours / floor if floor else None,

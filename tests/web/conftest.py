@@ -27,7 +27,7 @@ from workflow.models import Case
 
 
 class FormParser(HTMLParser):
-    """action -> {field name: value} for every <form> on a page (inputs and textareas)."""
+    """action -> {field name: value} for every <form> on a page (inputs and textareas; ticked boxes only)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,6 +40,8 @@ class FormParser(HTMLParser):
             self._action = a.get("action", "")
             self.forms.setdefault(self._action, {})
         elif tag in ("input", "textarea") and self._action is not None and "name" in a:
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return  # as a browser does: an unticked box is not sent
             self.forms[self._action][a["name"]] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:

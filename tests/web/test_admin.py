@@ -315,6 +315,24 @@ def test_role_grants_check_unit_and_dates_and_warn_about_the_liaisons_level(admi
     assert [e.what for e in events(office.db, office.id)] == ["role.grant", "role.grant", "role.end"]
 
 
+def test_employee_number_and_gender_equality_staff_are_kept_on_the_person(admin: Browser,
+                                                                          office: OfficeFixture) -> None:
+    """What training imports match by (員工編號, unique in the office) and who needs 10 h."""
+    uid, other = office.users["nobody"], office.users["civil_staff"]
+    base = {"details-display_name": "nobody", "details-sex": "M", "details-unit": str(office.units["civil"]),
+            "details-title": "", "details-email": "", "details-employee_no": "T-0042", "details-ge_staff": "y"}
+    status, body = post(admin, f"/admin/users/{uid}", f"/admin/users/{uid}", **base)
+    assert status == 200 and "已更新「nobody」的基本資料" in body
+    with office.db.unit_of_work(write=False) as uow:
+        u = uow.session.get_one(User, uid)
+        assert (u.employee_no, u.ge_staff) == ("T-0042", True)
+    status, body = post(admin, f"/admin/users/{other}", f"/admin/users/{other}",
+                        **{**base, "details-display_name": "civil_staff"})
+    assert status == 422 and "員工編號已用於「nobody」" in body
+    with office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(User, other).employee_no is None
+
+
 def test_edit_a_users_details(admin: Browser, office: OfficeFixture) -> None:
     uid = office.users["nobody"]
     page = f"/admin/users/{uid}"

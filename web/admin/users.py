@@ -70,6 +70,9 @@ class UserDetailsForm(FlaskForm):
                                SelectChoice("X", _l("不提供"))])
     unit = SelectField(_l("課室"), choices=[], validate_choice=False)
     title = StringField(_l("職稱"), [Optional(), Length(max=64, message=_l("職稱最多 64 字"))], filters=[strip])
+    employee_no = StringField(_l("員工編號"), [Optional(), Length(max=32, message=_l("員工編號最多 32 字")), Regexp(
+        r"^[A-Za-z0-9-]*$", message=_l("員工編號只能有英文字母、數字與連字號"))], filters=[strip])
+    ge_staff = BooleanField(_l("性別平等業務相關人員（每年培力 10 小時）"))
     email = StringField(_l("電子郵件"), [Optional(), Length(max=200), Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("電子郵件格式不正確，例：name@example.gov.tw"))])
 
@@ -139,6 +142,8 @@ def add_user() -> Response | tuple[str, int]:
         unit = own_id(Unit, form.unit.data)
         if session().scalar(select(User.id).where(User.login == login)):
             form.login.errors = [_("此帳號已有人使用，請換一個")]
+        elif taken := _employee_no_taken(form.employee_no.data, None):
+            form.employee_no.errors = [_("員工編號已用於「%(name)s」", name=taken)]
         elif form.unit.data and unit is None:
             form.unit.errors = [_("請從清單選擇課室")]
         else:
@@ -147,6 +152,7 @@ def add_user() -> Response | tuple[str, int]:
                          display_name=(form.display_name.data or "").strip(), sex=form.sex.data,
                          title=(form.title.data or "").strip() or None,
                          email=(form.email.data or "").strip() or None,
+                         employee_no=form.employee_no.data or None, ge_staff=bool(form.ge_staff.data),
                          password_hash=hash_password(form.password.data or ""), created_at=clock.now())
                 s.add(u)
                 s.flush()
@@ -168,12 +174,21 @@ def _grant_form(formdata: bool = True) -> GrantForm:
     return form
 
 
+def _employee_no_taken(no: str | None, user_id: int | None) -> str | None:
+    """Who else in the office has this employee number (training imports find people by it)."""
+    if not no:
+        return None
+    return session().scalar(select(User.display_name).where(
+        User.office_id == current_user.office_id, User.employee_no == no, User.id != (user_id or 0)))
+
+
 def _details_form(user: User, formdata: bool = True) -> EditUserForm:
     if formdata:
         form = EditUserForm(prefix="details")
     else:
         form = EditUserForm(formdata=None, prefix="details", display_name=user.display_name, sex=user.sex,
-                            unit=str(user.unit_id or ""), title=user.title or "", email=user.email or "")
+                            unit=str(user.unit_id or ""), title=user.title or "", email=user.email or "",
+                            employee_no=user.employee_no or "", ge_staff=user.ge_staff)
     form.unit.choices = choices(unit_choices(_("（不屬於課室）")))
     return form
 
@@ -232,7 +247,11 @@ def edit_user(user_id: int) -> Response | tuple[str, int]:
     today = clock.today()
     new = {"display_name": (form.display_name.data or "").strip(), "sex": form.sex.data,
            "unit_id": unit.id if unit else None, "title": (form.title.data or "").strip() or None,
-           "email": (form.email.data or "").strip() or None}
+           "email": (form.email.data or "").strip() or None, "employee_no": form.employee_no.data or None,
+           "ge_staff": bool(form.ge_staff.data)}
+    if taken := _employee_no_taken(new["employee_no"], u.id):
+        form.employee_no.errors = [_("員工編號已用於「%(name)s」", name=taken)]
+        return _user_page(u, details=form, status=422)
     old = {k: getattr(u, k) for k in new}
     if new == old:
         flash(_("沒有任何變更。"), "info")
