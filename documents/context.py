@@ -104,7 +104,7 @@ _LOAD_CASE = (
 _LOAD_NAMES = select(_users.c.id, _users.c.display_name).where(_users.c.office_id == bindparam("office_id"))
 _LOAD_HISTORY = (
     select(_history.c.seq, _history.c.event, _history.c.at, _history.c.actor_id, _history.c.trigger,
-           _history.c.comment, _history.c.from_state, _history.c.data)
+           _history.c.comment, _history.c.from_state, _history.c.data, _history.c.on_behalf_of_id)
     .where(_history.c.case_id == bindparam("case_id"), _history.c.seq <= bindparam("cause_seq"))
     .order_by(_history.c.seq)
 )
@@ -179,6 +179,24 @@ class Loaded:
             .limit(1)) or ""
 
 
+def signer(d: Loaded, e: Any) -> str:
+    """Who acted in event ``e``, as documents print it: 「姓名（代理 原承辦人）」 when a delegate acted."""
+    if not e.actor_id:
+        return "系統"
+    name = d.names.get(e.actor_id, "")
+    principal = getattr(e, "on_behalf_of_id", None)
+    return f"{name}（代理 {d.names.get(principal, '')}）" if principal else name
+
+
+def chief_signer(d: Loaded) -> str:
+    """The unit chief line: whoever approved the case at section review (a delegate named as such),
+    the latest time it happened; before anyone has, the unit's chief who is to sign."""
+    for e in reversed(d.history):
+        if e.event == "transition" and e.trigger == "approve" and getattr(e, "from_state", None) == "section_review":
+            return signer(d, e)
+    return d.chief
+
+
 def common(d: Loaded) -> dict[str, Any]:
     c = d.case
     when = (d.cause.at if d.cause else clock.now()).astimezone(clock.TAIPEI).date()
@@ -192,7 +210,7 @@ def common(d: Loaded) -> dict[str, Any]:
         "date_long": rocdate.long(when),
         "date_short": rocdate.short(when),
         "drafter": d.names.get(c.drafter_id, "") if c.drafter_id else "",
-        "chief": d.chief,
+        "chief": chief_signer(d),
         "doc_no": f"{doc_no_prefix(d.office.name)}第{c.roc_year}{c.id:07d}號",
         "footer_text": f"{d.office.name}　案件編號 {c.id}　案件版本 {c.version}",
     }
@@ -214,7 +232,7 @@ def _rows_with_totals(rows: list[dict[str, Any]], keys: tuple[str, ...] = ("male
 def sign_memo(d: Loaded) -> dict[str, Any]:
     trail = [
         {"date": rocdate.short(e.at.astimezone(clock.TAIPEI).date()),
-         "actor": d.names.get(e.actor_id, "系統") if e.actor_id else "系統",
+         "actor": signer(d, e),
          "action": TRIGGER_LABELS.get(e.trigger or "", e.trigger or ""), "comment": e.comment or ""}
         for e in d.history if e.event == "transition"
     ]
