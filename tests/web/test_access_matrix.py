@@ -229,6 +229,8 @@ TABLE: dict[str, Entry] = {
     "edit.edit": Entry(lambda w: f"/cases/{w.draft}/edit", get=case_route(only(PERSONNEL_STAFF, 200, 403))),
     "edit.save": Entry(lambda w: f"/cases/{w.draft}/edit", post=case_route(only(PERSONNEL_STAFF, 400, 403)),
                        changes_state=True),
+    "edit.fill_training": Entry(lambda w: f"/cases/{w.draft}/fill-training",
+                                post=case_route(only(PERSONNEL_STAFF, 400, 403)), changes_state=True),
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
     "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400), changes_state=True),
     "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}", get=case_route(200)),

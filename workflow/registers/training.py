@@ -106,3 +106,39 @@ def compliance(s: Session, office_id: int, roc_year: int, rules: Rules = DEFAULT
             p.missing.append((f"性別平等業務相關人員全年 {_h(rules.ge_staff_hours)} 小時，尚缺 {_h(lack)} 小時",
                               f"gender-equality staff need {_h(rules.ge_staff_hours)} h: {_h(lack)} h short"))
     return list(people.values())
+
+
+# The training report's table (培力成果表) in its own words: its mode and level choices.
+MODE_WORDS = {"in_person": "實體", "digital": "數位", "online": "視訊"}
+LEVEL_WORDS = {"gm_basic": "基礎", "gm_advanced": "進階", "cedaw": "進階"}  # CEDAW 實體課程 is beyond 概論
+QUARTERS = {"Q1": (1, 3), "Q2": (4, 6), "Q3": (7, 9), "Q4": (10, 12), "Y": (1, 12)}
+
+
+def period_bounds(roc_year: int, period: str | None) -> tuple[dt.date, dt.date]:
+    first_month, last_month = QUARTERS.get(period or "Y", (1, 12))
+    year = roc_year_bounds(roc_year)[0].year
+    last = dt.date(year + (last_month == 12), 1 if last_month == 12 else last_month + 1, 1) - dt.timedelta(days=1)
+    return dt.date(year, first_month, 1), last
+
+
+def course_rows(s: Session, office_id: int, roc_year: int, period: str | None) -> list[dict[str, Any]]:
+    """The period's courses as the result table lists them: one row per course, day, hours, mode,
+    level and code, with the people who attended counted by sex (from the register, one query)."""
+    first, last = period_bounds(roc_year, period)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in s.execute(
+            select(TrainingRecord.course, TrainingRecord.held_on, TrainingRecord.hours, TrainingRecord.mode,
+                   TrainingRecord.category, TrainingRecord.course_code, User.sex)
+            .join(User, User.id == TrainingRecord.user_id)
+            .where(TrainingRecord.office_id == office_id, TrainingRecord.held_on >= first,
+                   TrainingRecord.held_on <= last)
+            .order_by(TrainingRecord.held_on, TrainingRecord.course, TrainingRecord.id)):
+        key = (r.course, r.held_on, r.hours, r.mode, r.category, r.course_code)
+        row = rows.setdefault(key, {"course": r.course, "date": r.held_on.isoformat(), "hours": r.hours,
+                                    "mode": MODE_WORDS[r.mode], "level": LEVEL_WORDS[r.category],
+                                    "cedaw_code": r.course_code or "", "male": 0, "female": 0})
+        if r.sex == "M":
+            row["male"] += 1
+        elif r.sex == "F":
+            row["female"] += 1
+    return list(rows.values())
