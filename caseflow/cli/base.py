@@ -15,7 +15,7 @@ from sqlalchemy import select
 from workflow.config import load_settings
 from workflow.db import Database, configure
 from workflow.errors import CaseflowError
-from workflow.models import User
+from workflow.models import Office, User
 
 EXIT_BAD_INPUT = 2
 
@@ -99,3 +99,11 @@ def user_id(db: Database, login: str) -> int:
     if uid is None:
         fail(f"no user with login {login!r} (see `caseflow users list`)")
     return uid
+
+
+def office_id(db: Database, code: str) -> int:
+    with db.unit_of_work(write=False) as uow:
+        found = uow.session.scalar(select(Office.id).where(Office.code == code))
+    if found is None:
+        fail(f"no office {code!r}")
+    return found

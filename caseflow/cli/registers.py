@@ -8,23 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from caseflow.cli.base import EXIT_BAD_INPUT, App, dump, fail, main, pass_app
+from caseflow.cli.base import EXIT_BAD_INPUT, App, dump, main, office_id, pass_app
 from web.exports import FORMATS, export
 from workflow import clock, rocdate
 from workflow.db import Database
-from workflow.models import Office
 from workflow.registers import task_force, training, training_import
 from workflow.registers.training_import import ImportRefused
-
-
-def office_id(db: Database, code: str) -> int:
-    with db.unit_of_work(write=False) as uow:
-        found = uow.session.scalar(select(Office.id).where(Office.code == code))
-    if found is None:
-        fail(f"no office with code {code!r}")
-    return found
 
 
 @main.group()
