@@ -191,6 +191,7 @@ def meeting_notice() -> Document:
                  "速別：普通件", "開會事由：召開{{ session_no }}性別平等專案小組會議",
                  "開會時間：{{ meeting_date_long }}", "開會地點：{{ place }}", "主持人：{{ chair }}",
                  "出席者：{{ attendees }}", "列席者：{{ observers }}",
+                 "聯絡人及電話：{{ contact_name }}　{{ contact_phone }}",
                  "備註：議程如附，請準時出席；不克出席者請指派代理人。"]:
         para(doc, line, 14)
     para(doc, "議程", 14, bold=True)

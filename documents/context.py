@@ -335,10 +335,40 @@ def _from_register(d: Loaded, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class NoticeTooLate(ValueError):
+    """A notice whose every possible date is on or after the meeting it calls: not printed."""
+
+
+def _notice_facts(d: Loaded, out: dict[str, Any]) -> dict[str, Any]:
+    """The notice's date and 聯絡人/電話: the register's notice date, else the day the case was
+    first sent on (when the notice went out); the register's contact, else the drafter and the
+    office's telephone. A notice dated on or after its meeting is refused, not printed."""
+    m = getattr(d, "register_meeting", None)
+    first_submit = next((e.at.astimezone(clock.TAIPEI).date() for e in d.history
+                         if e.event == "transition" and e.trigger == "submit"), None)
+    sent = (m.notice_on if m is not None else None) or first_submit \
+        or (d.cause.at if d.cause else clock.now()).astimezone(clock.TAIPEI).date()
+    raw = d.case.fields.get("meeting_date")
+    meeting = m.held_on if m is not None else (dt.date.fromisoformat(raw) if raw else None)
+    if meeting is not None and sent >= meeting:
+        raise NoticeTooLate(f"開會通知單的發文日期（{rocdate.long(sent)}）不早於開會日期（{rocdate.long(meeting)}）："
+                            "請在「專案小組」頁登錄通知發出日期，或更正開會日期")
+    contact = (m.contact_name if m is not None else "") or out.get("drafter", "")
+    phone = (m.contact_phone if m is not None else "") or d.office.phone or ""
+    return {**out, "date_long": rocdate.long(sent), "date_short": rocdate.short(sent),
+            "contact_name": contact, "contact_phone": phone}
+
+
 def meeting_notice(d: Loaded) -> dict[str, Any]:
     agenda = [{"section": a.get("section", ""), "subject": a.get("subject", "")}
               for a in d.case.fields.get("agenda", [])]
-    return {**_meeting_common(d), "agenda": agenda}
+    out = _meeting_common(d)
+    m = getattr(d, "register_meeting", None)
+    if m is not None:
+        seated = [x.name for x, _status, _proxy in meetings.attendees(d.session, m)]
+        out = {**out, "session_no": f"第{m.number}次", "place": m.place, "meeting_date_long": rocdate.long(m.held_on),
+               "attendees": "本所性別平等專案小組委員" + (f"{'、'.join(seated)}" if seated else "")}
+    return _notice_facts(d, {**out, "agenda": agenda})
 
 
 def meeting_minutes(d: Loaded) -> dict[str, Any]:
@@ -374,6 +404,9 @@ def task_force_sentence(d: Loaded) -> str:
             when = rocdate.long(e.at.astimezone(clock.TAIPEI).date())
             return f"本案經本所性別平等專案小組召集人核准（{when}）。"
         held = rocdate.long(dt.date.fromisoformat(ref["held_on"]))
+        if ref["decision"] == "written":
+            return (f"本案業經本所性別平等專案小組委員{ref['approvals']}人書面審查同意（在任委員{ref['of']}人，"
+                    f"最後一位於{held}同意）。")
         if ref["decision"] == "held":
             return f"本所性別平等專案小組第{ref['number']}次會議已於{held}召開，會議紀錄如附。"
         return f"本案業經本所性別平等專案小組第{ref['number']}次會議{DECIDED_WORDS[ref['decision']]}（{held}）。"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -71,8 +72,10 @@ def task_force_passes(db: Database, office_id: int, *case_ids: int, meeting_case
                                       role="convener" if i == 0 else "member",
                                       seat="unit_chief" if i < 4 else "external_civil",
                                       term_start=today.replace(month=1, day=1))
+        # A meeting's own case has its notice sent a week before (a notice is dated before its meeting).
+        notice = today - dt.timedelta(days=7) if meeting_case is not None else None
         m = meetings.hold(s, office_id, None, held_on=today, place="第一會議室", passes=case_ids,
-                          meeting_case_id=meeting_case)
+                          meeting_case_id=meeting_case, notice_on=notice)
         uow.commit()
         return m.id
 

@@ -19,15 +19,18 @@ from werkzeug.routing import IntegerConverter, Map
 from web import (
     auth,
     board,
+    budget,
     cases,
     edit,
     i18n,
     mine,
     notifications,
+    outreach,
     public,
     publishing,
     queues,
     registers,
+    sources,
     task_force,
     tokens,
     uploads,
@@ -113,11 +116,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         current_language=i18n.current_language,
         here=_here,
         case_url=cases.case_url,
+        source_totals=sources.totals,
+        source_links=sources.links,
     )
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     app.register_blueprint(task_force.bp)
     app.register_blueprint(registers.bp)  # 培力紀錄
+    app.register_blueprint(outreach.bp)  # 宣導紀錄
+    app.register_blueprint(budget.bp)  # 性別預算
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     app.register_blueprint(admin_bp)  # 管理

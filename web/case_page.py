@@ -33,6 +33,7 @@ class FieldView:
     value: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,12 +197,12 @@ def _format(spec: FieldSpec, value: Any) -> str:
 def _field(spec: FieldSpec, value: Any) -> FieldView:
     label = localized(spec.label, spec.label_en)
     if spec.type != "rows":
-        return FieldView(label, spec.type, _format(spec, value))
+        return FieldView(label, spec.type, _format(spec, value), name=spec.name)
     rows = value if isinstance(value, list) else []
     return FieldView(
         label, "rows",
         columns=[localized(c.label, c.label_en) for c in spec.columns],
-        rows=[[_format(c, r.get(c.name)) for c in spec.columns] for r in rows if isinstance(r, dict)],
+        rows=[[_format(c, r.get(c.name)) for c in spec.columns] for r in rows if isinstance(r, dict)], name=spec.name,
     )
 
 

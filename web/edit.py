@@ -35,7 +35,7 @@ from workflow.engine.definitions import Definition
 from workflow.errors import CaseflowError, Conflict, ValidationError
 from workflow.models import Attachment, Case, HistoryEvent, User
 from workflow.people import permissions
-from workflow.registers import training
+from workflow.registers import fill
 
 bp = Blueprint("edit", __name__)
 # A rows table of 500 rows x 8 columns is 4,000 inputs: more than the app-wide MAX_FORM_PARTS.
@@ -111,7 +111,7 @@ def render(case: Case, defn: Definition, form: EditCaseForm, values: dict[str, A
         period_label=period_label(case.period), note=return_note(case, defn),
         editable=case.state in drafting_states(defn), attachments=attachments(case.id), upload=upload,
         more_rows=case_form.MORE_ROWS,
-        fill_training=case.kind == "training_report" and case.state in drafting_states(defn),
+        fill_source=fill.SOURCES.get(case.kind) if case.state in drafting_states(defn) else None,
     ), status
 
 
@@ -183,29 +183,31 @@ def _submit(case: Case, defn: Definition, version: int, values: dict[str, Any]) 
     return redirect(url_for("cases.show", case_id=case.id), 303)
 
 
-@bp.post("/cases/<int:case_id>/fill-training")
+@bp.post("/cases/<int:case_id>/fill")
 @login_required
-def fill_training(case_id: int) -> Response | tuple[str, int]:
-    """培力成果表 from the training register: the period's courses and who attended, by sex, replace
-    the typed rows (saved as a new version, so what was filled is what is submitted and kept)."""
+def fill_from_registers(case_id: int) -> Response | tuple[str, int]:
+    """A result table from the registers (``registers.fill``): the period's rows and counts by sex
+    replace the typed ones, saved as a new version (what was filled is what is submitted and kept)."""
     case, _defn = _load(case_id)
     form = RemoveAttachmentForm()  # a version and the CSRF token, nothing else
-    if case.kind != "training_report" or not form.validate():
+    if case.kind not in fill.SOURCES or not form.validate():
         abort(400)
-    rows = training.course_rows(session(), case.office_id, case.roc_year, case.period)
-    if not rows:
-        flash(_("培力紀錄中沒有這一期的課程；請人事室先匯入培力紀錄。"), "error")
+    src = fill.SOURCES[case.kind]
+    values = fill.fields_for(session(), case.kind, case.office_id, case.roc_year, case.period)
+    if not any(isinstance(v, list) and v for v in values.values()):
+        flash(_("%(register)s中沒有這一期的資料；請先登錄後再帶入。", register=localized(src.label, src.label_en)),
+              "error")
         return redirect(url_for(".edit", case_id=case.id), 303)
     try:
-        drafts.save_fields(case.id, current_user.id, {**(case.fields or {}), "courses": rows},
+        drafts.save_fields(case.id, current_user.id, {**(case.fields or {}), **values},
                            int(form.version.data), db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for(".edit", case_id=case.id))
     except ValidationError as exc:
         flash("；".join(localized(*m) for m in exc.errors.values()), "error")
         return redirect(url_for(".edit", case_id=case.id), 303)
-    flash(_("已從培力紀錄帶入 %(n)s 門課程、%(p)s 人次。", n=len(rows),
-            p=sum(r["male"] + r["female"] for r in rows)), "success")
+    rows = sum(len(v) for v in values.values() if isinstance(v, list))
+    flash(_("已從%(register)s帶入 %(n)s 列。", register=localized(src.label, src.label_en), n=rows), "success")
     return redirect(url_for(".edit", case_id=case.id), 303)
 
 

@@ -90,6 +90,18 @@ def import_training() -> Response | tuple[str, int]:
     return redirect(url_for(".show", year=_year()), 303)
 
 
+@bp.get("/training/mine")
+@login_required
+def mine() -> str:
+    """Anyone's own hours (個人資料: a person may always see what is held about them)."""
+    year = _year()
+    me = next((p for p in training.compliance(session(), current_user.office_id, year)
+               if p.user_id == current_user.id), None)
+    records = training.person_records(session(), current_user.id, year)
+    return render_template("registers_training_mine.html", year=year, me=me, records=records,
+                           rules=training.DEFAULT_RULES)
+
+
 @bp.get("/training.<any(csv, ods, xlsx):fmt>")
 @login_required
 def export_training(fmt: str) -> Response:

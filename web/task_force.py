@@ -36,7 +36,7 @@ from workflow import clock, rocdate
 from workflow.calendar import deadlines
 from workflow.errors import NotFound, ValidationError
 from workflow.models import Case, TaskForceDecision, TaskForceMeeting, Unit
-from workflow.registers import meetings, task_force
+from workflow.registers import meetings, task_force, written
 from workflow.roles import Role
 
 bp = Blueprint("task_force", __name__)
@@ -126,6 +126,32 @@ class MeetingForm(FlaskForm):
                                 filters=[strip])
 
 
+class WrittenForm(FlaskForm):
+    member_id = SelectField(_l("委員"), coerce=int)
+    approved_on = StringField(_l("同意日期"), [InputRequired(_l("請填寫同意日期")), date_check])
+
+
+def _written(office_id: int) -> dict[str, Any]:
+    """Written approval, where the office allows it: each case before the task force with the
+    members' approvals so far, against the number required."""
+    s = session()
+    need = written.required(s, office_id)
+    if need <= 0:
+        return {"need": 0, "cases": []}
+    cases = s.scalars(select(Case).where(Case.office_id == office_id, Case.state == STATE,
+                                         Case.kind != deadlines.MEETING_KIND).order_by(Case.entered_state_at)).all()
+    return {"need": need, "cases": [(c, written.approvals(s, c)) for c in cases]}
+
+
+def _written_form(formdata: Any = None) -> WrittenForm:
+    form = WrittenForm(formdata=formdata, prefix="written")
+    seated = task_force.in_office(session(), current_user.office_id, clock.today())
+    form.member_id.choices = [SelectChoice(m.id, m.name) for m in seated]
+    if formdata is None:
+        form.approved_on.data = rocdate.short(clock.today())
+    return form
+
+
 def can_keep_register() -> bool:
     return holds_any(EDITORS)
 
@@ -164,6 +190,7 @@ def _page(status: int = 200, *, member: MemberForm | None = None, meeting: Meeti
         member_form=member or MemberForm(formdata=None, prefix="members"),
         meeting_form=meeting or MeetingForm(formdata=None, prefix="meetings"),
         end_form=EndTermForm(formdata=None, prefix="end", last_day=rocdate.short(today)),
+        written=_written(office_id), written_form=_written_form(),
         today=today, missing_target=_missing(comp, comp.target_per_sex),
         typed=typed or {}, errors=errors or {}, labels={"sex": SEX_LABELS, "role": ROLE_LABELS, "seat": SEAT_LABELS,
                                                         "attendance": ATTENDANCE_LABELS, "decision": DECISION_LABELS},
@@ -286,3 +313,29 @@ def add_meeting() -> Response | tuple[str, int]:
         return _page(422, meeting=form, typed=typed, errors=errors)
     flash(_("已登錄第 %(n)s 次會議及其決議。", n=number), "success")
     return redirect(url_for(".show", _anchor="meetings"), 303)
+
+
+@bp.post("/task-force/cases/<int:case_id>/written")
+@login_required
+def add_written(case_id: int) -> Response | tuple[str, int]:
+    """One member's written approval of a case before the task force (書面審查)."""
+    if session().scalar(select(Case.office_id).where(Case.id == case_id)) != current_user.office_id:
+        abort(404)
+    _editor()
+    form = _written_form(request.form)
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        return _page(422, errors={f"written_{case_id}": "；".join(str(m) for f in (form.member_id, form.approved_on)
+                                                                    for m in f.errors)})
+    try:
+        with database().unit_of_work() as uow:
+            written.record(uow.session, current_user.office_id, current_user.id, case_id, form.member_id.data,
+                           rocdate.parse(form.approved_on.data or ""))
+            uow.commit()
+    except NotFound:
+        abort(404)
+    except ValidationError as exc:
+        return _page(422, errors={f"written_{case_id}": "；".join(_messages(exc).values())})
+    flash(_("已登錄書面同意。"), "success")
+    return redirect(url_for(".show", _anchor=f"written-{case_id}"), 303)

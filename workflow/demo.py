@@ -22,7 +22,7 @@ from workflow.db import Database
 from workflow.engine import registry
 from workflow.models import Office, Unit, User
 from workflow.people import directory
-from workflow.registers import meetings, task_force, training_import
+from workflow.registers import budget, meetings, outreach, task_force, training_import
 
 DEMO_PASSWORD = "caseflow-demo"
 OFFICE_CODE = "demo"
@@ -91,6 +91,37 @@ TRAINING_CSV = """姓名,課程名稱,時數,上課方式,上課日期,課程代
 """
 
 
+# Outreach (宣導) and the gender budget for the demo: the social affairs section's public event,
+# two more events with materials, and this year's and last year's budget items.
+OUTREACH = [  # unit, name, (month, day), place, topic, audience, public, men, women, materials
+    ("social", "婦女節性別平等宣導園遊會", (3, 8), "示範區中正公園", "gender_equality", "區民", True, 126, 188,
+     [("宣導摺頁", 500), ("環保袋", 200)]),
+    ("civil", "鄰里長 CEDAW 宣導座談", (5, 14), "本所大禮堂", "cedaw", "里長、鄰長", False, 31, 17, [("海報", 30)]),
+    ("social", "家庭暴力防治與性別平等講座", (9, 20), "示範區活動中心", "gender_equality", "社區志工", False, 12, 40,
+     []),
+]
+BUDGET = [  # year offset, category, item, unit, budgeted, executed
+    (-1, 1, "婦女節性別平等宣導活動", "social", 80_000, 76_500),
+    (-1, 3, "性別影響評估教育訓練", "personnel", 30_000, 30_000),
+    (0, 1, "婦女節性別平等宣導活動", "social", 90_000, 88_200),
+    (0, 3, "性別影響評估教育訓練", "personnel", 30_000, None),
+    (0, 5, "性別友善廁所改善", "civil", 250_000, None),
+]
+
+
+def _outreach_and_budget(s: Any, office_id: int, actor: int, unit_ids: dict[str, int], roc_year: int) -> None:
+    year = roc_year + 1911
+    for unit, name, (month, day), place, topic, audience, public, men, women, mats in OUTREACH:
+        held = dt.date(year, month, day)
+        if held > clock.today():
+            continue
+        outreach.add_event(s, office_id, actor, unit_id=unit_ids[unit], name=name, held_on=held, place=place,
+                           topic=topic, audience=audience, public=public, male=men, female=women, materials=mats)
+    for offset, category, item, unit, budgeted, executed in BUDGET:
+        budget.add_item(s, office_id, actor, roc_year=roc_year + offset, category=category, item=item,
+                        unit_id=unit_ids[unit], budgeted=budgeted, executed=executed)
+
+
 def _seat_task_force(db: Database, office_id: int, ids: dict[str, int], start: dt.date) -> None:
     with db.unit_of_work() as uow:
         for login, name, sex, role, seat, affiliation in TASK_FORCE:
@@ -152,7 +183,9 @@ def sample_fields(kind: str, roc_year: int, period: str | None) -> dict[str, Any
         return {"material": "CEDAW 宣導摺頁", "format": "摺頁", "quantity": 500,
                 "content": "介紹直接歧視、間接歧視與暫行特別措施。"}
     if kind == "task_force_meeting":
-        return {"session_no": f"{roc_year}年第1次定期會議", "meeting_date": dt.date(y, 4, 20).isoformat(),
+        # The April meeting, or (later in the year) one in two weeks: its notice must go out before it.
+        meeting = max(dt.date(y, 4, 20), clock.today() + dt.timedelta(days=14))
+        return {"session_no": f"{roc_year}年第1次定期會議", "meeting_date": meeting.isoformat(),
                 "place": "本所第一會議室", "chair": "周文華區長",
                 "agenda": [{"section": "報告事項", "subject": "前一年度性平執行成果", "outcome": "洽悉"},
                            {"section": "討論事項", "subject": "本年度性別預算", "outcome": "照案通過"}]}
@@ -262,6 +295,7 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         uow.session.execute(update(User).where(User.id == ids["liaison"]).values(ge_staff=True))
         training_import.import_csv(uow.session, office_id, ids["personnel.staff"],
                                    TRAINING_CSV.format(y=roc_year).encode())
+        _outreach_and_budget(uow.session, office_id, ids["social.staff"], unit_ids, roc_year)
         uow.commit()
     # The task force meets once, after every case of the first part has reached it: the steps up to
     # the convener's approval run first, then the meeting decides, then the rest.

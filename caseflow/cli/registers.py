@@ -13,7 +13,7 @@ from caseflow.cli.base import EXIT_BAD_INPUT, App, dump, main, office_id, pass_a
 from web.exports import FORMATS, export
 from workflow import clock, rocdate
 from workflow.db import Database
-from workflow.registers import task_force, training, training_import
+from workflow.registers import budget, outreach, task_force, training, training_import
 from workflow.registers.training_import import ImportRefused
 
 
@@ -67,23 +67,60 @@ def export_training(app: App, office_code: str, roc_year: int, fmt: str, output:
     click.echo(f"{len(rows)} records written to {output}")
 
 
+def _export_register(app: App, office_code: str, roc_year: int, fmt: str, output: Path, title: str,
+                     header: list[str], rows_of: Any) -> None:
+    oid = office_id(app.db, office_code)
+    with app.db.unit_of_work(write=False) as uow:
+        rows = rows_of(uow.session, oid, roc_year)
+    output.write_bytes(export(fmt, f"{roc_year}年{title}", header, rows))
+    click.echo(f"{len(rows)} rows written to {output}")
+
+
+def _export_options(f: Any) -> Any:
+    for option in reversed([
+            click.option("--office", "office_code", required=True),
+            click.option("--year", "roc_year", type=int, required=True, help="ROC year, e.g. 115."),
+            click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="csv", show_default=True),
+            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)]):
+        f = option(f)
+    return f
+
+
+@export_group.command("outreach")
+@_export_options
+@pass_app
+def export_outreach(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The year's outreach events with participants by sex and materials."""
+    _export_register(app, office_code, roc_year, fmt, output, "宣導紀錄", outreach.EXPORT_HEADER, outreach.export_rows)
+
+
+@export_group.command("budget")
+@_export_options
+@pass_app
+def export_budget(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The year's gender budget items with budgeted and executed amounts."""
+    _export_register(app, office_code, roc_year, fmt, output, "性別預算", budget.EXPORT_HEADER, budget.export_rows)
+
+
 def compliance_dict(db: Database, oid: int, roc_year: int) -> dict[str, Any]:
-    """The office's compliance for scripts (the keys are kept stable). Registers not built yet
-    (outreach, budget) are null, never a made-up zero."""
+    """The office's compliance for scripts (the keys are kept stable): outreach ``met`` is the
+    social affairs section's public event; budget ``executed`` sums the items reported so far."""
     day = min(clock.today(), rocdate.roc_year_bounds(roc_year)[1])
     with db.unit_of_work(write=False) as uow:
         s = uow.session
         comp = task_force.composition(task_force.in_office(s, oid, day))
         liaison = task_force.liaison(s, oid, day)
         people = training.compliance(s, oid, roc_year)
+        events = outreach.year_check(s, oid, roc_year)
+        money = budget.totals(budget.items(s, oid, roc_year))
     return {
         "task_force": {"members": comp.members, "women": comp.women, "men": comp.men,
                        "min_per_sex": comp.min_per_sex, "target_per_sex": comp.target_per_sex,
                        "rule_met": comp.rule_met, "target_met": comp.target_met},
         "liaison": {"name": liaison.name, "rank_ok": liaison.rank_ok},
         "training": [p.as_json() for p in people],
-        "outreach": {"events": None, "met": None},
-        "budget": {"items": None, "budgeted": None, "executed": None},
+        "outreach": {"events": events.events, "met": events.met},
+        "budget": money.as_json(),
     }
 
 
@@ -108,3 +145,7 @@ def compliance(app: App, office_code: str, roc_year: int, as_json: bool) -> None
     click.echo(f"training: {len(out['training']) - len(short)} of {len(out['training'])} people met the hours")
     for p in short:
         click.echo(f"  {p['name']}（{p['unit']}）: {'；'.join(p['missing'])}")
+    ev, money = out["outreach"], out["budget"]
+    click.echo(f"outreach: {ev['events']} events; social affairs public event: {'met' if ev['met'] else 'NOT MET'}")
+    click.echo(f"budget: {money['items']} items, NT$ {money['budgeted']:,} budgeted, "
+               f"NT$ {money['executed']:,} executed")

@@ -55,6 +55,11 @@ TRAINING_ROSTER = frozenset({"personnel_staff", "liaison", "deputy_liaison"})  #
 CREATORS = frozenset({"personnel_staff", "personnel_staff2", "social_staff", "accounting_staff",
                       "secretariat_staff", "liaison", "deputy_liaison"})
 PERSONNEL_STAFF = frozenset({"personnel_staff", "personnel_staff2"})  # may edit the unit's drafts
+# Outreach events: the social affairs section and the liaisons for any unit, staff and chiefs for
+# their own; the gender budget: the liaisons and the accounting office.
+OUTREACH = frozenset({"social_staff", "liaison", "deputy_liaison", *(
+    k for k, (_unit, roles) in STAFFING.items() if {"staff", "chief"} & set(roles))})
+BUDGET = frozenset({"liaison", "deputy_liaison", "accounting_staff", "accounting_chief"})
 
 
 @dataclass
@@ -185,6 +190,20 @@ TABLE: dict[str, Entry] = {
     "registers.import_training": Entry(lambda w: "/registers/training/import",
                                        post=page(frozenset({"personnel_staff"}), ok=422, other=403),
                                        changes_state=True),
+    "registers.mine": Entry(lambda w: "/registers/training/mine", get=page()),
+    "outreach.show": Entry(lambda w: "/registers/outreach", get=page()),
+    "outreach.export": Entry(lambda w: "/registers/outreach/export.ods", get=page()),
+    "outreach.add": Entry(lambda w: "/registers/outreach", post=page(OUTREACH, ok=422, other=422), changes_state=True),
+    "outreach.add_photo": Entry(lambda w: "/registers/outreach/999999/photos",
+                                post=page(OUTREACH, ok=404, other=404), changes_state=True),
+    "outreach.photo": Entry(lambda w: "/registers/outreach/photos/999999", get=page(ok=404, other=404)),
+    "budget.show": Entry(lambda w: "/registers/budget", get=page()),
+    "budget.export": Entry(lambda w: "/registers/budget/export.csv", get=page()),
+    "budget.add": Entry(lambda w: "/registers/budget", post=page(BUDGET, ok=422, other=403), changes_state=True),
+    "budget.set_executed": Entry(lambda w: "/registers/budget/999999/executed",
+                                 post=page(BUDGET, ok=422, other=403), changes_state=True),
+    "task_force.add_written": Entry(lambda w: f"/task-force/cases/{w.review}/written",
+                                    post=case_route(only(TASK_FORCE_REGISTER, 422, 403)), changes_state=True),
     "task_force.add_member": Entry(lambda w: "/task-force/members", post=page(TASK_FORCE_REGISTER, ok=422, other=403),
                                    changes_state=True),
     "task_force.end_member": Entry(lambda w: "/task-force/members/1/end",
@@ -229,7 +248,7 @@ TABLE: dict[str, Entry] = {
     "edit.edit": Entry(lambda w: f"/cases/{w.draft}/edit", get=case_route(only(PERSONNEL_STAFF, 200, 403))),
     "edit.save": Entry(lambda w: f"/cases/{w.draft}/edit", post=case_route(only(PERSONNEL_STAFF, 400, 403)),
                        changes_state=True),
-    "edit.fill_training": Entry(lambda w: f"/cases/{w.draft}/fill-training",
+    "edit.fill_from_registers": Entry(lambda w: f"/cases/{w.draft}/fill",
                                 post=case_route(only(PERSONNEL_STAFF, 400, 403)), changes_state=True),
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
     "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400), changes_state=True),
@@ -339,6 +358,11 @@ TABLE.update({
     "admin.add_closure": Entry(lambda w: "/admin/closures", post=admin_form(422), changes_state=True),
     "admin.remove_closure": Entry(lambda w: f"/admin/closures/{admin_ids(w)['closure']}/delete",
                                   post=admin_form(400), changes_state=True),
+    "admin.course_codes": Entry(lambda w: "/admin/course-codes", get=page(ADMIN, other=403)),
+    "admin.add_course_code": Entry(lambda w: "/admin/course-codes", post=admin_form(422), changes_state=True),
+    # No such code (an empty form is a valid edit of a real one: blank label, box unticked).
+    "admin.update_course_code": Entry(lambda w: "/admin/course-codes/NOSUCH", post=admin_form(404),
+                                      changes_state=True),
     "admin.templates": Entry(lambda w: "/admin/templates", get=page(ADMIN, other=403)),
     "admin.upload_template": Entry(lambda w: "/admin/templates/sign_memo", post=admin_form(422),
                                    changes_state=True),

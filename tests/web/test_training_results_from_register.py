@@ -27,9 +27,9 @@ def test_the_quarters_table_comes_from_the_register(as_user: Callable[[str], Bro
         uow.commit()
     cid = office.case("training_report", period="Q1")
     b = as_user("personnel_staff")
-    resp = b.submit(f"/cases/{cid}/edit", f"/cases/{cid}/fill-training")
+    resp = b.submit(f"/cases/{cid}/edit", f"/cases/{cid}/fill")
     assert resp.status_code == 303
-    assert "已從培力紀錄帶入 2 門課程、4 人次。" in text(b.get(f"/cases/{cid}/edit"))
+    assert "已從培力紀錄帶入 2 列。" in text(b.get(f"/cases/{cid}/edit"))
     with office.db.unit_of_work(write=False) as uow:
         courses = uow.session.get_one(Case, cid).fields["courses"]
     assert [(c["course"], c["date"], c["hours"], c["mode"], c["level"], c.get("cedaw_code", "")) for c in courses] == [

@@ -8,11 +8,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     Regexp,
 )
@@ -45,6 +46,9 @@ class OfficeForm(FlaskForm):
     phone = StringField(_l("電話"), [Optional(), Length(max=40, message=_l("電話最多 40 字")), Regexp(
         r"^[0-9()+\-#＃ 　轉ext.]*$", message=_l("電話只能有數字、括號、+、-、# 與「轉」，例：(03) 332-2101 轉 123"))],
         filters=[strip])
+    written_approval_min = IntegerField(
+        _l("書面審查同意人數"), [InputRequired(_l("請填寫人數；不採書面審查請填 0")),
+                         NumberRange(0, 50, _l("請填 0 到 50 的整數；0 表示不採書面審查"))], default=0)
 
 
 class UnitForm(FlaskForm):
@@ -73,7 +77,8 @@ def index() -> str:
 def _office_page(form: OfficeForm | None = None, status: int = 200) -> tuple[str, int]:
     office = session().get_one(Office, current_user.office_id)
     form = form or OfficeForm(formdata=None, prefix="office", name=office.name, name_en=office.name_en or "",
-                              address=office.address, phone=office.phone)
+                              address=office.address, phone=office.phone,
+                              written_approval_min=office.written_approval_min)
     return render_template("admin_office.html", office=office, form=form, doc_no_prefix=doc_no_prefix(office.name),
                            receiver=RECEIVER, year=clock.current_roc_year()), status
 
@@ -90,12 +95,14 @@ def edit_office() -> Response | tuple[str, int]:
         return _office_page(form, status=422)
     name, name_en = (form.name.data or "").strip(), (form.name_en.data or "").strip() or None
     address, phone = (form.address.data or "").strip(), (form.phone.data or "").strip()
+    written = int(form.written_approval_min.data or 0)
     if session().scalar(select(Office.id).where(Office.name == name, Office.id != current_user.office_id)):
         form.name.errors = [_("已有另一個區公所使用「%(name)s」，請確認機關全銜", name=name)]
         return _office_page(form, status=422)
     office = session().get_one(Office, current_user.office_id)
-    old = {"name": office.name, "name_en": office.name_en, "address": office.address, "phone": office.phone}
-    new = {"name": name, "name_en": name_en, "address": address, "phone": phone}
+    old = {"name": office.name, "name_en": office.name_en, "address": office.address, "phone": office.phone,
+           "written_approval_min": office.written_approval_min}
+    new = {"name": name, "name_en": name_en, "address": address, "phone": phone, "written_approval_min": written}
     if old == new:
         flash(_("沒有任何變更。"), "info")
         return redirect(url_for(".office"), 303)
@@ -103,6 +110,7 @@ def edit_office() -> Response | tuple[str, int]:
     def change(s: Session) -> None:
         row = s.get_one(Office, current_user.office_id)
         row.name, row.name_en, row.address, row.phone = name, name_en, address, phone
+        row.written_approval_min = written
         record(s, "office.edit", old=old, new=new)
     write(change)
     flash(_("已更新本所資料；之後產生的公文使用「%(name)s」。", name=name), "success")

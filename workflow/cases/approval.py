@@ -26,7 +26,7 @@ from workflow.engine.definitions import TASK_TOPICS, Definition
 from workflow.errors import ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.models import Attachment, Case, OutboxMessage, Unit, User
 from workflow.people import permissions
-from workflow.registers import meetings
+from workflow.registers import meetings, written
 from workflow.roles import SYSTEM
 
 DOCUMENT_TOPIC = "document.render"
@@ -184,8 +184,11 @@ def _fire_once(
 
 
 def _task_force_decision(s: Session, case: Any) -> dict[str, Any] | None:
+    """A quorate meeting's decision, else (where the office allows it) enough written approvals."""
     ref = meetings.approving_decision(s, case.id, case.kind, case.entered_state_at)
-    return ref.as_json() if ref else None
+    if ref is not None:
+        return ref.as_json()
+    return written.approving(s, case) if case.kind != meetings.MEETING_KIND else None
 
 
 def _attachment_count(s: Session, case_id: int) -> int:

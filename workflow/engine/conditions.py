@@ -74,8 +74,10 @@ def _comment_given(ctx: CheckContext) -> Failure:
 def _task_force_decided(ctx: CheckContext) -> Failure:
     if ctx.task_force_decision is not None:
         return None
-    return ("尚無專案小組的決議：請先在「專案小組」頁登錄已召開且達法定人數的會議，以及會議對本案的通過決議",
-            "no task force decision: record a held, quorate meeting and its decision passing this case first")
+    return ("尚無專案小組的決議：請先在「專案小組」頁登錄已召開且達法定人數的會議，以及會議對本案的通過決議"
+            "（本所若採書面審查，則登錄足額委員的書面同意）",
+            "no task force decision: record a held, quorate meeting and its decision passing this case first "
+            "(or, where the office allows it, enough members' written approvals)")
 
 
 CONDITIONS: dict[str, Condition] = {

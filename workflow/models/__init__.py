@@ -18,12 +18,17 @@ from workflow.models.outbox import OutboxMessage
 from workflow.models.people import Delegation, Office, OfficeRevision, RoleAssignment, Unit, User
 from workflow.models.publication import Publication
 from workflow.models.registers import (
+    BudgetItem,
     CourseCode,
+    OutreachEvent,
+    OutreachMaterial,
+    OutreachPhoto,
     TaskForceAttendance,
     TaskForceDecision,
     TaskForceMeeting,
     TaskForceMember,
     TrainingRecord,
+    WrittenApproval,
 )
 from workflow.models.workflow_version import WorkflowVersion
 
@@ -32,6 +37,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "BudgetItem",
     "Case",
     "CourseCode",
     "Delegation",
@@ -43,6 +49,9 @@ __all__ = [
     "OfficeClosure",
     "OfficeRevision",
     "OutboxMessage",
+    "OutreachEvent",
+    "OutreachMaterial",
+    "OutreachPhoto",
     "PlanObligation",
     "PlanPeriod",
     "Publication",
@@ -57,4 +66,5 @@ __all__ = [
     "Unit",
     "User",
     "WorkflowVersion",
+    "WrittenApproval",
 ]

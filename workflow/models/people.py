@@ -23,6 +23,9 @@ class Office(Base):
     # Printed on the office's 函 (地址, 電話); an administrator sets them on 管理 → 本所資料.
     address: Mapped[str] = mapped_column(String(200), default="", server_default="")
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # Written approval (書面審查) in place of a meeting: how many task force members must approve
+    # in writing; 0 where the office does not allow it (管理 → 本所資料).
+    written_approval_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")

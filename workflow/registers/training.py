@@ -108,6 +108,13 @@ def compliance(s: Session, office_id: int, roc_year: int, rules: Rules = DEFAULT
     return list(people.values())
 
 
+def person_records(s: Session, user_id: int, roc_year: int) -> list[TrainingRecord]:
+    first, last = roc_year_bounds(roc_year)
+    return list(s.scalars(select(TrainingRecord).where(TrainingRecord.user_id == user_id,
+                                                       TrainingRecord.held_on >= first, TrainingRecord.held_on <= last)
+                          .order_by(TrainingRecord.held_on, TrainingRecord.id)))
+
+
 # The training report's table (培力成果表) in its own words: its mode and level choices.
 MODE_WORDS = {"in_person": "實體", "digital": "數位", "online": "視訊"}
 LEVEL_WORDS = {"gm_basic": "基礎", "gm_advanced": "進階", "cedaw": "進階"}  # CEDAW 實體課程 is beyond 概論
