@@ -30,6 +30,7 @@ from workflow.models import (
     User,
 )
 from workflow.registers import meetings
+from workflow.registers.task_force import ROLE_WORDS, SEAT_WORDS
 
 # Reference data that DOMAIN.md marks [unverified]. The 函's receiver is the plan obligation's
 # (管理 → 行事曆參考資料); this one is for cases no obligation covers (ad hoc kinds).
@@ -297,9 +298,6 @@ def _meeting_common(d: Loaded) -> dict[str, Any]:
             "recipients": "本所性別平等專案小組委員"}
 
 
-SEAT_WORDS = {"unit_chief": "課室主管", "liaison": "性別議題聯絡人", "ge_qualified": "具性平資格人員",
-              "external_city": "外聘（市府）", "external_civil": "外聘（民間）"}
-ROLE_WORDS = {"convener": "召集人", "deputy_convener": "副召集人", "member": "委員"}
 SEX_WORDS = {"F": "女", "M": "男"}
 
 

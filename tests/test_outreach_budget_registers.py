@@ -16,7 +16,7 @@ from workflow import clock
 from workflow.cases import approval, drafts
 from workflow.demo import _png
 from workflow.errors import ConditionFailed, ValidationError
-from workflow.models import AdminEvent, Case, Office
+from workflow.models import AdminEvent, Case, Office, OutreachEvent
 from workflow.registers import budget, fill, meetings, outreach, task_force, written
 
 YEAR = 115
@@ -169,6 +169,24 @@ def test_the_outreach_table_and_its_totals_come_from_the_events(office: OfficeFi
         table = build(uow.session, office.db, cid, "outreach_results", seq)
     assert table["totals"] == {"male": "15", "female": "34", "total": "49"}
     assert [r["materials"] for r in table["rows"]] == ["", "摺頁 100 份"]
+
+
+def test_a_submitted_case_keeps_what_it_was_filled_with_when_the_register_changes(office: OfficeFixture) -> None:
+    """The register is corrected after the report went out: the case, and a document rendered again
+    from it, still say what was submitted; the register says what it says now."""
+    eid = _event(office, name="第一季活動", male=12, female=30)
+    cid, seq, values = _fill_and_submit(office, "outreach_report", "social_staff", period="Q1")
+    with office.db.unit_of_work() as uow:
+        outreach.update_event(uow.session, office.id, None, eid, **{
+            **{k: getattr(uow.session.get_one(OutreachEvent, eid), k) for k in outreach.FIELDS}, "male": 50})
+        uow.commit()
+    _event(office, name="補登的第一季活動", held_on=dt.date(2026, 3, 20), male=1, female=1)
+    with office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(Case, cid).fields["events"] == values["events"]
+        table = build(uow.session, office.db, cid, "outreach_results", seq)
+        now = outreach.report_rows(uow.session, office.id, YEAR, "Q1")
+    assert table["totals"] == {"male": "12", "female": "30", "total": "42"}
+    assert [(r["event"], r["male"]) for r in now] == [("第一季活動", 50), ("補登的第一季活動", 1)]
 
 
 def test_the_annual_table_counts_each_register_of_the_year_before(office: OfficeFixture) -> None:

@@ -17,13 +17,6 @@ from workflow.registers.training_import import ImportRefused
 HEADER = "姓名,課程名稱,時數,上課方式,上課日期,課程代碼,課程類別"
 
 
-def _since_2024(office: OfficeFixture) -> None:
-    with office.db.unit_of_work() as uow:
-        uow.session.execute(update(User).where(User.office_id == office.id)
-                            .values(created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))
-        uow.commit()
-
-
 def _import(office: OfficeFixture, text: str, encoding: str = "utf-8") -> training_import.Summary:
     with office.db.unit_of_work() as uow:
         summary = training_import.import_csv(uow.session, office.id, None, text.encode(encoding))
@@ -43,7 +36,6 @@ def _year(office: OfficeFixture, roc_year: int = 115) -> dict[str, training.Pers
 
 
 def test_the_thresholds_are_met_exactly_and_missed_by_half_an_hour(office: OfficeFixture) -> None:
-    _since_2024(office)
     with office.db.unit_of_work() as uow:
         uow.session.execute(update(User).where(User.id == office.users["liaison"]).values(ge_staff=True))
         uow.commit()
@@ -70,14 +62,25 @@ def test_the_thresholds_are_met_exactly_and_missed_by_half_an_hour(office: Offic
 
 
 def test_people_who_joined_this_year_are_shown_as_such(office: OfficeFixture) -> None:
-    _since_2024(office)
     with office.db.unit_of_work() as uow:
         uow.session.execute(update(User).where(User.id == office.users["civil_staff"])
-                            .values(created_at=dt.datetime(2026, 6, 1, 1, tzinfo=dt.UTC)))
+                            .values(joined_on=dt.date(2026, 6, 1)))
         uow.commit()
     year = _year(office)
     assert year["civil_staff"].joined == dt.date(2026, 6, 1) and year["personnel_staff"].joined is None
     assert "civil_staff" not in _year(office, 114)  # not yet here in 114
+    assert year["personnel_staff"].joined is None and "personnel_staff" in _year(office, 114)  # no day: all along
+
+
+def test_the_hours_bind_civil_servants_only(office: OfficeFixture) -> None:
+    """An external task force member or a system account logs in but owes no training hours; a
+    person whose account was made today is not taken for someone who joined today."""
+    with office.db.unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.id == office.users["admin"]).values(civil_servant=False))
+        uow.commit()
+    year = _year(office)
+    assert "admin" not in year and "liaison" in year
+    assert all(p.joined is None for p in year.values())
 
 
 def test_columns_in_any_order_bom_big5_and_the_id_number_never_stored(office: OfficeFixture) -> None:

@@ -19,18 +19,15 @@ from werkzeug.routing import IntegerConverter, Map
 from web import (
     auth,
     board,
-    budget,
     cases,
     edit,
     i18n,
     mine,
     notifications,
-    outreach,
     public,
     publishing,
     queues,
     registers,
-    sources,
     task_force,
     tokens,
     uploads,
@@ -116,15 +113,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         current_language=i18n.current_language,
         here=_here,
         case_url=cases.case_url,
-        source_totals=sources.totals,
-        source_links=sources.links,
+        source_totals=registers.sources.totals,
+        source_links=registers.sources.links,
     )
     for bp in (auth.bp, queues.bp, cases.bp, i18n.bp, board.bp, public.bp, publishing.bp):
         app.register_blueprint(bp)
     app.register_blueprint(task_force.bp)
-    app.register_blueprint(registers.bp)  # 培力紀錄
-    app.register_blueprint(outreach.bp)  # 宣導紀錄
-    app.register_blueprint(budget.bp)  # 性別預算
+    for bp in registers.BLUEPRINTS:  # 培力紀錄, 宣導紀錄, 性別預算
+        app.register_blueprint(bp)
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     app.register_blueprint(admin_bp)  # 管理

@@ -28,10 +28,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from web.access import holds_any
 from web.admin.common import date_check, strip
 from web.db import database, session
+from web.exports import FORMATS, download
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
 from web.labels import kind_label, period_label
+from web.registers.common import roc_year_arg
 from workflow import clock, rocdate
 from workflow.calendar import deadlines
 from workflow.errors import NotFound, ValidationError
@@ -187,6 +189,7 @@ def _page(status: int = 200, *, member: MemberForm | None = None, meeting: Meeti
         sections=[(key, label, items[key]) for key, label in SECTIONS], total=sum(len(v) for v in items.values()),
         members=members, comp=comp, shortfall=comp.shortfall(), liaison=task_force.liaison(s, office_id, today),
         meetings=_meetings(office_id), can_edit=can_keep_register(), decidable=decidable, meeting_cases=meeting_cases,
+        formats=sorted(FORMATS), year=clock.current_roc_year(),
         member_form=member or MemberForm(formdata=None, prefix="members"),
         meeting_form=meeting or MeetingForm(formdata=None, prefix="meetings"),
         end_form=EndTermForm(formdata=None, prefix="end", last_day=rocdate.short(today)),
@@ -339,3 +342,17 @@ def add_written(case_id: int) -> Response | tuple[str, int]:
         return _page(422, errors={f"written_{case_id}": "；".join(_messages(exc).values())})
     flash(_("已登錄書面同意。"), "success")
     return redirect(url_for(".show", _anchor=f"written-{case_id}"), 303)
+
+
+@bp.get("/task-force/<any(members, meetings):table>.<any(csv, ods, xlsx):fmt>")
+@login_required
+def export(table: str, fmt: str) -> Response:
+    """The year's members (terms touching it) or meetings (attendance by sex, decisions)."""
+    if not can_see_task_force():
+        abort(403)
+    year = roc_year_arg()
+    if table == "members":
+        return download(fmt, _("%(year)s年專案小組委員", year=year), f"task-force-members-{year}",
+                        task_force.EXPORT_HEADER, task_force.export_rows(session(), current_user.office_id, year))
+    return download(fmt, _("%(year)s年專案小組會議", year=year), f"task-force-meetings-{year}",
+                    meetings.EXPORT_HEADER, meetings.export_rows(session(), current_user.office_id, year))

@@ -57,6 +57,8 @@ PEOPLE: list[tuple[str, str, str, str, str, list[str]]] = [
 ]
 
 
+NOT_CIVIL_SERVANTS = ("member", "city", "admin")
+
 # The task force (plan §5.1): 11 members, 4 women and 7 men: the one-third rule is kept (at least
 # 4 of each), the 40% target (5) is not; record one woman leaving to see the rule break.
 # (login or None for an external member, name, sex, role, seat, affiliation)
@@ -293,6 +295,12 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
     _seat_task_force(db, office_id, ids, (start - dt.timedelta(days=365)).astimezone(clock.TAIPEI).date())
     with db.unit_of_work() as uow:
         uow.session.execute(update(User).where(User.id == ids["liaison"]).values(ge_staff=True))
+        # The external member, the city reviewer and the system account owe no training hours;
+        # 許文馨 joined the accounting office in July, so her hours are read against half a year.
+        uow.session.execute(update(User).where(User.id.in_([ids[x] for x in NOT_CIVIL_SERVANTS]))
+                            .values(civil_servant=False))
+        uow.session.execute(update(User).where(User.id == ids["accounting.staff"])
+                            .values(joined_on=dt.date(roc_year + 1911, 7, 1)))
         training_import.import_csv(uow.session, office_id, ids["personnel.staff"],
                                    TRAINING_CSV.format(y=roc_year).encode())
         _outreach_and_budget(uow.session, office_id, ids["social.staff"], unit_ids, roc_year)

@@ -34,8 +34,6 @@ def _office(db: Database, people: int) -> tuple[int, list[tuple[int, str]]]:
         unit = directory.add_unit(s, office, "personnel", "人事室")
         users = [directory.add_user(s, office, f"{code}.{i}", f"同仁{i:04d}", sex="F" if i % 2 else "M", unit=unit)
                  for i in range(people)]
-        for u in users:
-            u.created_at = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
         uow.commit()
         return office.id, [(u.id, u.display_name) for u in users]
 

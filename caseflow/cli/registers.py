@@ -1,25 +1,28 @@
-"""``caseflow registers`` / ``compliance``: import and export the training register, and the
-office's yearly compliance with the plan (task force composition, the liaison's rank, training)."""
+"""``caseflow registers`` / ``compliance``: import the training register, export every register
+(training, compliance, task force members and meetings, outreach, budget), and the office's yearly
+compliance with the plan (task force composition, the liaison's rank, training, outreach, budget)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
 from caseflow.cli.base import EXIT_BAD_INPUT, App, dump, main, office_id, pass_app
 from web.exports import FORMATS, export
 from workflow import clock, rocdate
 from workflow.db import Database
-from workflow.registers import budget, outreach, task_force, training, training_import
+from workflow.registers import budget, meetings, outreach, task_force, training, training_import
 from workflow.registers.training_import import ImportRefused
 
 
 @main.group()
 def registers() -> None:
-    """The plan's registers (training hours)."""
+    """The plan's registers: training, task force, outreach, budget."""
 
 
 @registers.group("import")
@@ -52,28 +55,14 @@ def export_group() -> None:
     """Export a register."""
 
 
-@export_group.command("training")
-@click.option("--office", "office_code", required=True)
-@click.option("--year", "roc_year", type=int, required=True, help="ROC year, e.g. 115.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@pass_app
-def export_training(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
-    """The year's records in the import's columns (a CSV imports back as it was)."""
-    oid = office_id(app.db, office_code)
-    with app.db.unit_of_work(write=False) as uow:
-        rows = training_import.export_rows(uow.session, oid, roc_year)
-    output.write_bytes(export(fmt, f"{roc_year}年培力紀錄", training_import.EXPORT_HEADER, rows))
-    click.echo(f"{len(rows)} records written to {output}")
-
-
 def _export_register(app: App, office_code: str, roc_year: int, fmt: str, output: Path, title: str,
-                     header: list[str], rows_of: Any) -> None:
+                     header: list[str], rows_of: Callable[[Session, int, int], list[list[Any]]],
+                     noun: str = "rows") -> None:
     oid = office_id(app.db, office_code)
     with app.db.unit_of_work(write=False) as uow:
         rows = rows_of(uow.session, oid, roc_year)
     output.write_bytes(export(fmt, f"{roc_year}年{title}", header, rows))
-    click.echo(f"{len(rows)} rows written to {output}")
+    click.echo(f"{len(rows)} {noun} written to {output}")
 
 
 def _export_options(f: Any) -> Any:
@@ -84,6 +73,42 @@ def _export_options(f: Any) -> Any:
             click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)]):
         f = option(f)
     return f
+
+
+@export_group.command("training")
+@_export_options
+@pass_app
+def export_training(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The year's records in the import's columns (a CSV imports back as it was)."""
+    _export_register(app, office_code, roc_year, fmt, output, "培力紀錄", training_import.EXPORT_HEADER,
+                     training_import.export_rows, noun="records")
+
+
+@export_group.command("compliance")
+@_export_options
+@pass_app
+def export_compliance(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """Each person's hours in the year against the plan's, and what they lack."""
+    _export_register(app, office_code, roc_year, fmt, output, "培力時數達成情形", training.COMPLIANCE_HEADER,
+                     lambda s, oid, year: training.compliance_rows(training.compliance(s, oid, year)))
+
+
+@export_group.command("task-force")
+@_export_options
+@pass_app
+def export_task_force(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The task force members whose term touches the year, with sex, role, seat and term."""
+    _export_register(app, office_code, roc_year, fmt, output, "專案小組委員", task_force.EXPORT_HEADER,
+                     task_force.export_rows)
+
+
+@export_group.command("meetings")
+@_export_options
+@pass_app
+def export_meetings(app: App, office_code: str, roc_year: int, fmt: str, output: Path) -> None:
+    """The year's task force meetings: attendance by sex, quorum, and each decision."""
+    _export_register(app, office_code, roc_year, fmt, output, "專案小組會議", meetings.EXPORT_HEADER,
+                     meetings.export_rows)
 
 
 @export_group.command("outreach")

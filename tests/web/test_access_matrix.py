@@ -184,9 +184,12 @@ TABLE: dict[str, Entry] = {
     "board.export_ods": Entry(lambda w: "/board.ods", get=page(BOARD, other=403)),
     "board.export_xlsx": Entry(lambda w: "/board.xlsx", get=page(BOARD, other=403)),
     "task_force.show": Entry(lambda w: "/task-force", get=page(TASK_FORCE, other=403)),
+    "task_force.export": Entry(lambda w: "/task-force/meetings.csv", get=page(TASK_FORCE, other=403)),
     # A POST with only a CSRF token: the register's keepers get the form back (422), others 403.
     "registers.show": Entry(lambda w: "/registers/training", get=page(TRAINING_ROSTER, other=403)),
     "registers.export_training": Entry(lambda w: "/registers/training.xlsx", get=page(TRAINING_ROSTER, other=403)),
+    "registers.export_compliance": Entry(lambda w: "/registers/training/compliance.ods",
+                                         get=page(TRAINING_ROSTER, other=403)),
     "registers.import_training": Entry(lambda w: "/registers/training/import",
                                        post=page(frozenset({"personnel_staff"}), ok=422, other=403),
                                        changes_state=True),

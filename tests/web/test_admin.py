@@ -30,6 +30,7 @@ from workflow.models import (
     Unit,
     User,
 )
+from workflow.registers import training
 
 PAGES = ["/admin/", "/admin/office", "/admin/units", "/admin/users", "/admin/delegations", "/admin/calendar",
          "/admin/templates"]
@@ -331,6 +332,31 @@ def test_employee_number_and_gender_equality_staff_are_kept_on_the_person(admin:
     assert status == 422 and "員工編號已用於「nobody」" in body
     with office.db.unit_of_work(write=False) as uow:
         assert uow.session.get_one(User, other).employee_no is None
+
+
+def test_joining_day_and_civil_servant_decide_whose_training_hours_count(admin: Browser,
+                                                                        office: OfficeFixture) -> None:
+    """到職日 marks someone who joined during the year; unticking 本所公務人員 (an external member,
+    a system account) takes them off the compliance table; a joining day that is no day is refused."""
+    uid = office.users["nobody"]
+    page = f"/admin/users/{uid}"
+    assert forms(admin.get(page).get_data(as_text=True))[page].get("details-civil_servant") == "y"  # ticked
+    base = {"details-sex": "M", "details-unit": str(office.units["civil"])}  # what the selects show
+    status, body = post(admin, page, page, **base, **{"details-joined_on": "115.02.30"})
+    assert status == 422 and "沒有「115.02.30」這一天" in body
+    status, body = post(admin, page, page, **base, **{"details-joined_on": "115.07.01"})
+    assert status == 200 and "已更新「nobody」的基本資料" in body and "115.07.01" in body
+    with office.db.unit_of_work(write=False) as uow:
+        year = {p.name: p for p in training.compliance(uow.session, office.id, 115)}
+    assert year["nobody"].joined == dt.date(2026, 7, 1)
+    found = {**forms(admin.get(page).get_data(as_text=True))[page], **base}
+    found.pop("details-civil_servant")  # unticked: a browser sends nothing for it
+    resp = admin.client.post(page, data=found, follow_redirects=True)
+    assert resp.status_code == 200 and "不適用培力時數規定" in text(resp)
+    with office.db.unit_of_work(write=False) as uow:
+        assert "nobody" not in {p.name for p in training.compliance(uow.session, office.id, 115)}
+    assert [e.data["new"] for e in events(office.db, office.id) if e.what == "user.edit"] == [
+        {"joined_on": "2026-07-01"}, {"civil_servant": False}]
 
 
 def test_edit_a_users_details(admin: Browser, office: OfficeFixture) -> None:

@@ -5,18 +5,17 @@ saved. The codes are shared by every office, so each test adds codes of its own.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from html import unescape
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import OfficeFixture
 from tests.web.conftest import Browser, csrf_token, forms, text
 from workflow.db import Database
-from workflow.models import AdminEvent, CourseCode, User
+from workflow.models import AdminEvent, CourseCode
 from workflow.registers import training, training_import
 from workflow.registers.training_import import ImportRefused
 
@@ -66,10 +65,6 @@ def import_csv(office: OfficeFixture, code: str) -> None:
 
 @pytest.fixture
 def admin(as_user: Callable[[str], Browser], office: OfficeFixture) -> Browser:
-    with office.db.unit_of_work() as uow:  # here since 2024: counted for all of 115
-        uow.session.execute(update(User).where(User.office_id == office.id)
-                            .values(created_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)))
-        uow.commit()
     return as_user("admin")
 
 

@@ -52,10 +52,9 @@ from workflow.models import (
 from workflow.people.passwords import MAX_LENGTH as PASSWORD_MAX
 from workflow.people.passwords import MIN_LENGTH as PASSWORD_MIN
 from workflow.people.passwords import hash_password
+from workflow.registers.task_force import title_rank_ok
 from workflow.roles import ALL_ROLES, UNIT_SCOPED, Role
 
-# The liaison must be section-chief level or above (the plan): a title with one of these words.
-LIAISON_TITLES = ("課長", "主任", "秘書", "區長")
 PASSWORD_RULES = [InputRequired(_l("請輸入密碼")), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=_l(
     "密碼長度須為 %(min)s 至 %(max)s 個字元", min=PASSWORD_MIN, max=PASSWORD_MAX))]
 
@@ -73,6 +72,8 @@ class UserDetailsForm(FlaskForm):
     employee_no = StringField(_l("員工編號"), [Optional(), Length(max=32, message=_l("員工編號最多 32 字")), Regexp(
         r"^[A-Za-z0-9-]*$", message=_l("員工編號只能有英文字母、數字與連字號"))], filters=[strip])
     ge_staff = BooleanField(_l("性別平等業務相關人員（每年培力 10 小時）"))
+    civil_servant = BooleanField(_l("本所公務人員（適用每年培力時數規定；外聘委員、系統帳號不勾選）"), default=True)
+    joined_on = StringField(_l("到職日（可空白）"), [Optional(), date_check])
     email = StringField(_l("電子郵件"), [Optional(), Length(max=200), Regexp(
         r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("電子郵件格式不正確，例：name@example.gov.tw"))])
 
@@ -153,6 +154,7 @@ def add_user() -> Response | tuple[str, int]:
                          title=(form.title.data or "").strip() or None,
                          email=(form.email.data or "").strip() or None,
                          employee_no=form.employee_no.data or None, ge_staff=bool(form.ge_staff.data),
+                         civil_servant=bool(form.civil_servant.data), joined_on=parse_date(form.joined_on.data),
                          password_hash=hash_password(form.password.data or ""), created_at=clock.now())
                 s.add(u)
                 s.flush()
@@ -188,7 +190,9 @@ def _details_form(user: User, formdata: bool = True) -> EditUserForm:
     else:
         form = EditUserForm(formdata=None, prefix="details", display_name=user.display_name, sex=user.sex,
                             unit=str(user.unit_id or ""), title=user.title or "", email=user.email or "",
-                            employee_no=user.employee_no or "", ge_staff=user.ge_staff)
+                            employee_no=user.employee_no or "", ge_staff=user.ge_staff,
+                            civil_servant=user.civil_servant,
+                            joined_on=rocdate.short(user.joined_on) if user.joined_on else "")
     form.unit.choices = choices(unit_choices(_("（不屬於課室）")))
     return form
 
@@ -248,7 +252,8 @@ def edit_user(user_id: int) -> Response | tuple[str, int]:
     new = {"display_name": (form.display_name.data or "").strip(), "sex": form.sex.data,
            "unit_id": unit.id if unit else None, "title": (form.title.data or "").strip() or None,
            "email": (form.email.data or "").strip() or None, "employee_no": form.employee_no.data or None,
-           "ge_staff": bool(form.ge_staff.data)}
+           "ge_staff": bool(form.ge_staff.data), "civil_servant": bool(form.civil_servant.data),
+           "joined_on": parse_date(form.joined_on.data)}
     if taken := _employee_no_taken(new["employee_no"], u.id):
         form.employee_no.errors = [_("員工編號已用於「%(name)s」", name=taken)]
         return _user_page(u, details=form, status=422)
@@ -368,7 +373,7 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
 
 def liaison_warning(role: str, title: str | None) -> str | None:
     """The plan wants the liaison at section-chief level or above: a warning, not a refusal."""
-    if role not in (Role.LIAISON, Role.DEPUTY_LIAISON) or any(w in (title or "") for w in LIAISON_TITLES):
+    if role not in (Role.LIAISON, Role.DEPUTY_LIAISON) or title_rank_ok(title):
         return None
     message = _("請注意：性別議題聯絡人應由課長（含）以上層級擔任（職稱含課長、主任、秘書或區長），"
                 "此人職稱為「%(title)s」；角色已指派，請再確認。", title=title or _("未填"))

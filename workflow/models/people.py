@@ -76,6 +76,10 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     employee_no: Mapped[str | None] = mapped_column(String(32))  # 員工編號: how training imports find a person
     ge_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 性別平等業務相關人員 (10 h)
+    # The plan's yearly training hours bind the office's civil servants (公務人員), not an external
+    # task force member or a system account who also log in.
+    civil_servant: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    joined_on: Mapped[dt.date | None] = mapped_column(Date)  # 到職日; blank: before the records began
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=now)

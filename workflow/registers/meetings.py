@@ -10,20 +10,21 @@ The task force's approval of a case needs such a decision (the ``task_force_deci
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import clock
+from workflow import clock, rocdate
 from workflow.errors import NotFound, ValidationError
 from workflow.models import Case, TaskForceAttendance, TaskForceDecision, TaskForceMeeting, TaskForceMember
 from workflow.models.registers import ATTENDANCE, DECISIONS, MEETING_KINDS
 from workflow.people import admin_log
 from workflow.registers import task_force
 from workflow.registers.task_force import DEFAULT_RULES, Rules
+from workflow.rocdate import roc_year_bounds
 
 REVIEW_STATE = "task_force_review"
 MEETING_KIND = "task_force_meeting"  # a meeting's own case: its notice and minutes
@@ -130,14 +131,20 @@ def record_attendance(s: Session, office_id: int, actor_id: int | None, meeting_
                      after={k: v[0] for k, v in statuses.items()})
 
 
-def quorum(s: Session, meeting: TaskForceMeeting, rules: Rules = DEFAULT_RULES) -> Quorum:
-    in_office = {x.id for x in task_force.in_office(s, meeting.office_id, meeting.held_on)}
+def count_quorum(seated: Collection[int], statuses: Mapping[int, str], rules: Rules = DEFAULT_RULES) -> Quorum:
+    """The quorum of a meeting whose members in office were ``seated``, given each one's attendance."""
     counted = {"present", "proxy"} if rules.proxy_counts else {"present"}
-    present = sum(1 for a in s.scalars(select(TaskForceAttendance).where(TaskForceAttendance.meeting_id == meeting.id))
-                  if a.member_id in in_office and a.status in counted)
-    n = len(in_office)
+    present = sum(1 for i in seated if statuses.get(i) in counted)
+    n = len(seated)
     needed = n * rules.quorum_share.numerator // rules.quorum_share.denominator + 1  # more than the share
     return Quorum(n, present, needed)
+
+
+def quorum(s: Session, meeting: TaskForceMeeting, rules: Rules = DEFAULT_RULES) -> Quorum:
+    seated = [x.id for x in task_force.in_office(s, meeting.office_id, meeting.held_on)]
+    statuses = {a.member_id: a.status for a in s.scalars(
+        select(TaskForceAttendance).where(TaskForceAttendance.meeting_id == meeting.id))}
+    return count_quorum(seated, statuses, rules)
 
 
 def decide(s: Session, office_id: int, actor_id: int | None, meeting_id: int, case_id: int, *, decision: str,
@@ -225,3 +232,42 @@ def hold(s: Session, office_id: int, actor_id: int | None, *, held_on: dt.date, 
     for case_id in passes:
         decide(s, office_id, actor_id, m.id, case_id, decision="passed", votes_for=present)
     return m
+
+
+KIND_WORDS = {"regular": "定期", "adhoc": "臨時"}
+EXPORT_HEADER = ["會次", "類別", "開會日期", "地點", "通知日期", "在任委員", "出席（女）", "出席（男）", "代理出席",
+                 "請假", "達法定人數", "決議"]
+
+
+def export_rows(s: Session, office_id: int, roc_year: int, rules: Rules = DEFAULT_RULES) -> list[list[Any]]:
+    """The year's meetings with attendance by sex and each decision; four statements whatever the
+    number of meetings."""
+    first, last = roc_year_bounds(roc_year)
+    held = list(s.scalars(select(TaskForceMeeting).where(
+        TaskForceMeeting.office_id == office_id, TaskForceMeeting.held_on >= first, TaskForceMeeting.held_on <= last)
+        .order_by(TaskForceMeeting.held_on, TaskForceMeeting.number)))
+    if not held:
+        return []
+    ids = [m.id for m in held]
+    members = list(s.scalars(select(TaskForceMember).where(TaskForceMember.office_id == office_id)))
+    marks: dict[int, dict[int, str]] = {}
+    for a in s.scalars(select(TaskForceAttendance).where(TaskForceAttendance.meeting_id.in_(ids))):
+        marks.setdefault(a.meeting_id, {})[a.member_id] = a.status
+    decided: dict[int, list[str]] = {}
+    for meeting_id, decision, votes, title in s.execute(
+            select(TaskForceDecision.meeting_id, TaskForceDecision.decision, TaskForceDecision.votes_for, Case.title)
+            .join(Case, Case.id == TaskForceDecision.case_id).where(TaskForceDecision.meeting_id.in_(ids))
+            .order_by(TaskForceDecision.id)):
+        decided.setdefault(meeting_id, []).append(f"{title}：{DECISION_WORDS[decision][0]}（同意 {votes} 人）")
+    out: list[list[Any]] = []
+    for m in held:
+        seated = [x for x in members if x.term_start <= m.held_on and (x.term_end is None or x.term_end >= m.held_on)]
+        status = {x.id: marks.get(m.id, {}).get(x.id, "") for x in seated}
+        here = [x for x in seated if status[x.id] in ("present", "proxy")]
+        out.append([f"第{m.number}次", KIND_WORDS[m.kind], rocdate.short(m.held_on), m.place,
+                    rocdate.short(m.notice_on) if m.notice_on else "", len(seated),
+                    sum(1 for x in here if x.sex == "F"), sum(1 for x in here if x.sex == "M"),
+                    sum(1 for x in seated if status[x.id] == "proxy"),
+                    sum(1 for x in seated if status[x.id] == "excused"),
+                    "是" if count_quorum(list(status), status, rules).met else "否", "；".join(decided.get(m.id, []))])
+    return out

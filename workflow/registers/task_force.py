@@ -16,15 +16,21 @@ from typing import Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from workflow import rocdate
 from workflow.errors import NotFound, ValidationError
 from workflow.models import RoleAssignment, TaskForceMember, User
 from workflow.models.registers import MEMBER_ROLES, SEATS
 from workflow.people import admin_log
+from workflow.rocdate import roc_year_bounds
 from workflow.roles import Role
 
 # The liaison must be section-chief level or above (plan §5.1(2)): a title with one of these words.
 LIAISON_TITLES = ("課長", "主任", "秘書", "區長")
 SEX_WORDS = {"F": ("女性", "women"), "M": ("男性", "men")}
+# How documents and exports name a member's role and seat.
+ROLE_WORDS = {"convener": "召集人", "deputy_convener": "副召集人", "member": "委員"}
+SEAT_WORDS = {"unit_chief": "課室主管", "liaison": "性別議題聯絡人", "ge_qualified": "具性平資格人員",
+              "external_city": "外聘（市府）", "external_civil": "外聘（民間）"}
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,12 @@ class LiaisonCheck:
 
     @property
     def rank_ok(self) -> bool:
-        return self.name is not None and any(w in (self.title or "") for w in LIAISON_TITLES)
+        return self.name is not None and title_rank_ok(self.title)
+
+
+def title_rank_ok(title: str | None) -> bool:
+    """Is a liaison with this title at section-chief level or above (plan §5.1(2))?"""
+    return any(w in (title or "") for w in LIAISON_TITLES)
 
 
 def liaison(s: Session, office_id: int, day: dt.date) -> LiaisonCheck:
@@ -167,3 +178,18 @@ def liaison(s: Session, office_id: int, day: dt.date) -> LiaisonCheck:
                or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= day))
         .order_by(RoleAssignment.id).limit(1)).one_or_none()
     return LiaisonCheck(row[0], row[1]) if row else LiaisonCheck(None, None)
+
+
+EXPORT_HEADER = ["姓名", "性別", "職務", "席次", "服務單位／職稱", "任期開始", "任期結束"]
+
+
+def export_rows(s: Session, office_id: int, roc_year: int) -> list[list[str]]:
+    """Every member whose term touches the year (those who left kept, with their last day)."""
+    first, last = roc_year_bounds(roc_year)
+    rows = s.scalars(select(TaskForceMember).where(
+        TaskForceMember.office_id == office_id, TaskForceMember.term_start <= last,
+        or_(TaskForceMember.term_end.is_(None), TaskForceMember.term_end >= first)))
+    order = {r: i for i, r in enumerate(MEMBER_ROLES)}
+    return [[m.name, SEX_WORDS[m.sex][0][:1], ROLE_WORDS[m.role], SEAT_WORDS[m.seat], m.affiliation,
+             rocdate.short(m.term_start), rocdate.short(m.term_end) if m.term_end else ""]
+            for m in sorted(rows, key=lambda m: (order[m.role], m.term_start, m.id))]

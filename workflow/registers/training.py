@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import clock
+from workflow import rocdate
 from workflow.models import CourseCode, TrainingRecord, Unit, User
 from workflow.rocdate import roc_year_bounds
 
@@ -69,17 +69,18 @@ def cedaw_codes(s: Session) -> frozenset[str]:
 
 
 def compliance(s: Session, office_id: int, roc_year: int, rules: Rules = DEFAULT_RULES) -> list[PersonYear]:
-    """Every active person of the office with their year's hours and what they still lack; two
-    statements whatever the number of people and records."""
+    """Every active civil servant of the office with their year's hours and what they still lack;
+    three statements whatever the number of people and records. Someone who joined after the year
+    is left out; someone who joined during it is marked (``joined``)."""
     first, last = roc_year_bounds(roc_year)
     codes = cedaw_codes(s)
     people: dict[int, PersonYear] = {}
     for u, unit in s.execute(select(User, Unit.name).outerjoin(Unit, Unit.id == User.unit_id)
-                             .where(User.office_id == office_id, User.active).order_by(Unit.id, User.id)):
-        joined_on = u.created_at.astimezone(clock.TAIPEI).date()
-        if joined_on > last:
+                             .where(User.office_id == office_id, User.active, User.civil_servant)
+                             .order_by(Unit.id, User.id)):
+        if u.joined_on is not None and u.joined_on > last:
             continue  # not yet here that year
-        joined = joined_on if joined_on > first else None
+        joined = u.joined_on if u.joined_on is not None and u.joined_on > first else None
         people[u.id] = PersonYear(u.id, u.display_name, unit or "", bool(u.ge_staff), joined)
     for r in s.execute(select(TrainingRecord.user_id, TrainingRecord.category, TrainingRecord.mode,
                               TrainingRecord.course_code, TrainingRecord.hours)
@@ -107,6 +108,20 @@ def compliance(s: Session, office_id: int, roc_year: int, rules: Rules = DEFAULT
                               f"gender-equality staff need {_h(rules.ge_staff_hours)} h: {_h(lack)} h short"))
     return list(people.values())
 
+
+
+COMPLIANCE_HEADER = ["姓名", "單位", "性別平等業務相關人員", "年中到職", "性別主流化時數", "CEDAW 實體時數", "合計時數",
+                     "達成", "尚缺", "宜參加進階課程"]
+
+
+def compliance_rows(people: list[PersonYear]) -> list[list[Any]]:
+    """The compliance view as a table (what the page shows, for export)."""
+    def hours(x: float) -> float | int:  # 2 rather than 2.0 in a CSV cell; still a number in a spreadsheet
+        return int(x) if float(x).is_integer() else x
+
+    return [[p.name, p.unit, "是" if p.ge_staff else "", rocdate.short(p.joined) if p.joined else "",
+             hours(p.gm_hours), hours(p.cedaw_hours), hours(p.total_hours), "是" if p.met else "否",
+             "；".join(zh for zh, _en in p.missing), "是" if p.should_advance else ""] for p in people]
 
 def person_records(s: Session, user_id: int, roc_year: int) -> list[TrainingRecord]:
     first, last = roc_year_bounds(roc_year)

@@ -26,7 +26,7 @@ from web.exports import FORMATS, download
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
-from workflow import clock
+from web.registers.common import roc_year_arg
 from workflow.errors import NotFound, ValidationError
 from workflow.models import Unit
 from workflow.registers import budget
@@ -58,11 +58,6 @@ def can_keep() -> bool:
     return unit == KEEPING_UNIT and holds_any(frozenset({Role.STAFF, Role.CHIEF}))
 
 
-def _year() -> int:
-    raw = request.args.get("year", "")
-    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 3 else clock.current_roc_year()
-    return year if 100 <= year <= 200 else clock.current_roc_year()
-
 
 def _form(formdata: Any = None) -> ItemForm:
     form = ItemForm(formdata=formdata, prefix="item")
@@ -73,7 +68,7 @@ def _form(formdata: Any = None) -> ItemForm:
 
 def _page(status: int = 200, *, form: ItemForm | None = None, problem: str | None = None,
           row_errors: dict[int, str] | None = None) -> tuple[str, int]:
-    year = _year()
+    year = roc_year_arg()
     rows = budget.items(session(), current_user.office_id, year)
     return render_template("registers_budget.html", year=year, rows=rows, totals=budget.totals(rows), rate=budget.rate,
                            words=budget.CATEGORY_WORDS, can_keep=can_keep(), form=form or _form(),
@@ -101,7 +96,7 @@ def add() -> Response | tuple[str, int]:
         return _page(422, form=form, problem=_fix_message())
     try:
         with database().unit_of_work() as uow:
-            budget.add_item(uow.session, current_user.office_id, current_user.id, roc_year=_year(),
+            budget.add_item(uow.session, current_user.office_id, current_user.id, roc_year=roc_year_arg(),
                             category=form.category.data, item=form.item.data, unit_id=form.unit_id.data,
                             budgeted=form.budgeted.data, executed=form.executed.data)
             uow.commit()
@@ -111,7 +106,7 @@ def add() -> Response | tuple[str, int]:
             target.errors = [*target.errors, localized(*msg)]
         return _page(422, form=form, problem=_fix_message())
     flash(_("已新增預算項目「%(item)s」。", item=form.item.data), "success")
-    return redirect(url_for(".show", year=_year()), 303)
+    return redirect(url_for(".show", year=roc_year_arg()), 303)
 
 
 @bp.post("/<int:item_id>/executed")
@@ -134,12 +129,12 @@ def set_executed(item_id: int) -> Response | tuple[str, int]:
     except ValidationError as exc:
         return _page(422, row_errors={item_id: "；".join(localized(*m) for m in exc.errors.values())})
     flash(_("已登錄執行數。"), "success")
-    return redirect(url_for(".show", year=_year()), 303)
+    return redirect(url_for(".show", year=roc_year_arg()), 303)
 
 
 @bp.get("/export.<any(csv, ods, xlsx):fmt>")
 @login_required
 def export(fmt: str) -> Response:
-    year = _year()
+    year = roc_year_arg()
     return download(fmt, _("%(year)s年性別預算", year=year), f"gender-budget-{year}", budget.EXPORT_HEADER,
                     budget.export_rows(session(), current_user.office_id, year))

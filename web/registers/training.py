@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -20,7 +20,7 @@ from web.db import database, session
 from web.exports import FORMATS, download
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
-from workflow import clock
+from web.registers.common import roc_year_arg
 from workflow.registers import training, training_import
 from workflow.registers.training_import import ImportRefused
 from workflow.roles import Role
@@ -44,15 +44,10 @@ def _nav() -> dict[str, Any]:
     return {"can_see_training": can_see_training}
 
 
-def _year() -> int:
-    raw = request.args.get("year", "")
-    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 3 else clock.current_roc_year()
-    return year if 100 <= year <= 200 else clock.current_roc_year()
-
 
 def _page(status: int = 200, *, form: ImportForm | None = None, errors: list[Any] | None = None,
           year: int | None = None) -> tuple[str, int]:
-    year = year or _year()
+    year = year or roc_year_arg()
     people = training.compliance(session(), current_user.office_id, year)
     return render_template("registers_training.html", year=year, people=people,
                            short=sum(1 for p in people if not p.met), form=form or ImportForm(formdata=None),
@@ -87,14 +82,14 @@ def import_training() -> Response | tuple[str, int]:
     except ImportRefused as exc:
         return _page(422, form=form, errors=exc.errors)
     flash(summary.line(), "success")
-    return redirect(url_for(".show", year=_year()), 303)
+    return redirect(url_for(".show", year=roc_year_arg()), 303)
 
 
 @bp.get("/training/mine")
 @login_required
 def mine() -> str:
     """Anyone's own hours (個人資料: a person may always see what is held about them)."""
-    year = _year()
+    year = roc_year_arg()
     me = next((p for p in training.compliance(session(), current_user.office_id, year)
                if p.user_id == current_user.id), None)
     records = training.person_records(session(), current_user.id, year)
@@ -107,6 +102,18 @@ def mine() -> str:
 def export_training(fmt: str) -> Response:
     if not can_see_training():
         abort(403)
-    year = _year()
+    year = roc_year_arg()
     rows = training_import.export_rows(session(), current_user.office_id, year)
     return download(fmt, _("%(year)s年培力紀錄", year=year), f"training-{year}", training_import.EXPORT_HEADER, rows)
+
+
+@bp.get("/training/compliance.<any(csv, ods, xlsx):fmt>")
+@login_required
+def export_compliance(fmt: str) -> Response:
+    """Who has done how much against the plan's hours (the table on the page), for the year."""
+    if not can_see_training():
+        abort(403)
+    year = roc_year_arg()
+    rows = training.compliance_rows(training.compliance(session(), current_user.office_id, year))
+    return download(fmt, _("%(year)s年培力時數達成情形", year=year), f"training-compliance-{year}",
+                    training.COMPLIANCE_HEADER, rows)

@@ -27,7 +27,8 @@ from web.exports import FORMATS, download
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
-from workflow import clock, storage
+from web.registers.common import roc_year_arg
+from workflow import storage
 from workflow.errors import NotFound, ValidationError
 from workflow.models import OutreachPhoto, Unit
 from workflow.registers import outreach
@@ -79,11 +80,6 @@ def _units() -> list[SelectChoice]:
     return [SelectChoice(i, n) for i, n in session().execute(q.order_by(Unit.id))]
 
 
-def _year() -> int:
-    raw = request.args.get("year", "")
-    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 3 else clock.current_roc_year()
-    return year if 100 <= year <= 200 else clock.current_roc_year()
-
 
 def _period() -> str | None:
     p = request.args.get("period")
@@ -100,7 +96,7 @@ def _event_form(formdata: Any = None) -> EventForm:
 
 def _page(status: int = 200, *, event: EventForm | None = None, photo_errors: dict[int, list[str]] | None = None,
           problem: str | None = None) -> tuple[str, int]:
-    year, period = _year(), _period()
+    year, period = roc_year_arg(), _period()
     first, last = period_bounds(year, period)
     rows = outreach.events(session(), current_user.office_id, first, last)
     s = session()
@@ -148,7 +144,7 @@ def add() -> Response | tuple[str, int]:
             target.errors = [*target.errors, localized(*msg)]
         return _page(422, event=form, problem=_("有欄位需要修正，請看各欄位下方的說明；您輸入的內容都還在。"))
     flash(_("已登錄宣導活動「%(name)s」。", name=e.name), "success")
-    return redirect(url_for(".show", year=_year()), 303)
+    return redirect(url_for(".show", year=roc_year_arg()), 303)
 
 
 @bp.post("/<int:event_id>/photos")
@@ -180,7 +176,7 @@ def add_photo(event_id: int) -> Response | tuple[str, int]:
     if errors:
         return _page(422, photo_errors={event_id: errors}, problem=_("照片沒有上傳：%(why)s", why="；".join(errors)))
     flash(_("已加入照片。"), "success")
-    return redirect(url_for(".show", year=_year()), 303)
+    return redirect(url_for(".show", year=roc_year_arg()), 303)
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -201,6 +197,6 @@ def photo(photo_id: int) -> Response:
 @bp.get("/export.<any(csv, ods, xlsx):fmt>")
 @login_required
 def export(fmt: str) -> Response:
-    year = _year()
+    year = roc_year_arg()
     return download(fmt, _("%(year)s年宣導紀錄", year=year), f"outreach-{year}", outreach.EXPORT_HEADER,
                     outreach.export_rows(session(), current_user.office_id, year))
