@@ -1,8 +1,9 @@
 """Access to objects named in a URL, in one place: every view that takes an id goes through here.
 
-A case of another office answers 404 exactly like a case that does not exist, so ids reveal
-nothing. What a user may *do* with a case is decided by ``workflow.cases`` (role, unit,
-separation of duties); this module decides only what they may *see*.
+A case of another office, or one of this office the user may not read (another unit's draft),
+answers 404 exactly like a case that does not exist, so ids reveal nothing. What a user may *do*
+with a case is decided by ``workflow.cases`` (role, unit, separation of duties); this module
+decides only what they may *see* (the rule itself is ``workflow.people.reading``).
 """
 
 from __future__ import annotations
@@ -12,24 +13,49 @@ from typing import Protocol
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import ColumnElement, and_
 
-from web.db import session
+from web.db import database, session
 from workflow import clock
+from workflow.engine import registry
 from workflow.models import Case
-from workflow.people import permissions
+from workflow.people import permissions, reading
 
 
 class OfficeMember(Protocol):
     @property
+    def id(self) -> int: ...
+
+    @property
     def office_id(self) -> int: ...
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+
+def reader(user: OfficeMember) -> reading.Reader:
+    """The person as far as reading goes (their capacities are kept for the request)."""
+    return reading.Reader(user.id, user.unit_id,
+                          permissions.capacities(session(), user.id, user.office_id, clock.today()))
 
 
 def load_case_for(user: OfficeMember, case_id: int) -> Case:
-    """The case with this id if ``user``'s office owns it; otherwise abort with 404."""
+    """The case with this id if ``user`` may read it (``workflow.people.reading``: its office, and
+    its unit or the reviewers on its path); otherwise abort with 404, as for a case that does not
+    exist."""
     case = session().get(Case, case_id)
     if case is None or case.office_id != user.office_id:
         abort(404)
+    defn = registry.default().get(database(), case.kind, case.workflow_version, session())
+    if not reading.may_read(reader(user), case, defn):
+        abort(404)
     return case
+
+
+def readable_cases(user: OfficeMember) -> ColumnElement[bool]:
+    """The same rule as a condition on ``Case`` for lists and search (the office included)."""
+    return and_(Case.office_id == user.office_id,
+                reading.readable(reader(user), reading.every_version(database(), session())))
 
 
 def holds_any(roles: Container[str]) -> bool:

@@ -60,6 +60,18 @@ PERSONNEL_STAFF = frozenset({"personnel_staff", "personnel_staff2"})  # may edit
 OUTREACH = frozenset({"social_staff", "liaison", "deputy_liaison", *(
     k for k, (_unit, roles) in STAFFING.items() if {"staff", "chief"} & set(roles))})
 BUDGET = frozenset({"liaison", "deputy_liaison", "accounting_staff", "accounting_chief"})
+# Who reads which case (workflow/people/reading.py): its unit, the secretariat, the liaisons and the
+# administrator; once submitted, also the reviewers on its path (the task force with its members).
+READ_ALL = frozenset({"secretariat", "liaison", "deputy_liaison", "admin"})
+
+
+def unit_people(unit: str) -> frozenset[str]:
+    return frozenset(k for k, (u, _roles) in STAFFING.items() if u == unit)
+
+
+DRAFT_READERS = unit_people("personnel") | READ_ALL  # personnel_staff's training report, a draft
+REVIEW_READERS = DRAFT_READERS | {"convener", "deputy_convener", "member"}  # the same kind, submitted
+POSTING_READERS = unit_people("social") | READ_ALL  # a web posting: its line has no task force
 
 
 @dataclass
@@ -147,12 +159,13 @@ def page(viewers: frozenset[str] | None = None, *, other: int = 200, ok: int = 2
     return expect
 
 
-def case_route(inside: Expect | int) -> Expect:
-    """A route on a case of the test office: the other office's user gets 404 (ids reveal nothing)."""
+def case_route(inside: Expect | int, readers: frozenset[str]) -> Expect:
+    """A route on a case of the test office: the other office's user, and anyone of this office who
+    may not read the case (``readers``), gets 404 (ids reveal nothing)."""
     def expect(role: str) -> int:
         if role == ANON:
             return 302
-        if role == OTHER:
+        if role == OTHER or role not in readers:
             return 404
         return inside(role) if callable(inside) else inside
     return expect
@@ -206,7 +219,9 @@ TABLE: dict[str, Entry] = {
     "budget.set_executed": Entry(lambda w: "/registers/budget/999999/executed",
                                  post=page(BUDGET, ok=422, other=403), changes_state=True),
     "task_force.add_written": Entry(lambda w: f"/task-force/cases/{w.review}/written",
-                                    post=case_route(only(TASK_FORCE_REGISTER, 422, 403)), changes_state=True),
+                                    # the register's keepers are checked before the case is read
+                                    post=case_route(only(TASK_FORCE_REGISTER, 422, 403), OFFICE_PEOPLE),
+                                    changes_state=True),
     "task_force.add_member": Entry(lambda w: "/task-force/members", post=page(TASK_FORCE_REGISTER, ok=422, other=403),
                                    changes_state=True),
     "task_force.end_member": Entry(lambda w: "/task-force/members/1/end",
@@ -214,10 +229,12 @@ TABLE: dict[str, Entry] = {
     "task_force.add_meeting": Entry(lambda w: "/task-force/meetings",
                                     post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
-    "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200)),
-    "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx", get=case_route(200)),
+    "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200, REVIEW_READERS)),
+    "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx",
+                            get=case_route(200, REVIEW_READERS)),
     # The form has no version: refused as malformed (400) once the case is found.
-    "cases.act": Entry(lambda w: f"/cases/{w.review}/actions/approve", post=case_route(400), changes_state=True),
+    "cases.act": Entry(lambda w: f"/cases/{w.review}/actions/approve", post=case_route(400, REVIEW_READERS),
+                       changes_state=True),
     # The queue's viewers only, checked before the case is loaded: the other office's user (not a
     # viewer) gets 403 whatever the id, which says nothing about the id either. An empty form (no
     # version) is malformed: 400.
@@ -225,10 +242,11 @@ TABLE: dict[str, Entry] = {
                             post=page(FAILED_POSTINGS, other=403, ok=400), changes_state=True),
     # Empty forms (no version): refused as malformed (400) before any role check; the workflow
     # refuses anyone but the secretariat (tests/web/test_publishing_web.py).
-    "publishing.retry": Entry(lambda w: f"/publishing/{w.failed}/retry", post=case_route(400), changes_state=True),
-    "publishing.manual": Entry(lambda w: f"/publishing/{w.failed}/manual", post=case_route(400),
+    "publishing.retry": Entry(lambda w: f"/publishing/{w.failed}/retry", post=case_route(400, POSTING_READERS),
+                              changes_state=True),
+    "publishing.manual": Entry(lambda w: f"/publishing/{w.failed}/manual", post=case_route(400, POSTING_READERS),
                                changes_state=True),
-    "publishing.send_back": Entry(lambda w: f"/publishing/{w.failed}/return", post=case_route(400),
+    "publishing.send_back": Entry(lambda w: f"/publishing/{w.failed}/return", post=case_route(400, POSTING_READERS),
                                   changes_state=True),
     # A logged-in user is sent to their work (303); a POST without credentials re-displays the form.
     "auth.login": Entry(lambda w: "/login", get=only(frozenset({ANON}), 200, 303),
@@ -248,17 +266,21 @@ TABLE: dict[str, Entry] = {
     # An empty form from someone who may create cases: 422 (the form again, with its errors).
     "mine.new": Entry(lambda w: "/mine/new", changes_state=True,
                       post=lambda role: 302 if role == ANON else 422 if role in CREATORS else 403),
-    "edit.edit": Entry(lambda w: f"/cases/{w.draft}/edit", get=case_route(only(PERSONNEL_STAFF, 200, 403))),
-    "edit.save": Entry(lambda w: f"/cases/{w.draft}/edit", post=case_route(only(PERSONNEL_STAFF, 400, 403)),
-                       changes_state=True),
+    "edit.edit": Entry(lambda w: f"/cases/{w.draft}/edit",
+                       get=case_route(only(PERSONNEL_STAFF, 200, 403), DRAFT_READERS)),
+    "edit.save": Entry(lambda w: f"/cases/{w.draft}/edit",
+                       post=case_route(only(PERSONNEL_STAFF, 400, 403), DRAFT_READERS), changes_state=True),
     "edit.fill_from_registers": Entry(lambda w: f"/cases/{w.draft}/fill",
-                                post=case_route(only(PERSONNEL_STAFF, 400, 403)), changes_state=True),
+                                      post=case_route(only(PERSONNEL_STAFF, 400, 403), DRAFT_READERS),
+                                      changes_state=True),
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
-    "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400), changes_state=True),
-    "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}", get=case_route(200)),
-    # No version in the form: malformed for everyone; who may remove is tested with the uploads.
-    "uploads.remove": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}/remove", post=case_route(400),
+    "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400, DRAFT_READERS),
                             changes_state=True),
+    "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}",
+                              get=case_route(200, DRAFT_READERS)),
+    # No version in the form: malformed for everyone; who may remove is tested with the uploads.
+    "uploads.remove": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}/remove",
+                            post=case_route(400, DRAFT_READERS), changes_state=True),
     "notifications.show": Entry(lambda w: "/notifications", get=page()),
     # No such notification for anyone (each person's own are checked by the inbox's tests).
     "notifications.mark": Entry(lambda w: "/notifications/999999999/read",
@@ -551,14 +573,14 @@ API_TABLE: dict[str, ApiEntry] = {
     "api.create": ApiEntry("POST", lambda w: "/api/v1/cases", only(PERSONNEL_STAFF, 422, 403),
                            body=lambda w: {"kind": "training_report", "roc_year": 115, "period": "Q1", "title": ""},
                            other=403),
-    "api.case": ApiEntry("GET", lambda w: f"/api/v1/cases/{w.review}", everyone(200), other=404),
+    "api.case": ApiEntry("GET", lambda w: f"/api/v1/cases/{w.review}", case_route(200, REVIEW_READERS), other=404),
     "api.document": ApiEntry("GET", lambda w: f"/api/v1/cases/{w.review}/documents/{w.document}/docx",
-                             everyone(200), other=404),
+                             case_route(200, REVIEW_READERS), other=404),
     "api.edit_fields": ApiEntry("PATCH", lambda w: f"/api/v1/cases/{w.draft}/fields",
-                                only(PERSONNEL_STAFF, 422, 403), other=404,
+                                case_route(only(PERSONNEL_STAFF, 422, 403), DRAFT_READERS), other=404,
                                 body=lambda w: {"version": _version(w, w.draft), "fields": {"summary": [1]}}),
     "api.transition": ApiEntry("POST", lambda w: f"/api/v1/cases/{w.review}/transitions",
-                               only(frozenset({"personnel_chief"}), 422, 403), other=404,
+                               case_route(only(frozenset({"personnel_chief"}), 422, 403), REVIEW_READERS), other=404,
                                body=lambda w: {"trigger": "return_for_revision", "version": _version(w, w.review)}),
 }
 

@@ -314,15 +314,17 @@ def test_missing_comment_and_failed_condition_are_422(office: OfficeFixture,
 def test_wrong_role_is_403_and_wrong_state_409(office: OfficeFixture, api_as: Callable[[str], Api]) -> None:
     cid = submitted(office)
     v = case_row(office.db, cid).version
-    resp = api_as("social_chief")("POST", f"/api/v1/cases/{cid}/transitions", json={"trigger": "approve",
-                                                                                     "version": v})
+    resp = api_as("convener")("POST", f"/api/v1/cases/{cid}/transitions", json={"trigger": "approve",
+                                                                                 "version": v})
     assert resp.status_code == 403 and resp.get_json()["code"] == "permission_denied"
     # Fields change only in a draft (or a returned case); the drafter of another unit may not edit.
     resp = api_as("personnel_staff")("PATCH", f"/api/v1/cases/{cid}/fields", json={"version": v, "fields": {}})
     assert resp.status_code == 409 and resp.get_json()["code"] == "transition_not_allowed"
-    resp = api_as("social_staff")("PATCH", f"/api/v1/cases/{office.case('training_report')}/fields",
-                                  json={"version": 1, "fields": {}})
-    assert resp.status_code == 403
+    draft = office.case("training_report")
+    resp = api_as("liaison")("PATCH", f"/api/v1/cases/{draft}/fields", json={"version": 1, "fields": {}})
+    assert resp.status_code == 403  # reads every case, drafts none of this kind
+    resp = api_as("social_staff")("PATCH", f"/api/v1/cases/{draft}/fields", json={"version": 1, "fields": {}})
+    assert resp.status_code == 404  # another unit's draft is not found
     assert case_row(office.db, cid).state == "section_review"
 
 
@@ -357,6 +359,19 @@ def test_cases_filters_and_cursor(office: OfficeFixture, api_as: Callable[[str],
     assert [c["id"] for c in call("GET", "/api/v1/cases?state=draft&kind=outreach_report").get_json()["items"]] \
         == [ids[3]]
     assert call("GET", "/api/v1/cases?state=filed").get_json()["items"] == []
+
+
+def test_the_list_holds_only_what_the_person_may_read(office: OfficeFixture, api_as: Callable[[str], Api]) -> None:
+    draft, sent = office.case("training_report"), submitted(office)
+    social = office.case("outreach_report")
+
+    def listed(who: str) -> set[int]:
+        return {c["id"] for c in api_as(who)("GET", "/api/v1/cases?limit=200").get_json()["items"]}
+
+    assert {draft, sent} <= listed("personnel_chief") and social not in listed("personnel_chief")
+    assert listed("convener") & {draft, sent, social} == {sent}  # the task force: submitted cases only
+    assert listed("social_staff") & {draft, sent, social} == {social}
+    assert {draft, sent, social} <= listed("secretariat")
 
 
 def test_queue_is_the_html_queue(office: OfficeFixture, api_as: Callable[[str], Api]) -> None:

@@ -295,7 +295,8 @@ def test_submit_incomplete_names_each_missing_field(office: OfficeFixture,
 def test_edit_is_for_the_units_drafters_only(office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
                                              as_user: Callable[[str], Browser]) -> None:
     cid = office.case("training_report")
-    assert as_user("civil_staff").get(edit_url(cid)).status_code == 403
+    assert as_user("secretariat").get(edit_url(cid)).status_code == 403  # reads the draft, may not edit it
+    assert as_user("civil_staff").get(edit_url(cid)).status_code == 404  # another unit's draft: not found
     other = office_factory()
     theirs = other.case("training_report")
     assert as_user("personnel_staff").get(edit_url(theirs)).status_code == 404

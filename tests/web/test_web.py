@@ -158,17 +158,20 @@ def test_a_case_of_another_office_is_not_found(
     assert case_row(office.db, cid).state == "section_review"
 
 
-@pytest.mark.parametrize("key", ["personnel_staff", "personnel_chief", "civil_chief", "secretariat", "nobody"])
-def test_anyone_in_the_office_can_open_a_case(as_user: Callable[[str], Browser], office: OfficeFixture,
-                                              key: str) -> None:
-    assert as_user(key).get(f"/cases/{submitted(office)}").status_code == 200
+@pytest.mark.parametrize(("key", "status"), [
+    ("personnel_staff", 200), ("personnel_chief", 200), ("secretariat", 200), ("liaison", 200), ("convener", 200),
+    ("member", 200), ("civil_chief", 404), ("social_staff", 404), ("nobody", 404)])
+def test_a_submitted_case_is_read_by_its_unit_and_the_reviewers_on_its_path(
+        as_user: Callable[[str], Browser], office: OfficeFixture, key: str, status: int) -> None:
+    """Another unit's chief or staff member finds nothing there, as for a case that does not exist."""
+    assert as_user(key).get(f"/cases/{submitted(office)}").status_code == status
 
 
 def test_without_the_role_there_is_no_button_and_a_forced_post_is_refused(
     as_user: Callable[[str], Browser], office: OfficeFixture
 ) -> None:
     cid = submitted(office)
-    b = as_user("civil_chief")  # a chief, but of another unit
+    b = as_user("convener")  # reads it (on its path), but the chief's step is not theirs
     page = b.get(f"/cases/{cid}")
     assert forms(page.get_data(as_text=True)).keys() == {"/logout"}
     assert "您目前無須對這個案件採取動作。" in text(page)

@@ -28,6 +28,7 @@ class ApiUser:
     id: int
     office_id: int
     token_id: int
+    unit_id: int | None = None
 
 
 def api_user() -> ApiUser:
@@ -55,7 +56,7 @@ def _authenticate() -> None:
     user = _token_user()
     if user is None:
         raise Unauthorized()
-    g.api_user = ApiUser(user.user_id, user.office_id, user.token_id)
+    g.api_user = ApiUser(user.user_id, user.office_id, user.token_id, user.unit_id)
 
 
 def _rate_key() -> str:

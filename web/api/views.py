@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from documents.service import document_store
 from web import case_page
-from web.access import load_case_for
+from web.access import load_case_for, readable_cases
 from web.api import errors as api_errors
 from web.api import schemas as sch
 from web.api.blueprint import api_user, bp
@@ -146,9 +146,10 @@ def _summary(case: Case, unit_name: str) -> dict[str, Any]:
 @documented(422)
 def cases(limit: int, state: str | None = None, kind: str | None = None, year: int | None = None,
           cursor: int | None = None) -> dict[str, Any]:
-    """The office's cases, newest first, limit at a time (at most 200); pass next_cursor as cursor for more."""
+    """The office's cases you may read, newest first, limit at a time (at most 200); pass next_cursor as
+    cursor for more."""
     q = (select(Case, Unit.name, Unit.name_en).join(Unit, Unit.id == Case.unit_id)
-         .where(Case.office_id == api_user().office_id))
+         .where(readable_cases(api_user())))
     if state:
         q = q.where(Case.state == state)
     if kind:

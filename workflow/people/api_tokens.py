@@ -48,6 +48,7 @@ class TokenUser:
     token_id: int
     user_id: int
     office_id: int
+    unit_id: int | None = None
 
 
 def digest(token: str) -> str:
@@ -143,7 +144,7 @@ def authenticate(db: Database, token: str) -> TokenUser | None:
     with db.unit_of_work(write=False) as uow:
         row = uow.session.execute(
             select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.revoked_at,
-                   ApiToken.last_used_at, User.id.label("user_id"), User.office_id, User.active)
+                   ApiToken.last_used_at, User.id.label("user_id"), User.office_id, User.unit_id, User.active)
             .join(User, User.id == ApiToken.user_id)
             .where(ApiToken.prefix == prefix)
         ).one_or_none()
@@ -155,4 +156,4 @@ def authenticate(db: Database, token: str) -> TokenUser | None:
         with db.unit_of_work() as uow:
             uow.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
             uow.commit()
-    return TokenUser(row.id, row.user_id, row.office_id)
+    return TokenUser(row.id, row.user_id, row.office_id, row.unit_id)
