@@ -80,7 +80,7 @@ def test_cases_list(demo: Demo) -> None:
 def test_case_show(demo: Demo, in_review: list[dict[str, Any]]) -> None:
     case = in_review[0]
     assert case["state"] == "section_review"
-    assert case["allowed_triggers"] == ["approve", "return_for_revision"]
+    assert case["allowed_triggers"] == ["approve", "return_for_revision", "take_back"]
     history = case["history"]
     assert [h["seq"] for h in history] == list(range(1, len(history) + 1))
     assert history[0]["event"] == "created"

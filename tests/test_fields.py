@@ -152,7 +152,7 @@ def test_save_fields_on_a_draft_only(office: OfficeFixture) -> None:
     before = case_row(office, cid)
     with pytest.raises(TransitionNotAllowed) as err:
         drafts.save_fields(cid, u["personnel_staff"], training(summary="送出後偷改"), db=db)
-    assert err.value.allowed == ["approve", "return_for_revision"]
+    assert err.value.allowed == ["approve", "return_for_revision", "take_back"]
     after = case_row(office, cid)
     assert (after.version, after.fields, after.history_seq) == (before.version, before.fields, before.history_seq)
 

@@ -51,6 +51,7 @@ _REVIEW: dict[tuple[str, str], Spec] = {
     ("submit", "returned"): ("section_review", ("@drafter",), SUBMIT),
     ("withdraw", "draft"): ("withdrawn", ("@drafter",), ()),
     ("withdraw", "returned"): ("withdrawn", ("@drafter",), ()),
+    ("take_back", "section_review"): ("draft", ("@drafter",), ("is_submitter",)),
     ("approve", "section_review"): ("secretariat_review", ("chief",), NOT_SUBMITTER),
     ("return_for_revision", "section_review"): ("returned", ("chief",), COMMENT),
     ("return_for_revision", "secretariat_review"): ("returned", ("secretariat",), COMMENT),
@@ -248,6 +249,8 @@ def expected(kind: str, state: str, trigger: str, holder: str, *, comment: bool)
     for cond in conditions:
         if cond == "not_submitter" and submitted and holder == SUBMITTER:
             return Outcome(error=ConditionFailed, detail=cond)
+        if cond == "is_submitter" and not (submitted and holder == SUBMITTER):
+            return Outcome(error=ConditionFailed, detail=cond)
         if cond == "comment_given" and not comment:
             return Outcome(error=ConditionFailed, detail=cond)
         # fields_complete and attachments_present hold: the table's cases are complete; so does
@@ -329,6 +332,8 @@ class Table:
     def for_holder(self, kind: str, state: str, trigger: str, holder: str) -> int:
         """A fresh case ``holder`` may move: not one they submitted if the transition forbids that."""
         _dest, _roles, conditions = LINES[KINDS[kind].line].transitions[(trigger, state)]
+        if "is_submitter" in conditions:
+            return self.fresh(kind, state, lambda submitter: submitter == holder)
         return self.fresh(kind, state, lambda submitter: not (submitter == holder and "not_submitter" in conditions))
 
     def decided(self, cid: int, kind: str) -> None:

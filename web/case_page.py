@@ -53,10 +53,14 @@ class ActionView:
     secondary: bool  # sends the case back or away: drawn less prominently
     form: ActionForm
     needs_confirm: bool = False  # ends the case for good (withdraw): a box to tick first
+    takes_comment: bool = False  # an optional 意見 (e.g. on 核准), kept in the history
 
 
 # Triggers that end a case for good: the form asks for a ticked box, so one click cannot do it.
 CONFIRMED_TRIGGERS = frozenset({"withdraw"})
+SECONDARY_TRIGGERS = frozenset({"return_for_revision", "withdraw", "take_back"})
+# Actions of the drafter on their own case: nobody reads a comment there.
+NO_COMMENT_TRIGGERS = frozenset({"submit", "withdraw", "take_back"})
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def available_transitions(s: Session, user_id: int, case: Case, defn: Definition
         if cap is None:
             continue
         submitted_it = case.submitted_by_id is not None and case.submitted_by_id in (user_id, cap.on_behalf_of)
-        if "not_submitter" in t.conditions and submitted_it:
+        if ("not_submitter" in t.conditions and submitted_it) or ("is_submitter" in t.conditions and not submitted_it):
             continue
         out.append(t)
     return out
@@ -162,7 +166,8 @@ def available_transitions(s: Session, user_id: int, case: Case, defn: Definition
 def _action(t: TransitionSpec, defn: Definition, version: int) -> ActionView:
     form = ActionForm(prefix=t.trigger, formdata=None, version=str(version))
     return ActionView(t.trigger, trigger_label(t.trigger), state_label(defn, t.dest), "comment_given" in t.conditions,
-                      t.trigger in ("return_for_revision", "withdraw"), form, t.trigger in CONFIRMED_TRIGGERS)
+                      t.trigger in SECONDARY_TRIGGERS, form, t.trigger in CONFIRMED_TRIGGERS,
+                      t.trigger not in NO_COMMENT_TRIGGERS)
 
 
 def _states(defn: Definition, current: str) -> list[StateView]:

@@ -17,6 +17,7 @@ from workflow.errors import NotFound
 TRIGGERS: dict[str, LazyString] = {
     "submit": _l("送出審核"),
     "withdraw": _l("撤回"),
+    "take_back": _l("收回"),
     "approve": _l("核准"),
     "return_for_revision": _l("退回修正"),
     "file_with_city_group": _l("函送推動組備查"),

@@ -51,7 +51,7 @@ def test_case_page_shows_state_fields_actions_and_history(
     # actions this chief may take, each a POST form carrying the case version
     found = forms(html)
     approve, back = found[f"/cases/{cid}/actions/approve"], found[f"/cases/{cid}/actions/return_for_revision"]
-    assert approve["approve-version"] == "2" and "approve-comment" not in approve
+    assert approve["approve-version"] == "2" and approve["approve-comment"] == ""  # 意見（選填）
     assert "return_for_revision-comment" in back  # a comment is required to return a case
     # history: who did what, from which state to which
     assert "建立案件" in words and "送出審核" in words and "草稿 → 課長審核" in words
@@ -222,3 +222,28 @@ def test_english_can_be_chosen_and_chinese_is_the_default(
     b.get("/lang/zh_TW")
     assert "我的工作" in text(b.get("/"))
     assert b.get("/lang/fr").status_code == 404
+
+
+def test_the_submitter_takes_a_case_back_until_the_chief_acts(as_user: Callable[[str], Browser],
+                                                              office: OfficeFixture) -> None:
+    """收回: the person who submitted gets the button while the case waits for the chief; it goes
+    back to a draft, recorded in the history; once the chief has acted, there is nothing to take back."""
+    cid = submitted(office)
+    staff = as_user("personnel_staff")
+    page = staff.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f"/cases/{cid}/actions/take_back" in forms(page)
+    stale = forms(page)[f"/cases/{cid}/actions/take_back"]
+    assert f"/cases/{cid}/actions/take_back" not in forms(as_user("personnel_staff2").get(f"/cases/{cid}")
+                                                          .get_data(as_text=True))  # same unit, did not submit
+    resp = staff.submit(f"/cases/{cid}", f"/cases/{cid}/actions/take_back")
+    assert resp.status_code == 303 and case_row(office.db, cid).state == "draft"
+    words = text(staff.get(f"/cases/{cid}"))
+    assert "收回" in words and "課長審核 → 草稿" in words
+    # Sent again and approved by the chief (with a comment): no taking back any more.
+    assert staff.submit(f"/cases/{cid}", f"/cases/{cid}/actions/submit").status_code == 303
+    chief = as_user("personnel_chief")
+    assert chief.submit(f"/cases/{cid}", f"/cases/{cid}/actions/approve", comment="內容完整，同意").status_code == 303
+    assert "內容完整，同意" in text(chief.get(f"/cases/{cid}"))  # 核准 with a comment, kept in the history
+    assert f"/cases/{cid}/actions/take_back" not in forms(staff.get(f"/cases/{cid}").get_data(as_text=True))
+    assert staff.client.post(f"/cases/{cid}/actions/take_back", data=stale).status_code == 409  # the old page
+    assert case_row(office.db, cid).state == "secretariat_review"

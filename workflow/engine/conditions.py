@@ -65,6 +65,12 @@ def _not_submitter(ctx: CheckContext) -> Failure:
     return None
 
 
+def _is_submitter(ctx: CheckContext) -> Failure:
+    if ctx.submitted_by_id is not None and ctx.submitted_by_id in (ctx.actor_id, ctx.principal_id):
+        return None
+    return ("只有送出案件的人可以收回", "only the person who submitted the case can take it back")
+
+
 def _comment_given(ctx: CheckContext) -> Failure:
     if ctx.comment and ctx.comment.strip():
         return None
@@ -86,6 +92,7 @@ CONDITIONS: dict[str, Condition] = {
         Condition("fields_complete", "必填欄位皆已完成", "all required fields are complete", _fields_complete),
         Condition("attachments_present", "已上傳必要附件", "required attachments are present", _attachments_present),
         Condition("not_submitter", "審核者不是送出者", "the actor did not submit the case", _not_submitter),
+        Condition("is_submitter", "執行者是送出者", "the actor submitted the case", _is_submitter),
         Condition("comment_given", "已填寫意見", "a comment is given", _comment_given),
         Condition("task_force_decided", "專案小組會議已決議通過", "a quorate task force meeting passed it",
                   _task_force_decided),
