@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from web.case_documents import DocumentGroup, groups, versions
 from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.i18n import localized
@@ -22,7 +23,7 @@ from workflow.calendar import deadlines
 from workflow.db import Database
 from workflow.engine import registry
 from workflow.engine.definitions import Definition, FieldSpec, TransitionSpec
-from workflow.models import Attachment, Case, Document, HistoryEvent, Unit, User
+from workflow.models import Attachment, Case, HistoryEvent, Unit, User
 from workflow.people import permissions
 
 
@@ -87,18 +88,6 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
-class DocumentView:
-    id: int
-    label: str
-    version: int  # 1 for the first of this name on this case, 2 for the next, ...
-    status: str
-    created_at: dt.datetime
-    sha256: str | None
-    formats: list[str]
-    problem: str | None
-
-
-@dataclass(frozen=True)
 class CasePage:
     case: Case
     kind_label: str
@@ -111,7 +100,7 @@ class CasePage:
     actions: list[ActionView]
     history: list[HistoryView]
     attachments: list[AttachmentView]
-    documents: list[DocumentView]
+    documents: list[DocumentGroup]
     step: deadlines.StepDeadline | None = None  # the current review step's deadline (or its stopped clock)
     step_overdue: bool = False
 
@@ -137,7 +126,7 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
         actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn)],
         history=_history(s, case, defn),
         attachments=_attachments(s, case.id),
-        documents=documents(s, case.id),
+        documents=groups(versions(s, case, defn)),
         step=(step := deadlines.step_deadline(s, case)),
         step_overdue=step is not None and step.overdue(clock.today()),
     )
@@ -242,21 +231,6 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
             detail=detail,
         ))
     return out
-
-
-def documents(s: Session, case_id: int) -> list[DocumentView]:
-    """Every version of every generated document, newest first."""
-    rows = list(s.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.cause_seq,
-                                                                                        Document.id)))
-    seen: dict[str, int] = {}
-    out = []
-    for d in rows:
-        seen[d.name] = seen.get(d.name, 0) + 1
-        formats = [f for f, key in (("docx", d.storage_key), ("odt", d.odt_key), ("pdf", d.pdf_key)) if key]
-        out.append(DocumentView(d.id, document_label(d.name), seen[d.name], d.status, d.created_at, d.sha256,
-                                formats if d.status == "ready" else [],
-                                d.last_error if d.status == "failed" else d.conversion_error))
-    return list(reversed(out))
 
 
 def _attachments(s: Session, case_id: int) -> list[AttachmentView]:

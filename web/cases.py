@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from documents.service import document_store
-from web import case_page
+from web import case_documents, case_page
 from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
@@ -67,13 +67,24 @@ def ready_document(case: Case, document_id: int, fmt: str) -> tuple[Document, st
     return doc, key
 
 
+@bp.get("/<int:case_id>/documents")
+@login_required
+def documents(case_id: int) -> str:
+    """The case page's documents section alone, for web/static/documents.js to refresh it while
+    documents are being made."""
+    case = load_case_for(current_user, case_id)
+    defn = registry.default().get(database(), case.kind, case.workflow_version, session())
+    page = {"case": case, "documents": case_documents.groups(case_documents.versions(session(), case, defn))}
+    return render_template("_case_documents.html", page=page)
+
+
 @bp.get("/<int:case_id>/documents/<int:document_id>.<any(docx, odt, pdf):fmt>")
 @login_required
 def download(case_id: int, document_id: int, fmt: str) -> Response:
     case = load_case_for(current_user, case_id)
     doc, key = ready_document(case, document_id, fmt)
-    version = sum(1 for d in case_page.documents(session(), case.id) if d.label == document_label(doc.name)
-                  and d.id <= doc.id)
+    defn = registry.default().get(database(), case.kind, case.workflow_version, session())
+    version = next(d.version for d in case_documents.versions(session(), case, defn) if d.id == doc.id)
     name = f"{case.title}-{document_label(doc.name)}-v{version}.{fmt}"
     return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
                      download_name=name, max_age=0, etag=(doc.sha256 or False) if fmt == "docx" else False)

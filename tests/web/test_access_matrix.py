@@ -230,6 +230,7 @@ TABLE: dict[str, Entry] = {
                                     post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
     "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200, REVIEW_READERS)),
+    "cases.documents": Entry(lambda w: f"/cases/{w.review}/documents", get=case_route(200, REVIEW_READERS)),
     "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx",
                             get=case_route(200, REVIEW_READERS)),
     # The form has no version: refused as malformed (400) once the case is found.

@@ -15,13 +15,13 @@ from tests.web.conftest import Browser, submitted, text
 from workflow.models import Document, OutboxMessage
 
 
-def _render_pending(office: OfficeFixture, case_id: int) -> list[Document]:
+def _render_pending(office: OfficeFixture, case_id: int, *, convert: bool = False) -> list[Document]:
     db = office.db
     with db.unit_of_work(write=False) as uow:
         ids = list(uow.session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.payload["case_id"].as_integer() == case_id)))
     for i in ids:
-        service.process_outbox(db, i, convert_formats=False)
+        service.process_outbox(db, i, convert_formats=convert)
     with db.unit_of_work(write=False) as uow:
         return list(uow.session.scalars(select(Document).where(Document.case_id == case_id)))
 
@@ -29,8 +29,8 @@ def _render_pending(office: OfficeFixture, case_id: int) -> list[Document]:
 def test_documents_are_listed_and_downloadable(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
     cid = submitted(office)
     before = text(as_user("personnel_chief").get(f"/cases/{cid}"))
-    assert "此案件尚未產生文件" in before
-    docs = _render_pending(office, cid)
+    assert "簽 第 1 版 課長審核時" in before and "產生中…" in before  # asked for, no worker has run yet
+    docs = _render_pending(office, cid, convert=True)  # the conversions are asked for; no worker runs them here
     assert {d.name for d in docs} == {"sign_memo", "training_results"}
     chief = as_user("personnel_chief")
     page = chief.get(f"/cases/{cid}")
@@ -81,3 +81,45 @@ def test_another_office_cannot_download(as_user: Callable[[str], Browser], offic
     # And a document id that belongs to another case of the right office is 404 as well.
     mine = submitted(office)
     assert as_user("personnel_chief").get(f"/cases/{mine}/documents/{doc.id}.docx").status_code == 404
+
+
+def test_each_document_shows_its_latest_version_first_and_folds_the_earlier_ones(
+        as_user: Callable[[str], Browser], office: OfficeFixture, monkeypatch) -> None:
+    """The 簽 made for the chief and again for the secretariat: one row, 第 2 版 made 秘書室審核時, the
+    first folded beneath; no hash prefixes; while anything is still being made the section says so
+    and carries the address it refreshes itself from; a document that failed says why and whom to tell."""
+    import contextlib
+
+    from documents import context as contexts
+    from tests.web.conftest import forms
+    from workflow.cases import approval
+
+    cid = submitted(office)
+    _render_pending(office, cid)
+    approval.fire(cid, "approve", office.users["personnel_chief"], db=office.db)
+    chief = as_user("personnel_chief")
+    html = chief.get(f"/cases/{cid}").get_data(as_text=True)
+    assert f'data-refresh="/cases/{cid}/documents"' in html  # the secretariat's 簽 is not made yet
+    fragment = chief.get(f"/cases/{cid}/documents")
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert "簽 第 2 版 最新 秘書室審核時" in text(fragment) and "產生中…" in text(fragment)
+    assert forms(html)  # the page itself is whole
+
+    def broken(loaded):
+        raise ValueError("課程欄位不是表格")
+
+    monkeypatch.setitem(contexts.BUILDERS, "training_results", broken)
+    with office.db.unit_of_work(write=False) as uow:
+        waiting = list(uow.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.payload["case_id"].as_integer() == cid, OutboxMessage.processed_at.is_(None))))
+    for i in waiting:  # the 簽 renders; the 成果表's builder breaks
+        with contextlib.suppress(ValueError):
+            service.process_outbox(office.db, i, convert_formats=False)
+    page = chief.get(f"/cases/{cid}").get_data(as_text=True)
+    words = text(chief.get(f"/cases/{cid}"))
+    memo = words[words.index("簽 第 2 版"):]
+    assert memo.startswith("簽 第 2 版 最新 秘書室審核時")
+    assert "較早的版本（1）" in memo and "第 1 版・課長審核時" in memo
+    assert "產生失敗，請通知系統管理者檢查文件範本。 原因：ValueError: 課程欄位不是表格" in words
+    assert 'data-refresh' not in page  # nothing is being made any more: the page stops asking
+    assert 'class="meta sha"' not in page

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.wrappers import Response
 
 from documents.service import document_store
-from web import case_page
+from web import case_documents, case_page
 from web.access import load_case_for, readable_cases
 from web.api import errors as api_errors
 from web.api import schemas as sch
@@ -34,7 +34,7 @@ from workflow.cases import approval, drafts
 from workflow.engine import registry
 from workflow.engine.definitions import Definition, FieldSpec
 from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
-from workflow.models import Case, Document, HistoryEvent, Office, Unit, User
+from workflow.models import Case, HistoryEvent, Office, Unit, User
 from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
 from workflow.views.queues import QueueItem, queue_for
@@ -181,13 +181,11 @@ def _history(s: Session, case: Case) -> list[dict[str, Any]]:
             for ev, who, for_whom in rows]
 
 
-def _documents(s: Session, case_id: int) -> list[dict[str, Any]]:
-    names: dict[int, str] = {i: n for i, n in s.execute(select(Document.id, Document.name)
-                                                        .where(Document.case_id == case_id))}
-    return [{"id": d.id, "name": names.get(d.id, ""), "label": d.label, "version": d.version, "status": d.status,
+def _documents(s: Session, case: Case, defn: Definition) -> list[dict[str, Any]]:
+    return [{"id": d.id, "name": d.name, "label": d.label, "version": d.version, "status": d.status,
              "created_at": d.created_at, "sha256": d.sha256, "problem": d.problem,
-             "downloads": {f: url_for("api.document", case_id=case_id, document_id=d.id, fmt=f) for f in d.formats}}
-            for d in case_page.documents(s, case_id)]
+             "downloads": {f: url_for("api.document", case_id=case.id, document_id=d.id, fmt=f) for f in d.formats}}
+            for d in reversed(case_documents.versions(s, case, defn)) if d.id]  # made (or being made) by a worker
 
 
 def _detail(case: Case) -> dict[str, Any]:
@@ -209,7 +207,7 @@ def _detail(case: Case) -> dict[str, Any]:
                      "to_state_label": state_label(defn, t.dest), "needs_comment": "comment_given" in t.conditions}
                     for t in case_page.available_transitions(s, user.id, case, defn)],
         "history": _history(s, case),
-        "documents": _documents(s, case.id),
+        "documents": _documents(s, case, defn),
     })
     return out
 
