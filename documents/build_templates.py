@@ -24,7 +24,8 @@ KAI = "標楷體"
 LATIN = "Times New Roman"
 
 
-def _fonts(rpr_parent: object, size: float | None = None) -> None:
+def set_fonts(rpr_parent: object, size: float | None = None) -> None:
+    """標楷體 for Chinese and Times New Roman for Latin letters and digits on a run or style."""
     rpr = rpr_parent.get_or_add_rPr()  # type: ignore[attr-defined]
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
@@ -45,9 +46,9 @@ def new_document(title: str) -> Document:
     normal = doc.styles["Normal"]
     normal.font.name = LATIN
     normal.font.size = Pt(16)
-    _fonts(normal.element)
+    set_fonts(normal.element)
     for name in ("Table Grid",):
-        _fonts(doc.styles[name].element)
+        set_fonts(doc.styles[name].element)
     doc.core_properties.title = title
     doc.core_properties.author = "caseflow"
     # Footer with the case reference (rendered too: headers and footers go through the sandbox).
@@ -59,7 +60,7 @@ def new_document(title: str) -> Document:
 
 def _run(paragraph: object, text: str, size: float | None = None, bold: bool = False) -> None:
     run = paragraph.add_run(text)  # type: ignore[attr-defined]
-    _fonts(run._r)
+    set_fonts(run._r)
     if size:
         run.font.size = Pt(size)
     run.bold = bold

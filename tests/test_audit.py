@@ -246,3 +246,29 @@ def test_verify_is_not_fooled_by_a_transition_committed_while_it_reads(private_d
     assert fired, "the concurrent approval did not happen"
     assert result == {cid: None}, str(result[cid])
     assert breaks(private_db, office.id) == {cid: None}
+
+
+# -- the history for an auditor ------------------------------------------------------------------
+def test_the_history_export_states_each_event_and_the_chain_check(office: OfficeFixture) -> None:
+    """What the export prints is the rows: names (代理 included), steps, comments, full hashes, and
+    the result of checking the chain, which turns to a failure naming the event once it is tampered."""
+    from documents import history_export
+
+    db = office.db
+    cid = reviewed_case(office)
+    h = history_export.load(db, cid)
+    assert h.intact and h.check.startswith("歷程雜湊鏈驗證通過：5 筆紀錄連續、未經修改")
+    assert [r[0] for r in h.rows] == ["1", "2", "3", "4", "5"]
+    returned = h.rows[2]
+    assert returned[3:8] == ["退回修正", "personnel_chief", "", "課長審核 → 退回修正", "第2列時數請依簽到表更正"]
+    with db.engine.connect() as conn:
+        hashes = [r[0] for r in conn.execute(select(HistoryEvent.hash).where(HistoryEvent.case_id == cid)
+                                             .order_by(HistoryEvent.seq))]
+    assert [r[8] for r in h.rows] == hashes
+    assert history_export.table_rows(h)[-1][:3] == ["驗證", "", h.check]
+
+    tamper(db, "UPDATE case_history SET comment = '同意' WHERE case_id = :cid AND seq = 3", cid=cid)
+    after = history_export.load(db, cid)
+    assert not after.intact
+    assert after.check == "歷程雜湊鏈驗證失敗：第 3 筆紀錄的內容與其雜湊值不符（寫入後被修改過）。"
+    assert after.rows[2][7] == "同意"  # it prints what the row now says, and says the row was changed

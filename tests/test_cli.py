@@ -145,6 +145,7 @@ BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ("case id not a number", ["case", "show", "abc"], ["case id must be a number", "'abc'", "caseflow cases list"]),
     ("document id not a number", ["documents", "rerender", "第3份"], ["document id must be a number", "第3份"]),
     ("unknown case (fire)", ["case", "fire", "999999", "approve", "--as", "{chief}"], ["999999"]),
+    ("unknown case (history)", ["case", "history", "999999", "-o", "history.csv"], ["999999"]),
     ("unknown user", ["case", "fire", "{case}", "approve", "--as", "nobody.here"], ["nobody.here"]),
     ("unknown trigger", ["case", "fire", "{case}", "frobnicate", "--as", "{chief}"], ["frobnicate", "approve"]),
     ("unknown kind (diagram)", ["workflow", "show", "no_such_kind"], ["no_such_kind", "training_report"]),
@@ -216,3 +217,15 @@ def test_training_import_all_or_nothing_compliance_and_export(demo: Demo, tmp_pa
     text = out.read_text("utf-8-sig")
     assert text.splitlines()[0] == "姓名,員工編號,單位,課程名稱,課程代碼,課程類別,時數,上課方式,上課日期"
     assert "張家豪,,社會課,CEDAW 實務,410,CEDAW,1,實體,115.09.30" in text
+
+
+def test_case_history_for_an_auditor(demo: Demo, in_review: list[dict[str, Any]], tmp_path: Path) -> None:
+    """`caseflow case history` writes every event with the chain check, and says the chain is intact."""
+    case = demo.json("case", "show", str(in_review[0]["id"]))  # as it is now (other tests act on it)
+    out = tmp_path / "history.csv"
+    res = demo.run("case", "history", str(case["id"]), "--format", "csv", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == f"{len(case['history'])} events written to {out}; chain: intact"
+    rows = out.read_text("utf-8-sig").splitlines()
+    assert rows[0].startswith("序號,時間（臺北）,事件,動作,處理人,代理,狀態變化,意見,雜湊值（SHA-256）")
+    assert len(rows) == len(case["history"]) + 2 and rows[-1].startswith("驗證,,歷程雜湊鏈驗證通過")

@@ -13,8 +13,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, send_fi
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from documents import convert, history_export
 from documents.service import document_store
-from web import case_documents, case_page
+from web import case_documents, case_page, exports
 from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
@@ -88,6 +89,27 @@ def download(case_id: int, document_id: int, fmt: str) -> Response:
     name = f"{case.title}-{document_label(doc.name)}-v{version}.{fmt}"
     return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
                      download_name=name, max_age=0, etag=(doc.sha256 or False) if fmt == "docx" else False)
+
+
+@bp.get("/<int:case_id>/history.<any(csv, ods, xlsx, pdf):fmt>")
+@login_required
+def history(case_id: int, fmt: str) -> Response | tuple[str, int]:
+    """The case's history for an auditor, with the result of its hash chain check: a table (the
+    export path of every table) or a PDF (LibreOffice, started for this file: audits are rare)."""
+    case = load_case_for(current_user, case_id)
+    h = history_export.load(database(), case.id)
+    name = f"case-{case.id}-history"
+    if fmt != "pdf":
+        return exports.download(fmt, f"案件{case.id}歷程", name, history_export.HEADER, history_export.table_rows(h))
+    if convert.soffice_path() is None:
+        return render_error(503, _("這台伺服器沒有安裝 LibreOffice，無法產生 PDF；請改下載 CSV。"),
+                            back=url_for(".show", case_id=case.id))
+    try:
+        pdf = history_export.to_pdf(h, current_user.display_name, convert.ColdConverter())
+    except convert.ConversionError:
+        return render_error(503, _("PDF 轉檔失敗，請稍後再試，或改下載 CSV。"), back=url_for(".show", case_id=case.id))
+    return send_file(io.BytesIO(pdf), mimetype=MEDIA_TYPES["pdf"], as_attachment=True, download_name=f"{name}.pdf",
+                     max_age=0)
 
 
 @bp.post("/<int:case_id>/actions/<string(maxlength=40):trigger>")

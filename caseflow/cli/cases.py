@@ -1,15 +1,18 @@
-"""``caseflow cases`` / ``case`` / ``audit``: list and show cases, fire a transition as a user, and
-verify every case's hash-chained history."""
+"""``caseflow cases`` / ``case`` / ``audit``: list and show cases, export one's history for an
+auditor, fire a transition as a user, and verify every case's hash-chained history."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
 
 from caseflow.cli.base import CASE_ID, App, dump, fail, main, pass_app, user_id
+from documents import convert, history_export
+from web.exports import export
 from workflow.cases import approval
 from workflow.db import Database
 from workflow.engine import audit, registry
@@ -103,6 +106,31 @@ def case_show(app: App, case_id: int, as_json: bool) -> None:
         move = f"{h['from']} -> {h['to']}" if h["from"] else (h["to"] or "")
         click.echo(f"   #{h['seq']:<3} {h['at']:%Y-%m-%d %H:%M} {h['event']:<10} {h['trigger'] or '':<22} "
                    f"{move:<40} {who}" + (f"  «{h['comment']}»" if h["comment"] else ""))
+
+
+@case.command("history")
+@click.argument("case_id", type=CASE_ID)
+@click.option("--format", "fmt", type=click.Choice(["csv", "ods", "xlsx", "pdf"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--by", "exported_by", default="caseflow", show_default=True, help="Who exports, printed on the PDF.")
+@pass_app
+def case_history(app: App, case_id: int, fmt: str, output: Path, exported_by: str) -> None:
+    """A case's history for an auditor, with its hash chain check (exit 1 when the chain is broken)."""
+    with app.db.unit_of_work(write=False) as uow:
+        if uow.session.get(Case, case_id) is None:
+            fail(f"no case {case_id} (see `caseflow cases list`)")
+    h = history_export.load(app.db, case_id)
+    if fmt == "pdf":
+        converter = convert.default()
+        if converter is None:
+            raise click.ClickException("PDF needs LibreOffice (soffice), which is not installed; use --format csv")
+        output.write_bytes(history_export.to_pdf(h, exported_by, converter))
+    else:
+        output.write_bytes(export(fmt, f"案件{case_id}歷程", history_export.HEADER, history_export.table_rows(h)))
+    click.echo(f"{len(h.rows)} events written to {output}; chain: {'intact' if h.intact else 'BROKEN'}")
+    if not h.intact:
+        click.echo(f"caseflow: {h.check}", err=True)
+        sys.exit(1)
 
 
 @case.command("fire")

@@ -231,6 +231,7 @@ TABLE: dict[str, Entry] = {
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
     "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200, REVIEW_READERS)),
     "cases.documents": Entry(lambda w: f"/cases/{w.review}/documents", get=case_route(200, REVIEW_READERS)),
+    "cases.history": Entry(lambda w: f"/cases/{w.review}/history.csv", get=case_route(200, REVIEW_READERS)),
     "cases.download": Entry(lambda w: f"/cases/{w.review}/documents/{w.document}.docx",
                             get=case_route(200, REVIEW_READERS)),
     # The form has no version: refused as malformed (400) once the case is found.

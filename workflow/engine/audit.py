@@ -76,6 +76,7 @@ class Break:
     seq: int
     event_id: int | None
     problem: str
+    problem_zh: str = ""  # the same in Traditional Chinese, for the history export
 
     def __str__(self) -> str:
         where = f"case {self.case_id} event #{self.seq}" + (f" (id {self.event_id})" if self.event_id else "")
@@ -86,17 +87,22 @@ def verify_case(events: list[HistoryEvent], case: Case) -> Break | None:
     prev = GENESIS
     for n, ev in enumerate(events, start=1):
         if ev.seq != n:
-            return Break(case.id, n, ev.id, f"event #{n} is missing (found #{ev.seq} instead)")
+            return Break(case.id, n, ev.id, f"event #{n} is missing (found #{ev.seq} instead)",
+                         f"第 {n} 筆紀錄不見了（接著的是第 {ev.seq} 筆）")
         if ev.prev_hash != prev:
-            return Break(case.id, n, ev.id, "link to the previous event does not match")
+            return Break(case.id, n, ev.id, "link to the previous event does not match",
+                         f"第 {n} 筆紀錄與前一筆的鏈結不符")
         if hash_of(ev) != ev.hash:
-            return Break(case.id, n, ev.id, "event content does not match its hash (changed after it was written)")
+            return Break(case.id, n, ev.id, "event content does not match its hash (changed after it was written)",
+                         f"第 {n} 筆紀錄的內容與其雜湊值不符（寫入後被修改過）")
         prev = ev.hash
     if case.history_seq != len(events):
         return Break(case.id, len(events) + 1, None,
-                     f"case says {case.history_seq} events, found {len(events)} (events removed?)")
+                     f"case says {case.history_seq} events, found {len(events)} (events removed?)",
+                     f"案件記載 {case.history_seq} 筆紀錄，實有 {len(events)} 筆（紀錄被刪除？）")
     if case.history_head != prev:
-        return Break(case.id, len(events), None, "case's chain head does not match its last event")
+        return Break(case.id, len(events), None, "case's chain head does not match its last event",
+                     "案件記載的鏈首與最後一筆紀錄不符")
     return None
 
 
