@@ -15,6 +15,7 @@ from web.db import database, session
 from web.exports import download
 from web.i18n import gettext as _
 from web.labels import kind_label, period_label, state_label
+from workflow import rocdate
 from workflow.engine import registry
 from workflow.roles import Role
 from workflow.views import board as boardmod
@@ -107,7 +108,7 @@ def show() -> str:
 
 def _export_rows(b: boardmod.Board) -> tuple[list[str], list[list[Any]]]:
     header = [_("案件"), _("類別"), _("標題"), _("課室"), _("目前步驟"), _("期限"), _("逾期天數"), _("目前處理人")]
-    rows = [[r.case_id, kind_label(r.kind), r.title, r.unit_name, state_word(r.state), r.due_date.isoformat(),
+    rows = [[r.case_id, kind_label(r.kind), r.title, r.unit_name, state_word(r.state), rocdate.short(r.due_date),
              r.days_overdue, "、".join(r.holders)] for r in b.rows]
     return header, rows
 

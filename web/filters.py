@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Flask
 
+from web.i18n import is_english
 from workflow import rocdate
 from workflow.clock import TAIPEI
 
@@ -42,5 +43,12 @@ def filesize(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
+def paren(text: object) -> str:
+    """A parenthesised aside in the page's language: 「（人事室）」 in Chinese, " (Personnel Office)"
+    in English (full-width brackets after an English word read as a typo)."""
+    return f" ({text})" if is_english() else f"（{text}）"
+
+
 def register_filters(app: Flask) -> None:
-    app.jinja_env.filters.update(roc=roc, roc_long=roc_long, roc_datetime=roc_datetime, filesize=filesize)
+    app.jinja_env.filters.update(roc=roc, roc_long=roc_long, roc_datetime=roc_datetime, filesize=filesize,
+                                 paren=paren)

@@ -483,3 +483,34 @@ def test_reference_page_describes_every_operation_without_scripts(app: Flask) ->
             assert f"{method.upper()} {path}" in html
     assert "<script" not in html and "cdn" not in html.lower()
     assert "TransitionResult" in html and "Authorization: Bearer" in html
+
+
+def test_reference_page_speaks_the_pages_language(app: Flask) -> None:
+    """Chinese first: every operation's summary, every parameter and every status in zh-TW (a new
+    endpoint without words in web/api/reference_words.py fails here); English when asked."""
+    from web.api import reference
+    from web.api import reference_words as words
+
+    client = app.test_client()
+    doc = client.get("/api/v1/openapi.json").get_json()
+    html = client.get("/api-docs").get_data(as_text=True)
+    english = [f"{op.method} {op.path}: {what}" for op in reference.operations(doc, chinese=True)
+               for what, w in [("summary", op.summary), *((p.name, p.description) for p in op.parameters),
+                               *((p.name, p.description) for p in op.body_props), *op.statuses]
+               if w.lang == "en"]
+    assert english == [], "add their words to web/api/reference_words.py"
+    assert 'lang="en"' not in html.split("<main", 1)[1]
+    assert words.SUMMARIES["GET /api/v1/me"] in html and words.STATUSES["409"] in html
+    client.get("/lang/en")
+    page = client.get("/api-docs").get_data(as_text=True)
+    assert "office, unit and roles today" in page and words.SUMMARIES["GET /api/v1/me"] not in page
+
+
+def test_an_unknown_state_or_kind_filter_is_422_naming_the_known_ones(api_as: Callable[[str], Api]) -> None:
+    call = api_as("liaison")
+    resp = call("GET", "/api/v1/cases?state=limbo&kind=training_report")
+    assert resp.status_code == 422 and "limbo" in resp.get_json()["errors"]["state"]
+    assert "section_review" in resp.get_json()["errors"]["state"]
+    resp = call("GET", "/api/v1/cases?kind=trainng_report")
+    assert resp.status_code == 422 and "training_report" in resp.get_json()["errors"]["kind"]
+    assert call("GET", "/api/v1/cases?state=filed&kind=training_report").status_code == 200

@@ -110,5 +110,17 @@ def test_board_exports_the_same_table_as_csv_ods_and_xlsx(office: OfficeFixture,
     tables = {ext: _as_csv_by_libreoffice(r.get_data(), ext, tmp_path) for ext, r in got.items()}
     assert tables["csv"][0][:3] == ["案件", "類別", "標題"]
     assert any("115年第1季培力成果報告" in row for row in tables["csv"])
+    due = next(row[5] for row in tables["csv"] if "115年第1季培力成果報告" in row)
+    assert due == "115.04.10"  # ROC dates, as everywhere else
     assert len(tables["csv"]) > 2
     assert tables["ods"] == tables["csv"] and tables["xlsx"] == tables["csv"]
+
+
+def test_the_on_time_chart_draws_each_bar_against_its_whole() -> None:
+    """A quarter with nothing on time is still a bar (an empty one on its track), with the scale marked."""
+    from web.charts import bars
+
+    svg = str(bars("準時完成率", [("115.01-03", 0.0, "0/4 (0%)"), ("115.04-06", 0.75, "3/4 (75%)")]))
+    assert svg.count('fill="#e7ebf0"') == 2  # a track per bar
+    assert ">0%<" in svg and ">50%<" in svg and ">100%<" in svg
+    assert 'width="0" height="22" fill="#12355b"' in svg and "0/4 (0%)" in svg

@@ -55,3 +55,31 @@ def test_dates_are_roc_dates_in_taipei_time() -> None:
     assert roc(late_evening_utc) == "113.04.10"
     assert roc_datetime(late_evening_utc) == "113.04.10 01:30"
     assert roc(None) == roc_datetime(None) == ""
+
+
+def test_english_pages_use_english_brackets_and_no_raw_placeholders(as_user, office) -> None:
+    """In English, an aside reads " (Personnel Office)", not 「Section staff（人事室）」; the plan's
+    titles on the admin calendar show a year, not "{year}"."""
+    import re
+
+    from tests.web.conftest import text
+
+    admin = as_user("admin")
+    admin.get("/lang/en")
+    mixed = re.compile(r"[A-Za-z][A-Za-z .,]*（")
+    for url in ("/admin/users", "/admin/calendar", "/task-force", "/"):
+        words = text(admin.get(url))
+        assert not mixed.findall(words), (url, mixed.findall(words)[:5])
+    assert "Section chief (" in text(admin.get("/admin/users"))
+    calendar = text(admin.get("/admin/calendar"))
+    assert "{year}" not in calendar and "Training result report (Q1)" in calendar
+    admin.get("/lang/zh_TW")
+    assert "課長（" in text(admin.get("/admin/users"))
+
+
+def test_every_page_has_an_icon(as_user) -> None:
+    b = as_user("personnel_staff")
+    html = b.get("/").get_data(as_text=True)
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    icon = b.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.data.startswith(b"<svg")

@@ -36,7 +36,7 @@ from web.admin.common import (
 from web.db import session
 from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
-from web.labels import kind_label
+from web.labels import kind_label, period_label
 from workflow import clock, rocdate
 from workflow.engine import registry
 from workflow.models import (
@@ -98,7 +98,7 @@ def _calendar_page(*, obligation: dict[int, ObligationForm] | None = None, limit
         "admin_calendar.html", plans=plans, obligations=obligations, ob_forms=forms, limits=limits,
         limit_form=limit or _step_limit_form(False), closures=closures,
         closure_form=closure or ClosureForm(formdata=None, prefix="closure"), kind_label=kind_label,
-        confirm=ConfirmForm(formdata=None, confirm="yes"),
+        period_label=period_label, year=clock.current_roc_year(), confirm=ConfirmForm(formdata=None, confirm="yes"),
     ), status
 
 

@@ -140,6 +140,22 @@ def _summary(case: Case, unit_name: str) -> dict[str, Any]:
             "due_date": case.due_date, "entered_state_at": case.entered_state_at, "url": _case_url(case.id)}
 
 
+def _known_filters(state: str | None, kind: str | None) -> None:
+    """An unknown kind or state matches nothing because it is a typo: say so (422) rather than
+    answer an empty list that looks like "no such cases"."""
+    reg = registry.default()
+    errors: dict[str, tuple[str, str]] = {}
+    if kind and kind not in reg.files:
+        errors["kind"] = (f"沒有「{kind}」這種案件類別；可用：{'、'.join(sorted(reg.files))}",
+                          f"no kind {kind!r}; known: {', '.join(sorted(reg.files))}")
+    states = sorted({st.name for d in reg.files.values() if not kind or d.kind == kind for st in d.states})
+    if state and state not in states:
+        errors["state"] = (f"沒有「{state}」這個狀態；可用：{'、'.join(states)}",
+                           f"no state {state!r}; known: {', '.join(states)}")
+    if errors:
+        abort(api_errors.from_domain(ValidationError(errors)))
+
+
 @bp.get("/cases")
 @bp.arguments(sch.CaseQuerySchema, location="query", as_kwargs=True)
 @bp.response(200, sch.CaseListSchema)
@@ -148,6 +164,7 @@ def cases(limit: int, state: str | None = None, kind: str | None = None, year: i
           cursor: int | None = None) -> dict[str, Any]:
     """The office's cases you may read, newest first, limit at a time (at most 200); pass next_cursor as
     cursor for more."""
+    _known_filters(state, kind)
     q = (select(Case, Unit.name, Unit.name_en).join(Unit, Unit.id == Case.unit_id)
          .where(readable_cases(api_user())))
     if state:

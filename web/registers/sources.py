@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import url_for
 
+from web.filters import paren
 from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import period_label
@@ -66,11 +67,11 @@ def links(case: Case) -> list[Link]:
         return []
     year = case.roc_year - 1 if case.kind == "annual_result" else case.roc_year
     period = case.period if src.by_period and case.period not in (None, "Y") else None
-    when = _("%(year)s年", year=year) + (period_label(period) if period else "")
+    when = _("%(year)s年%(period)s", year=year, period=period_label(period)) if period else _("%(year)s年", year=year)
     out = []
     for endpoint in PAGES[src.register]:
         args: dict[str, Any] = {"year": year}
         if period and endpoint in ("outreach.show", "registers.show"):
             args["period"] = period
-        out.append(Link(f"{localized(*PAGE_WORDS[endpoint])}（{when}）", url_for(endpoint, **args)))
+        out.append(Link(localized(*PAGE_WORDS[endpoint]) + paren(when), url_for(endpoint, **args)))
     return out
