@@ -34,6 +34,13 @@ PAGES = [
     ("convener", "/task-force", "a11y-task-force"),
     ("admin", "/admin/office", "a11y-admin-office"),
     ("admin", "/admin/users/6", "a11y-admin-user"),  # a chief: the unit move's checkbox is shown
+    ("admin", "/admin/course-codes", "a11y-admin-course-codes"),
+    ("personnel.staff", "/registers/training", "a11y-training-register"),
+    ("civil.staff", "/registers/training/mine", "a11y-my-training"),
+    ("social.staff", "/registers/outreach", "a11y-outreach-register"),
+    ("accounting.staff", "/registers/budget", "a11y-budget-register"),
+    ("secretariat", "/cases/2", "a11y-case-documents"),  # several versions of its documents
+    (None, "/api-docs", "a11y-api-docs"),
 ]
 
 
