@@ -30,7 +30,8 @@ from workflow.models import Case, HistoryEvent, Office, Unit, User
 
 HEADER = ["序號", "時間（臺北）", "事件", "動作", "處理人", "代理", "狀態變化", "意見", "雜湊值（SHA-256）"]
 EVENT_WORDS = {"created": "建立案件", "transition": "狀態變更", "edited": "修改內容", "attachment": "上傳附件",
-               "attachment_removed": "移除附件", "document": "產生文件", "publication": "網站刊登"}
+               "attachment_removed": "移除附件", "document": "產生文件", "publication": "網站刊登",
+               "migrated": "改用新版流程"}
 SYSTEM_NAME = "系統"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -229,3 +230,26 @@ def test_case_history_for_an_auditor(demo: Demo, in_review: list[dict[str, Any]]
     rows = out.read_text("utf-8-sig").splitlines()
     assert rows[0].startswith("序號,時間（臺北）,事件,動作,處理人,代理,狀態變化,意見,雜湊值（SHA-256）")
     assert len(rows) == len(case["history"]) + 2 and rows[-1].startswith("驗證,,歷程雜湊鏈驗證通過")
+
+
+def test_offices_seed_and_workflow_migrate(demo: Demo) -> None:
+    """`offices seed --taoyuan` twice creates the 13 offices once; `workflow migrate --dry-run`
+    lists what would move and moves nothing; without it the cases move and their history says so."""
+    first, second = demo.run("offices", "seed", "--taoyuan"), demo.run("offices", "seed", "--taoyuan")
+    assert first.stdout.strip() == "13 offices: 13 created, 0 already there; 65 units added", first.stderr
+    assert second.stdout.strip() == "13 offices: 0 created, 13 already there; 0 units added"
+    listed = {o["code"]: o for o in demo.json("offices", "list")}
+    assert listed["fuxing"]["workflow_variant"] == "fuxing" and listed["bade"]["doc_no_prefix"] == "八德性字"
+    versions = demo.run("workflow", "versions", "promo_material").stdout
+    target = int(re.search(r"v(\d+)\s+fuxing", versions)[1])  # type: ignore[index]
+    drafts = [c["id"] for c in demo.json("cases", "list", "--kind", "promo_material", "--state", "draft")]
+    dry = demo.run("workflow", "migrate", "promo_material", "--to", str(target), "--office", "demo", "--dry-run")
+    assert dry.returncode == 0 and f"{len(drafts)} case(s) would move to v{target} (dry run" in dry.stdout
+    assert all(demo.json("case", "show", str(c))["workflow_version"] != target for c in drafts)
+    bad = demo.run("workflow", "migrate", "promo_material", "--to", str(target), "--map", "draft")
+    assert bad.returncode == 2 and "--map takes OLD=NEW" in bad.stderr
+    done = demo.run("workflow", "migrate", "promo_material", "--to", str(target), "--office", "demo")
+    assert done.returncode == 0 and f"{len(drafts)} case(s) moved to v{target}" in done.stdout
+    shown = demo.json("case", "show", str(drafts[0]))
+    assert shown["workflow_version"] == target and shown["history"][-1]["event"] == "migrated"
+    assert demo.run("audit", "verify").returncode == 0

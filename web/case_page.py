@@ -220,6 +220,8 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
             detail = document_label(str(data["document"]))
         elif data.get("name"):  # an attachment's name
             detail = str(data["name"])
+        elif ev.event == "migrated":
+            detail = _("流程第 %(a)s 版 → 第 %(b)s 版", a=data.get("from_version"), b=data.get("to_version"))
         out.append(HistoryView(
             at=ev.at,
             what=trigger_label(ev.trigger) if ev.event == "transition" else event_label(ev.event),

@@ -20,6 +20,7 @@ TRIGGERS: dict[str, LazyString] = {
     "take_back": _l("收回"),
     "approve": _l("核准"),
     "return_for_revision": _l("退回修正"),
+    "submit_to_council": _l("送區民代表會備查"),
     "file_with_city_group": _l("函送推動組備查"),
     "city_approve": _l("推動組審查通過"),
     "record_council_noted": _l("登錄性平會備查"),
@@ -45,6 +46,7 @@ EVENTS: dict[str, LazyString] = {
     "attachment_removed": _l("移除附件"),
     "document": _l("產生文件"),
     "publication": _l("網站刊登"),
+    "migrated": _l("改用新版流程"),
 }
 
 

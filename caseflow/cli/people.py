@@ -1,14 +1,17 @@
-"""``caseflow users``: the people of every office and the roles they hold today."""
+"""``caseflow users`` / ``offices``: the people of every office and the roles they hold today; the
+offices themselves, and Taoyuan's 13 district offices seeded in one command."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from caseflow.cli.base import App, dump, main, pass_app
-from workflow.models import RoleAssignment, User
+from caseflow.cli.base import App, dump, fail, main, pass_app
+from documents.context import doc_no_prefix
+from workflow.models import Case, Office, RoleAssignment, Unit, User
+from workflow.people import taoyuan
 
 
 @main.group()
@@ -34,3 +37,45 @@ def users_list(app: App, as_json: bool) -> None:
         return
     for u in out:
         click.echo(f"{u['id']:>4}  {u['login']:<20} {u['name']:<8} {','.join(u['roles'])}")
+
+
+@main.group()
+def offices() -> None:
+    """The district offices (tenants)."""
+
+
+@offices.command("seed")
+@click.option("--taoyuan", "taoyuan_13", is_flag=True, help="Taoyuan City's 13 district offices.")
+@pass_app
+def offices_seed(app: App, taoyuan_13: bool) -> None:
+    """Create the offices and their units that are missing; running it twice creates nothing."""
+    if not taoyuan_13:
+        fail("say which offices: --taoyuan (Taoyuan City's 13 district offices)")
+    with app.db.unit_of_work() as uow:
+        seeded = taoyuan.seed(uow.session)
+        uow.commit()
+    created = [x.code for x in seeded if x.created]
+    units = sum(x.units_added for x in seeded)
+    click.echo(f"{len(seeded)} offices: {len(created)} created, {len(seeded) - len(created)} already there; "
+               f"{units} units added")
+
+
+@offices.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def offices_list(app: App, as_json: bool) -> None:
+    with app.db.unit_of_work(write=False) as uow:
+        s = uow.session
+        units = dict(s.execute(select(Unit.office_id, func.count()).group_by(Unit.office_id)).all())
+        cases = dict(s.execute(select(Case.office_id, func.count()).group_by(Case.office_id)).all())
+        out = [{"id": o.id, "code": o.code, "name": o.name, "name_en": o.name_en, "address": o.address,
+                "phone": o.phone, "doc_no_prefix": doc_no_prefix(o.name), "workflow_variant": o.workflow_variant,
+                "units": units.get(o.id, 0), "cases": cases.get(o.id, 0)}
+               for o in s.scalars(select(Office).order_by(Office.id))]
+    if as_json:
+        dump(out)
+        return
+    for o in out:
+        variant = f"  variant {o['workflow_variant']}" if o["workflow_variant"] else ""
+        click.echo(f"{o['id']:>4}  {o['code']:<10} {o['name']:<12} {o['doc_no_prefix']}  "
+                   f"{o['units']} units, {o['cases']} cases{variant}")

@@ -20,7 +20,7 @@ from workflow.engine import audit, registry
 from workflow.engine import fields as fieldmod
 from workflow.engine.definitions import Definition
 from workflow.errors import NotFound, PermissionDenied, TransitionNotAllowed, ValidationError
-from workflow.models import Attachment, Case, HistoryEvent, Unit
+from workflow.models import Attachment, Case, HistoryEvent, Office, Unit
 from workflow.people import permissions
 
 PERIODS = {
@@ -69,8 +69,10 @@ def create_case(
     """Open a case in its kind's initial state; ``actor`` None means the plan calendar (system)."""
     database = writes.resolve_db(db)
     reg = registry.default()
-    defn = reg.latest(kind)
-    version = reg.current_version(database, kind)
+    reg.latest(kind)  # an unknown kind: a clear error before anything else
+    variant = _variant_of_unit(database, unit_id)
+    defn = reg.latest(kind, variant)
+    version = reg.current_version(database, kind, variant)  # outside the transaction: it may register versions
     _check_period(defn, roc_year, period)
     title = " ".join(fieldmod._CONTROL.sub("", title or "").split())
     if not title or len(title) > 200:
@@ -115,6 +117,13 @@ def create_case(
         s.flush()
         uow.commit()
         return case.id
+
+
+def _variant_of_unit(database: Database, unit_id: int) -> str:
+    """The workflow variant of the office a unit belongs to ("" for none, or an unknown unit)."""
+    with database.unit_of_work(write=False) as uow:
+        return str(uow.session.scalar(select(Office.workflow_variant).join(Unit, Unit.office_id == Office.id)
+                                      .where(Unit.id == unit_id)) or "")
 
 
 def _duplicate(database: Database, office_id: int, kind: str, roc_year: int, period: str | None,

@@ -207,6 +207,34 @@ def _validate_fields(kind: str, fields: tuple[FieldSpec, ...], *, nested: bool) 
             _validate_fields(kind, f.columns, nested=True)
 
 
+VARIANT_KEYS = {"label", "label_en", "lines"}
+
+
+def load_variants(kinds_dir: Path = KINDS_DIR) -> dict[str, dict[str, Definition]]:
+    """An office's own variant of some workflows (``kinds/variants/<name>/variant.toml``): it names the
+    lines it replaces (``[lines] main = "main_council"``), and every kind on a replaced line gets a
+    definition of its own for offices of that variant; the other kinds are as everywhere."""
+    out: dict[str, dict[str, Definition]] = {}
+    for path in sorted((kinds_dir / "variants").glob("*/variant.toml")):
+        name = path.parent.name
+        if not _NAME.match(name):
+            raise WorkflowDefinitionError(name, "a variant's folder must be lower_snake_case")
+        raw = _read_toml(path, name)
+        unknown = sorted(set(raw) - VARIANT_KEYS)
+        if unknown:
+            raise WorkflowDefinitionError(name, f"variant.toml: unknown keys {unknown}")
+        lines: dict[str, str] = dict(raw.get("lines", {}))
+        kinds: dict[str, Definition] = {}
+        for kind_path in sorted(kinds_dir.glob("*.toml")):
+            kind_raw = _read_toml(kind_path, kind_path.stem)
+            if kind_raw.get("line") in lines:
+                kinds[kind_path.stem] = resolve({**kind_raw, "line": lines[kind_raw["line"]]}, kinds_dir)
+        if not kinds:
+            raise WorkflowDefinitionError(name, f"variant replaces lines {sorted(lines)} that no kind uses")
+        out[name] = kinds
+    return out
+
+
 def load_files(kinds_dir: Path = KINDS_DIR) -> dict[str, Definition]:
     """Every kind declared in ``kinds_dir``, validated; the first problem raises."""
     out: dict[str, Definition] = {}

@@ -1,8 +1,10 @@
 """Which version of each kind's workflow is current, and every version ever used.
 
-The files in ``kinds/`` are the current definitions. ``sync`` stores each one whose fingerprint is
-new as the next version of its kind, so a changed definition becomes a new version while cases
-already under way keep the version they started on (read back from ``workflow_versions``).
+The files in ``kinds/`` are the current definitions; ``kinds/variants/`` holds an office's own
+variant of some of them (an office names its variant in ``offices.workflow_variant``). ``sync``
+stores each definition whose fingerprint is new as the next version of its kind, so a changed
+definition, or a variant's, becomes a version of its own while cases already under way keep the
+version they started on (read back from ``workflow_versions``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,19 @@ from sqlalchemy.orm import Session
 
 from workflow.db import Database
 from workflow.engine.definitions import Definition
-from workflow.engine.loader import load_files
+from workflow.engine.loader import load_files, load_variants
 from workflow.errors import NotFound
 from workflow.models import WorkflowVersion
 
 
 class Registry:
-    def __init__(self, files: dict[str, Definition] | None = None) -> None:
+    def __init__(self, files: dict[str, Definition] | None = None,
+                 variants: dict[str, dict[str, Definition]] | None = None) -> None:
         self._files = files
+        self._variants = variants if variants is not None or files is None else {}
         self._lock = threading.Lock()
         self._current: dict[str, int] = {}
+        self._variant_current: dict[tuple[str, str], int] = {}
         self._by_version: dict[tuple[str, int], Definition] = {}
         self._synced_url: str | None = None
         self._stored: tuple[str, list[tuple[str, int]]] | None = None  # (db url, every stored version)
@@ -35,10 +40,21 @@ class Registry:
             self._files = load_files()
         return self._files
 
+    @property
+    def variants(self) -> dict[str, dict[str, Definition]]:
+        """variant name -> the kinds it has its own definition of."""
+        if self._variants is None:
+            self._variants = load_variants()
+        return self._variants
+
     def kinds(self) -> list[str]:
         return sorted(self.files)
 
-    def latest(self, kind: str) -> Definition:
+    def latest(self, kind: str, variant: str = "") -> Definition:
+        """The current definition of ``kind``, an office's variant of it where it has one."""
+        own = self.variants.get(variant, {}).get(kind) if variant else None
+        if own is not None:
+            return own
         try:
             return self.files[kind]
         except KeyError:
@@ -48,19 +64,24 @@ class Registry:
             ) from None
 
     def sync(self, db: Database) -> dict[str, int]:
-        """Store new definitions as new versions; return kind -> current version."""
+        """Store new definitions (every variant's too) as new versions; return kind -> current version."""
         with self._lock:
             if self._synced_url == db.url:
                 return dict(self._current)
             current: dict[str, int] = {}
             for kind, d in self.files.items():
-                current[kind] = self._register(db, d)
+                current[kind] = self._register(db, d, "")
                 self._by_version[(kind, current[kind])] = d
-            self._current = current
+            variant_current: dict[tuple[str, str], int] = {}
+            for name, kinds in sorted(self.variants.items()):
+                for kind, d in kinds.items():
+                    variant_current[(kind, name)] = self._register(db, d, name)
+                    self._by_version[(kind, variant_current[(kind, name)])] = d
+            self._current, self._variant_current = current, variant_current
             self._synced_url = db.url
             return dict(current)
 
-    def _register(self, db: Database, d: Definition) -> int:
+    def _register(self, db: Database, d: Definition, variant: str) -> int:
         fp = d.fingerprint()
         for _attempt in range(3):
             with db.unit_of_work() as uow:
@@ -71,7 +92,8 @@ class Registry:
                     return found
                 top = s.scalar(select(func.max(WorkflowVersion.version)).where(WorkflowVersion.kind == d.kind))
                 version = (top or 0) + 1
-                s.add(WorkflowVersion(kind=d.kind, version=version, fingerprint=fp, definition=d.to_dict()))
+                s.add(WorkflowVersion(kind=d.kind, version=version, fingerprint=fp, definition=d.to_dict(),
+                                      variant=variant))
                 try:
                     uow.commit()
                     self._stored = None
@@ -80,9 +102,11 @@ class Registry:
                     continue  # another process registered it at the same moment; read it back
         raise RuntimeError(f"could not register workflow {d.kind}")
 
-    def current_version(self, db: Database, kind: str) -> int:
+    def current_version(self, db: Database, kind: str, variant: str = "") -> int:
+        """The version a case of ``kind`` opened now starts on, in an office of ``variant``."""
         self.latest(kind)
-        return self.sync(db)[kind]
+        current = self.sync(db)[kind]
+        return self._variant_current.get((kind, variant), current) if variant else current
 
     def get(self, db: Database, kind: str, version: int, session: Session | None = None) -> Definition:
         """The definition a case runs on. Pass the caller's session when inside a unit of work:
@@ -126,6 +150,7 @@ class Registry:
             self._synced_url = None
             self._stored = None
             self._current.clear()
+            self._variant_current.clear()
             self._by_version.clear()
 
 

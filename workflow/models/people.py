@@ -26,6 +26,8 @@ class Office(Base):
     # Written approval (書面審查) in place of a meeting: how many task force members must approve
     # in writing; 0 where the office does not allow it (管理 → 本所資料).
     written_approval_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The office's own variant of some workflows (workflow/kinds/variants/<name>/), "" for none.
+    workflow_variant: Mapped[str] = mapped_column(String(40), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")

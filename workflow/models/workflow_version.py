@@ -21,4 +21,5 @@ class WorkflowVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     definition: Mapped[dict[str, Any]] = mapped_column()
+    variant: Mapped[str] = mapped_column(String(40), default="", server_default="")  # "" or an office variant
     registered_at: Mapped[dt.datetime] = mapped_column(default=now)
