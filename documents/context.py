@@ -40,6 +40,7 @@ PERIOD_LABELS = {"Q1": "第1季", "Q2": "第2季", "Q3": "第3季", "Q4": "第4�
 TRIGGER_LABELS = {
     "submit": "送出審核", "approve": "核准", "return_for_revision": "退回修正", "withdraw": "撤回", "take_back": "收回",
     "submit_to_council": "送區民代表會備查", "file_with_city_group": "函送推動組備查", "city_approve": "推動組審查通過",
+    "city_acknowledge": "推動組備查",
     "record_council_noted": "性平會備查", "retry_publish": "重新刊登", "record_manual_posting": "登錄人工刊登",
     "mark_published": "刊登完成", "mark_publish_failed": "刊登失敗",
 }

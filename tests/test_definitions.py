@@ -86,9 +86,9 @@ BROKEN: dict[str, tuple[str, tuple[str, str] | str, str, str]] = {
                                              'section_review = ["sign_memo", "press_release"]'),
                          "training_report", "unknown document 'press_release'"),
     "unknown background task": ("web_posting", None, "web_posting", "unknown task 'launch_rocket'"),  # edits posting
-    "final state with a way out": ("main", '[[transitions]]\ntrigger = "reopen"\nsource = ["filed"]\n'
+    "final state with a way out": ("main", '[[transitions]]\ntrigger = "reopen"\nsource = ["acknowledged"]\n'
                                            'dest = "draft"\nroles = ["admin"]\n',
-                                   "training_report", "final state 'filed' has outgoing transitions"),
+                                   "training_report", "final state 'acknowledged' has outgoing transitions"),
     "amendment line broken": ("amendment", ('dest = "council_pending"', 'dest = "council"'), "plan_amendment",
                               "unknown destination state 'council'"),
     "state without a name": ("main", '[[states]]\nlabel = "無名"\n', "training_report", "state without a name"),

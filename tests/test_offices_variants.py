@@ -5,21 +5,23 @@ another version in one transaction, each move in the history, and refuses states
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from documents.context import doc_no_prefix
 from tests.conftest import OfficeFixture
-from tests.helpers import task_force_passes
+from tests.helpers import sqlite_database, task_force_passes
 from workflow.cases import approval, migrate
-from workflow.db import Database
 from workflow.engine import audit, registry
 from workflow.errors import TransitionNotAllowed, ValidationError
 from workflow.models import Case, HistoryEvent, Office, Unit
 from workflow.people import taoyuan
 
 
-def test_the_13_offices_are_seeded_once(db: Database) -> None:
+def test_the_13_offices_are_seeded_once(tmp_path: Path) -> None:
+    db = sqlite_database(tmp_path / "taoyuan.db")  # the real offices' names stay out of the shared database
     with db.unit_of_work() as uow:
         first = taoyuan.seed(uow.session)
         uow.commit()
@@ -39,6 +41,7 @@ def test_the_13_offices_are_seeded_once(db: Database) -> None:
     assert {o.workflow_variant for o in offices.values()} == {"", "fuxing"}
     assert offices["fuxing"].workflow_variant == "fuxing" and doc_no_prefix(offices["fuxing"].name) == "復興性字"
     assert all(u == sorted(code for code, _n, _e in taoyuan.UNITS) for u in units.values())
+    db.dispose()
 
 
 def _to_approved(office: OfficeFixture, cid: int) -> None:

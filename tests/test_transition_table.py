@@ -81,18 +81,24 @@ _COMMON_PATHS = {
 
 LINES: dict[str, Line] = {
     # draft -> section review -> secretariat review -> task force -> filed with the city group.
+    # The city group acknowledges what was filed (備查) or sends it back with a comment.
     "main": Line(
         states={"draft": False, "returned": False, "section_review": False, "secretariat_review": False,
-                "task_force_review": False, "approved": False, "filed": True, "withdrawn": True},
+                "task_force_review": False, "approved": False, "filed": False, "acknowledged": True,
+                "withdrawn": True},
         transitions={
             **_REVIEW,
             ("approve", "secretariat_review"): ("task_force_review", ("secretariat",), NOT_SUBMITTER),
             ("approve", "task_force_review"): ("approved", TF, DECIDED),
             ("return_for_revision", "task_force_review"): ("returned", TF, COMMENT),
             ("file_with_city_group", "approved"): ("filed", LIAISONS, ()),
+            ("city_acknowledge", "filed"): ("acknowledged", ("city_reviewer",), ()),
+            ("return_for_revision", "filed"): ("returned", ("city_reviewer",), COMMENT),
         },
         paths={**_COMMON_PATHS, "task_force_review": _TO_TASK_FORCE, "approved": _TO_APPROVED,
-               "filed": [*_TO_APPROVED, ("file_with_city_group", "liaison", None)]},
+               "filed": [*_TO_APPROVED, ("file_with_city_group", "liaison", None)],
+               "acknowledged": [*_TO_APPROVED, ("file_with_city_group", "liaison", None),
+                                ("city_acknowledge", "city", None)]},
     ),
     # Plan §8: after the task force, the city group reviews it, then the next 性平會 notes it.
     "amendment": Line(

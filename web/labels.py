@@ -23,6 +23,7 @@ TRIGGERS: dict[str, LazyString] = {
     "submit_to_council": _l("送區民代表會備查"),
     "file_with_city_group": _l("函送推動組備查"),
     "city_approve": _l("推動組審查通過"),
+    "city_acknowledge": _l("推動組備查"),
     "record_council_noted": _l("登錄性平會備查"),
     "retry_publish": _l("重新刊登"),
     "record_manual_posting": _l("登錄人工刊登"),

@@ -113,7 +113,8 @@ class _Candidate:
 
 
 def _final_states() -> set[str]:
-    return {st.name for d in registry.default().files.values() for st in d.states if st.final}
+    """States no reminder is for: final ones, and those where the city group has the case."""
+    return {st.name for d in registry.default().current_definitions() for st in d.states if st.final or st.city}
 
 
 def decide(db: Database, *, today: dt.date | None = None, days_before: int = 7) -> int:

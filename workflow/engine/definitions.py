@@ -32,6 +32,7 @@ DOCUMENT_NAMES = frozenset(
 # Background tasks a state may start on entry (``tasks = [...]`` on a state in a line file), and the
 # outbox topic each one is written under, in the transition's own transaction.
 TASK_TOPICS = {"publish_posting": "posting.publish"}
+CITY_PARTS = frozenset({"holds", "sees"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class StateSpec:
     final: bool = False
     documents: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()  # names in TASK_TOPICS, started when a case enters the state
+    # The city group's part (CITY_PARTS): "holds" while the case is with the city for review (the
+    # office's deadline is met, its people are not reminded), "sees" where the city may still read
+    # it (e.g. acknowledged); "" for the office's own states.
+    city: str = ""
+    # Entering it delivers the case: what the plan asked of the office is done (filed with the city,
+    # published), so its deadline is met and its people are no longer reminded.
+    delivers: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,13 @@ class Definition:
     def is_recurring(self) -> bool:
         return self.cycle != "adhoc"
 
+    def delivering_states(self) -> frozenset[str]:
+        return frozenset(st.name for st in self.states if st.delivers)
+
+    def city_states(self) -> frozenset[str]:
+        """States in which the city group holds or may read a case."""
+        return frozenset(st.name for st in self.states if st.city)
+
     def actor_roles(self, state: str) -> set[str]:
         """Roles that can move a case on from ``state`` (withdrawal aside): whose queue it is in."""
         return {r for t in self.transitions_from(state) if t.trigger != "withdraw" for r in t.roles}
@@ -121,9 +136,13 @@ class Definition:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("_index")
-        for s in d["states"]:  # absent when empty, so states without tasks keep their fingerprint
+        for s in d["states"]:  # absent when empty, so states without them keep their fingerprint
             if not s["tasks"]:
                 del s["tasks"]
+            if not s["city"]:
+                del s["city"]
+            if not s["delivers"]:
+                del s["delivers"]
         return d
 
     @cached_property

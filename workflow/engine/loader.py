@@ -15,6 +15,7 @@ from typing import Any
 
 from workflow.engine.conditions import CONDITIONS
 from workflow.engine.definitions import (
+    CITY_PARTS,
     CYCLES,
     DOCUMENT_NAMES,
     FIELD_TYPES,
@@ -69,6 +70,8 @@ def resolve(raw: dict[str, Any], kinds_dir: Path = KINDS_DIR) -> Definition:
             final=bool(s.get("final", False)),
             documents=tuple(documents.get(s["name"], ())),
             tasks=tuple(s.get("tasks", ())),
+            city=str(s.get("city", "")),
+            delivers=bool(s.get("delivers", False)),
         )
         for s in line.get("states", [])
     )
@@ -162,6 +165,8 @@ def validate(d: Definition) -> None:
         for task in s.tasks:
             if task not in TASK_TOPICS:
                 raise WorkflowDefinitionError(kind, f"state {s.name!r}: unknown task {task!r}")
+        if s.city and s.city not in CITY_PARTS:
+            raise WorkflowDefinitionError(kind, f"state {s.name!r}: city must be one of {sorted(CITY_PARTS)}")
     reachable = _reach(d.initial, {(t.source, t.dest) for t in d.transitions})
     unreachable = [n for n in names if n not in reachable]
     if unreachable:

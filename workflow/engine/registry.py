@@ -50,6 +50,10 @@ class Registry:
     def kinds(self) -> list[str]:
         return sorted(self.files)
 
+    def current_definitions(self) -> list[Definition]:
+        """Every current definition: each kind's, and each office variant's."""
+        return [*self.files.values(), *(d for kinds in self.variants.values() for d in kinds.values())]
+
     def latest(self, kind: str, variant: str = "") -> Definition:
         """The current definition of ``kind``, an office's variant of it where it has one."""
         own = self.variants.get(variant, {}).get(kind) if variant else None

@@ -55,6 +55,9 @@ class Case(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now)
     entered_state_at: Mapped[dt.datetime] = mapped_column(default=now)
+    # When the case last reached a state that delivers it (filed with the city, published): the
+    # deadline is judged by it. NULL while the office still owes it (a case sent back loses it).
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Head of this case's history hash chain, moved under the same version check as the state.
     history_seq: Mapped[int] = mapped_column(Integer, default=0)
     history_head: Mapped[str] = mapped_column(String(64), default="")

@@ -28,6 +28,9 @@ class Office(Base):
     written_approval_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The office's own variant of some workflows (workflow/kinds/variants/<name>/), "" for none.
     workflow_variant: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # "district" (a 區公所: a tenant with cases) or "city" (the city's 性別主流化推動組: its reviewers
+    # read what every district files and acknowledge it or send it back).
+    kind: Mapped[str] = mapped_column(String(10), default="district", server_default="district")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     units: Mapped[list[Unit]] = relationship(back_populates="office", order_by="Unit.id")

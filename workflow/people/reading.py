@@ -53,8 +53,9 @@ class Reader:
 
 def path_roles(definitions: Iterable[Definition]) -> frozenset[str]:
     """The roles that act anywhere on these workflows (the system aside); the task force's members
-    review wherever its convener decides."""
-    roles = {r for d in definitions for t in d.transitions for r in t.roles} - {SYSTEM}
+    review wherever its convener decides. The city group's reviewers are not among them: they read
+    what reached the city (``city_reads``), never the office's own steps."""
+    roles = {r for d in definitions for t in d.transitions for r in t.roles} - {SYSTEM, Role.CITY_REVIEWER}
     if Role.CONVENER in roles or Role.DEPUTY_CONVENER in roles:
         roles.add(Role.MEMBER)
     return frozenset(roles)
@@ -64,8 +65,14 @@ def _on_path(reader: Reader, roles: frozenset[str], unit_id: int) -> bool:
     return any(c.role in roles and (c.role not in UNIT_SCOPED or c.unit_id == unit_id) for c in reader.caps)
 
 
+def city_reads(reader: Reader) -> bool:
+    return any(c.role == Role.CITY_REVIEWER for c in reader.caps)
+
+
 def may_read(reader: Reader, case: Case, defn: Definition) -> bool:
     if reader.reads_all or case.unit_id in reader.units or reader.user_id in (case.drafter_id, case.submitted_by_id):
+        return True
+    if city_reads(reader) and case.state in defn.city_states():
         return True
     return case.state != defn.initial and _on_path(reader, path_roles([defn]), case.unit_id)
 
@@ -80,6 +87,8 @@ def readable(reader: Reader, definitions: Mapping[str, Sequence[Definition]]) ->
     if reader.units:
         own.append(Case.unit_id.in_(sorted(reader.units)))
     reviewed = []
+    if city_reads(reader):
+        reviewed.append(city_condition(definitions))
     for kind, versions in definitions.items():
         roles = path_roles(versions)
         office_wide = any(c.role in roles and c.role not in UNIT_SCOPED for c in reader.caps)
@@ -92,6 +101,12 @@ def readable(reader: Reader, definitions: Mapping[str, Sequence[Definition]]) ->
         reviewed.append(where if office_wide else and_(where, Case.unit_id.in_(units)))
     clauses = [*own, *reviewed]
     return or_(*clauses) if clauses else false()
+
+
+def city_condition(definitions: Mapping[str, Sequence[Definition]]) -> ColumnElement[bool]:
+    """Cases in a state the city group holds or reads (filed, acknowledged, under its review)."""
+    return or_(*(and_(Case.kind == kind, Case.state.in_(sorted(set().union(*(d.city_states() for d in versions)))))
+                 for kind, versions in definitions.items()), false())
 
 
 def every_version(db: Database, s: Session) -> dict[str, list[Definition]]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, and_, bindparam, case, func, select, text
+from sqlalchemy import Date, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
 from workflow import clock
@@ -25,7 +25,6 @@ from workflow.models import Case, Unit
 from workflow.people import holders
 
 HORIZON_DAYS = 14
-DONE_STATES = ("filed", "published")  # delivered; "withdrawn" is final but not delivered
 # SQLite without ANALYZE prefers the queue index (office, state, unit) and reads the table; the board's
 # index covers every column these counts read.
 _HINT = "INDEXED BY ix_cases_due"
@@ -87,11 +86,18 @@ class Board:
 
 
 def state_names() -> tuple[set[str], set[str]]:
-    """(open states, all states) over every declared kind."""
-    defs = registry.default().files.values()
+    """(open states, all states) over every declared kind and variant: a state is open while the
+    office still owes the case (not final, and not with the city group, which holds what was filed)."""
+    defs = registry.default().current_definitions()
     every = {st.name for d in defs for st in d.states}
-    final = {st.name for d in defs for st in d.states if st.final}
-    return every - final, every
+    closed = {st.name for d in defs for st in d.states if st.final or st.city}
+    return every - closed, every
+
+
+def _never_delivered() -> set[str]:
+    """Final states a case reaches without delivering anything (withdrawn): not due any more."""
+    defs = registry.default().current_definitions()
+    return {st.name for d in defs for st in d.states if st.final and not st.city and not st.delivers}
 
 
 def board(
@@ -267,10 +273,10 @@ def _on_time(s: Session, office_id: int, today: dt.date) -> list[QuarterRate]:
     """Per quarter of due date, over the last eight quarters up to today: cases due then that were
     delivered (filed/published) by the end of their due date, out of all due then (withdrawn aside)."""
     start = dt.date(today.year - 1, 1, 1)
-    open_states, _all = state_names()
-    considered = sorted(open_states | set(DONE_STATES))
+    _open, every = state_names()
+    considered = sorted(every - _never_delivered())
     base = [Case.office_id == office_id, Case.state.in_(considered), Case.due_date >= start, Case.due_date <= today]
-    on_time = case((and_(Case.state.in_(DONE_STATES), Case.entered_state_at < _end_of_due_day(s)), 1), else_=0)
+    on_time = case((Case.delivered_at < _end_of_due_day(s), 1), else_=0)
     rows = s.execute(select(Case.due_date, func.sum(on_time), func.count()).with_hint(Case, _HINT, "sqlite")
                      .where(*base).group_by(Case.due_date))
     per: dict[tuple[int, int], list[int]] = {}
