@@ -26,6 +26,7 @@ TOPIC_TASKS = {
     approval.DOCUMENT_TOPIC: "caseflow.render_document",
     CONVERT_TOPIC: "caseflow.convert_document",
     TASK_TOPICS["publish_posting"]: "caseflow.publish_posting",
+    approval.HANDOFF_TOPIC: "caseflow.notify_handoff",
 }
 
 
@@ -91,4 +92,5 @@ def sweep_outbox() -> int:
 
 # The worker loads this module (tasks/app.py's include); importing the task modules the topics name
 # registers their tasks there too.
+import tasks.notifications  # noqa: E402
 import tasks.publishing  # noqa: E402,F401

@@ -13,8 +13,8 @@ from web.db import database, session
 from web.forms import MarkReadForm
 from web.i18n import current_language
 from web.i18n import gettext as _
-from workflow.calendar import reminders
 from workflow.models import Notification
+from workflow.notifications import messages
 from workflow.views import inbox
 
 bp = Blueprint("notifications", __name__)
@@ -40,7 +40,7 @@ def in_language(item: inbox.Item, lang: str) -> inbox.Item:
     if item.message is None:
         return item
     try:
-        subject, body = reminders.render(item.message, lang)
+        subject, body = messages.render(item.message, lang)
     except (KeyError, ValueError, TypeError):
         return item
     return dataclasses.replace(item, subject=subject, body=body)

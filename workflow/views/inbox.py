@@ -1,5 +1,6 @@
-"""通知: a person's in-app notifications (written by ``workflow.calendar.reminders``), newest first, and
-marking them read. A notification belongs to one user; nobody reads or marks another's."""
+"""通知: a person's in-app notifications (deadline reminders, ``workflow.calendar.reminders``, and
+hand-offs, ``workflow.notifications.handoffs``), newest first, and marking them read. A
+notification belongs to one user; nobody reads or marks another's."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Item:
     body: str
     created_at: dt.datetime
     read_at: dt.datetime | None
-    message: dict[str, Any] | None = None  # what ``reminders.render`` shows in the reader's language
+    message: dict[str, Any] | None = None  # what ``messages.render`` shows in the reader's language
 
 
 def inbox(s: Session, user_id: int, *, limit: int = 200) -> list[Item]:
