@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 class SmtpInbox:
     """What the server received: (recipients, raw message) per e-mail."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.messages: list[tuple[list[str], bytes]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -44,7 +45,7 @@ def free_port() -> int:
 @contextmanager
 def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
     port = free_port()
-    inbox = SmtpInbox()
+    inbox = SmtpInbox(port)
     ctl = Controller(inbox, hostname="127.0.0.1", port=port)
     ctl.start()
     try:
@@ -55,6 +56,7 @@ def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
 
 
 def body_of(msg: EmailMessage) -> str:
+    """The text of an e-mail, line ends as written (SMTP carries them as CRLF)."""
     part = msg.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())
+    return str(part.get_content()).replace("\r\n", "\n")
