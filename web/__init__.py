@@ -79,6 +79,9 @@ def _defaults() -> dict[str, Any]:
         "REDIS_URL": settings.redis_url,
         # This product's address, for links in e-mail (``caseflow serve`` sets its own when unset).
         "BASE_URL": settings.base_url,
+        # Whether notifications also go by e-mail here, and when the daily digests go (通知設定 says so).
+        "MAIL_ENABLED": bool(settings.smtp_host),
+        "DIGEST_HOUR": settings.digest_hour,
     }
 
 

@@ -38,6 +38,27 @@ def inbox(s: Session, user_id: int, *, limit: int = 200) -> list[Item]:
     return [Item(*r) for r in rows]
 
 
+def page(s: Session, user_id: int, *, unread_only: bool = False, before_id: int | None = None,
+         limit: int = 50) -> tuple[list[Item], bool]:
+    """One page of the user's notifications, newest (highest id) first, and whether more follow."""
+    q = (select(Notification.id, Notification.case_id, Notification.subject, Notification.body,
+                Notification.created_at, Notification.read_at, Notification.message)
+         .where(Notification.user_id == user_id))
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        q = q.where(Notification.id < before_id)
+    rows = s.execute(q.order_by(Notification.id.desc()).limit(limit + 1)).all()
+    return [Item(*r) for r in rows[:limit]], len(rows) > limit
+
+
+def read_at(s: Session, user_id: int, notification_id: int) -> tuple[bool, dt.datetime | None]:
+    """(is it this user's, when it was read)."""
+    row = s.execute(select(Notification.read_at).where(Notification.id == notification_id,
+                                                       Notification.user_id == user_id)).one_or_none()
+    return (row is not None, row[0] if row is not None else None)
+
+
 def unread_count(s: Session, user_id: int) -> int:
     return int(s.scalar(select(func.count()).select_from(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
