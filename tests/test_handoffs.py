@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import select, update
 
 from publishing import service as publishing_service
@@ -222,3 +223,13 @@ def test_every_transition_writes_its_notice_with_the_case_and_event() -> None:
     assert messages.render(message, "en") == (
         "[Waiting for you] 年度成果",
         'Case 7 "年度成果" was approved by 吳美玲 (for 陳志明); it is now at "Secretariat review". Comment: 同意')
+
+
+def test_a_late_notice_is_dated_when_the_case_reached_them(office: OfficeFixture) -> None:
+    cid = office.case("training_report")
+    at = dt.datetime(2026, 5, 4, 9, 30, tzinfo=clock.TAIPEI)
+    with time_machine.travel(at, tick=False):
+        result = approval.fire(cid, "submit", office.users["personnel_staff"], db=office.db)
+    with time_machine.travel(at + dt.timedelta(hours=1), tick=False):  # the worker was down for an hour
+        assert handoffs.process_outbox(office.db, notice_of(office.db, result)).status == "told"
+    assert told_about(office, cid, result.event_seq)["personnel_chief"].created_at == at

@@ -17,6 +17,7 @@ Who is told about the event that brought the case to a state:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ class Outcome:
 class _Event:
     case_id: int
     seq: int
+    at: dt.datetime
     trigger: str
     to_state: str
     actor_id: int | None
@@ -93,7 +95,7 @@ def _tell(s: Session, db: Database, case_id: int, seq: int) -> Outcome:
     case = s.get(Case, case_id)
     if ev is None or case is None or ev.trigger is None or ev.to_state is None:
         return Outcome("nobody")
-    event = _Event(case_id, seq, ev.trigger, ev.to_state, ev.actor_id, ev.on_behalf_of_id, ev.comment,
+    event = _Event(case_id, seq, ev.at, ev.trigger, ev.to_state, ev.actor_id, ev.on_behalf_of_id, ev.comment,
                    dict(ev.data or {}))
     defn = registry.default().get(db, case.kind, case.workflow_version, s)
     final = defn.state(event.to_state).final
@@ -106,7 +108,6 @@ def _tell(s: Session, db: Database, case_id: int, seq: int) -> Outcome:
     if not told:
         return Outcome("nobody")
     state = defn.state(event.to_state)
-    now = clock.now()
     rows = []
     for user_id, for_id in told:
         message = messages.handoff_message(
@@ -118,7 +119,8 @@ def _tell(s: Session, db: Database, case_id: int, seq: int) -> Outcome:
             for_id=for_id, for_name=roles.names.get(for_id) if for_id is not None else None)
         subject, body = messages.stored_text(message)
         rows.append(Notification(office_id=case.office_id, user_id=user_id, case_id=case_id, event_seq=seq,
-                                 subject=subject[:200], body=body, message=message, created_at=now,
+                                 # when the case reached them, not when a worker got to it
+                                 subject=subject[:200], body=body, message=message, created_at=event.at,
                                  email_to=roles.email_to(user_id), email_attempts=0))
     s.add_all(rows)
     s.flush()
