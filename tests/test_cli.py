@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.mail_helpers import SmtpInbox, body_of
 from workflow.engine import registry
 
 CASEFLOW = str(Path(sys.executable).with_name("caseflow"))
@@ -216,3 +217,42 @@ def test_training_import_all_or_nothing_compliance_and_export(demo: Demo, tmp_pa
     text = out.read_text("utf-8-sig")
     assert text.splitlines()[0] == "姓名,員工編號,單位,課程名稱,課程代碼,課程類別,時數,上課方式,上課日期"
     assert "張家豪,,社會課,CEDAW 實務,410,CEDAW,1,實體,115.09.30" in text
+
+
+def test_notifications_send_e_mails_what_is_owed_once(demo: Demo, smtp: tuple[SmtpInbox, int]) -> None:
+    """The demo's hand-off notices, handled as a worker would; then `caseflow notifications send`
+    e-mails each holder what is waiting (the social affairs chief at a new address), once."""
+    from sqlalchemy import select, update
+
+    from workflow.cases import approval
+    from workflow.db import Database
+    from workflow.models import OutboxMessage, User
+    from workflow.notifications import handoffs
+
+    inbox, port = smtp
+    assert demo.run("notifications", "send").stdout.startswith("CASEFLOW_SMTP_HOST is not set")
+    db = Database(f"sqlite:///{demo.instance / 'caseflow.db'}")
+    try:
+        with db.unit_of_work() as uow:
+            notices = list(uow.session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.topic == approval.HANDOFF_TOPIC, OutboxMessage.processed_at.is_(None))))
+            uow.session.execute(update(User).where(User.login == "social.chief").values(email="chief@example.invalid"))
+            uow.commit()
+        assert notices
+        for n in notices:
+            handoffs.process_outbox(db, n)
+    finally:
+        db.dispose()
+    env = {**demo.env, "CASEFLOW_SMTP_HOST": "127.0.0.1", "CASEFLOW_SMTP_PORT": str(port),
+           "CASEFLOW_PUBLIC_BASE_URL": "https://caseflow.example.gov.tw"}
+    run = subprocess.run([CASEFLOW, "notifications", "send"], env=env, cwd=demo.instance, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    sent = int(run.stdout.split(" e-mails sent")[0])
+    assert sent >= 1 and len(inbox.messages) == sent
+    [chief] = inbox.mails("chief@")  # the demo's outreach report waits for him
+    assert "【待您處理】" in str(chief["Subject"])
+    assert "https://caseflow.example.gov.tw/cases/" in body_of(chief)
+    again = subprocess.run([CASEFLOW, "notifications", "send"], env=env, cwd=demo.instance, capture_output=True,
+                           text=True, timeout=120)
+    assert again.stdout.strip() == "0 e-mails sent, 0 digests sent" and len(inbox.messages) == sent
