@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -221,7 +222,8 @@ def test_training_import_all_or_nothing_compliance_and_export(demo: Demo, tmp_pa
 
 def test_notifications_send_e_mails_what_is_owed_once(demo: Demo, smtp: tuple[SmtpInbox, int]) -> None:
     """The demo's hand-off notices, handled as a worker would; then `caseflow notifications send`
-    e-mails each holder what is waiting (the social affairs chief at a new address), once."""
+    e-mails each holder what is waiting, once, with a link to the case at the configured address.
+    (Which holders depends on what the tests above have moved on.)"""
     from sqlalchemy import select, update
 
     from workflow.cases import approval
@@ -236,7 +238,7 @@ def test_notifications_send_e_mails_what_is_owed_once(demo: Demo, smtp: tuple[Sm
         with db.unit_of_work() as uow:
             notices = list(uow.session.scalars(select(OutboxMessage.id).where(
                 OutboxMessage.topic == approval.HANDOFF_TOPIC, OutboxMessage.processed_at.is_(None))))
-            uow.session.execute(update(User).where(User.login == "social.chief").values(email="chief@example.invalid"))
+            uow.session.execute(update(User).where(User.email.is_(None)).values(email=User.login + "@example.invalid"))
             uow.commit()
         assert notices
         for n in notices:
@@ -250,9 +252,9 @@ def test_notifications_send_e_mails_what_is_owed_once(demo: Demo, smtp: tuple[Sm
     assert run.returncode == 0, run.stderr
     sent = int(run.stdout.split(" e-mails sent")[0])
     assert sent >= 1 and len(inbox.messages) == sent
-    [chief] = inbox.mails("chief@")  # the demo's outreach report waits for him
-    assert "【待您處理】" in str(chief["Subject"])
-    assert "https://caseflow.example.gov.tw/cases/" in body_of(chief)
+    for mail in inbox.mails():
+        assert str(mail["Subject"]).startswith("【")  # Chinese, the demo people's language
+        assert re.search(r"開啟案件：https://caseflow\.example\.gov\.tw/cases/\d+\n", body_of(mail))
     again = subprocess.run([CASEFLOW, "notifications", "send"], env=env, cwd=demo.instance, capture_output=True,
                            text=True, timeout=120)
     assert again.stdout.strip() == "0 e-mails sent, 0 digests sent" and len(inbox.messages) == sent
