@@ -28,7 +28,8 @@ def make_celery() -> Celery:
     settings = load_settings()
     broker = settings.redis_url or "memory://"
     visibility = int(os.environ.get("CASEFLOW_VISIBILITY_TIMEOUT", str(TASK_TIME_LIMIT * 4)))
-    app = Celery("caseflow", broker=broker, include=["tasks.documents", "tasks.relay", "tasks.calendar"])
+    app = Celery("caseflow", broker=broker, include=["tasks.documents", "tasks.relay", "tasks.calendar",
+                                                   "tasks.notifications"])
     transport = {"visibility_timeout": visibility}
     app.conf.update(
         task_serializer="json",

@@ -14,6 +14,7 @@ from workflow import db as dbmod
 from workflow.calendar import plan, reminders
 from workflow.config import load_settings
 from workflow.engine import registry
+from workflow.notifications import mail
 
 TRANSIENT = (OperationalError, DBAPIError, OSError)
 
@@ -34,4 +35,4 @@ def send_reminders() -> int:
     settings = load_settings()
     db = dbmod.default()
     reminders.decide(db, days_before=settings.remind_days_before)
-    return reminders.send_pending(db, reminders.mailer_from_settings(settings))
+    return mail.send_pending(db, mail.mailer_from_settings(settings), links=mail.links_from_settings(settings))

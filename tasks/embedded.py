@@ -4,16 +4,19 @@ With no Redis configured, ``install`` starts one daemon thread that processes ou
 as an operation commits them (and sweeps every few seconds for rows written by other processes,
 such as the command line), so the README's first command still produces documents. What a person
 just did goes before the backlog a sweep found, and ODT/PDF conversions come last. Once a day (and at
-start) it also runs what beat runs in production: the plan year's generation and the reminders.
+start) it also runs what beat runs in production: the plan year's generation and the reminders; and
+every minute, the notifications' e-mail (what a failed send left, the daily digests once due).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -23,8 +26,10 @@ from publishing import service as publishing_service
 from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.models import OutboxMessage
+from workflow.notifications import mail
 
 log = logging.getLogger(__name__)
+MAIL_EVERY_SECONDS = 60.0
 # Outbox topic -> the function the Celery task for that topic runs (tasks/relay.py's TOPIC_TASKS).
 CONSUMERS: dict[str, Callable[[Database, int], object]] = {
     approval.DOCUMENT_TOPIC: service.process_outbox,
@@ -34,9 +39,16 @@ CONSUMERS: dict[str, Callable[[Database, int], object]] = {
 
 
 class EmbeddedWorker:
-    def __init__(self, db: Database, *, sweep_seconds: float = 5.0) -> None:
+    def __init__(self, db: Database, *, sweep_seconds: float = 5.0, base_url: str = "") -> None:
+        from tasks.notifications import deliver_handoff
+
         self.db = db
         self.sweep_seconds = sweep_seconds
+        # E-mail links point at this server (CASEFLOW_PUBLIC_BASE_URL, else the address it serves on).
+        self.links = mail.Links(base_url)
+        self.consumers: dict[str, Callable[[Database, int], object]] = {
+            **CONSUMERS, approval.HANDOFF_TOPIC: functools.partial(deliver_handoff, links=self.links)}
+        self._last_mail = 0.0
         # (priority, order, outbox id): 0 = just committed, 1 = found by a sweep, 2 = a follow-up
         # step (ODT/PDF conversion, about a second) that must not delay a .docx; None id = stop.
         self._queue: queue.PriorityQueue[tuple[int, int, int | None]] = queue.PriorityQueue()
@@ -86,6 +98,7 @@ class EmbeddedWorker:
         self._sweep()
         while not self._stop.is_set():
             self._daily()
+            self._mail()
             try:
                 item = self._queue.get(timeout=self.sweep_seconds)
             except queue.Empty:
@@ -102,7 +115,8 @@ class EmbeddedWorker:
             log.exception("embedded sweep failed")
 
     def _daily(self) -> None:
-        """Beat's daily entries, for the embedded default: plan generation and reminders."""
+        """Beat's daily entries, for the embedded default: plan generation and reminders (their
+        e-mail goes out with the next ``_mail``, linking to this server)."""
         from workflow import clock
 
         today = clock.today()
@@ -110,18 +124,33 @@ class EmbeddedWorker:
             return
         self._last_daily = today
         try:
-            from tasks.calendar import generate_plan_year, send_reminders
+            from tasks.calendar import generate_plan_year
+            from workflow.calendar import reminders
+            from workflow.config import load_settings
 
             generate_plan_year()
-            send_reminders()
+            reminders.decide(self.db, days_before=load_settings().remind_days_before)
+            self._last_mail = 0.0
         except Exception:
             log.exception("embedded daily tasks failed")
+
+    def _mail(self) -> None:
+        """Beat's per-minute entry: e-mail still owed (a failed send), and the digests once due."""
+        if time.monotonic() - self._last_mail < MAIL_EVERY_SECONDS:
+            return
+        self._last_mail = time.monotonic()
+        try:
+            from tasks.notifications import send_mail
+
+            send_mail(self.db, links=self.links)
+        except Exception:
+            log.exception("embedded notification e-mail failed")
 
     def _handle(self, outbox_id: int) -> None:
         try:
             with self.db.unit_of_work(write=False) as uow:
                 topic = uow.session.scalar(select(OutboxMessage.topic).where(OutboxMessage.id == outbox_id))
-            consumer = CONSUMERS.get(topic or "")
+            consumer = self.consumers.get(topic or "")
             if consumer is None:
                 return
             # A posting still waiting for its backoff is a no-op here; a later sweep finds it due.
@@ -137,8 +166,9 @@ class EmbeddedWorker:
 _worker: EmbeddedWorker | None = None
 
 
-def install(db: Database, *, redis_url: str | None) -> Callable[[tuple[int, ...]], None]:
-    """Wire the after-commit hook: Celery when Redis is configured, else the in-process worker."""
+def install(db: Database, *, redis_url: str | None, base_url: str = "") -> Callable[[tuple[int, ...]], None]:
+    """Wire the after-commit hook: Celery when Redis is configured, else the in-process worker
+    (``base_url``: where its e-mail links point)."""
     global _worker
     listener: Callable[[tuple[int, ...]], None]
     if redis_url:
@@ -148,7 +178,7 @@ def install(db: Database, *, redis_url: str | None) -> Callable[[tuple[int, ...]
             publish(ids, db)
     else:
         if _worker is None:
-            _worker = EmbeddedWorker(db).start()
+            _worker = EmbeddedWorker(db, base_url=base_url).start()
         listener = _worker.submit
     writes.clear_listeners()
     writes.on_committed(listener)

@@ -9,13 +9,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 
+from celery.signals import worker_init, worker_process_init
 from sqlalchemy import or_, select, update
 
 from documents.service import CONVERT_TOPIC
 from tasks.app import celery_app
 from workflow import clock
 from workflow import db as dbmod
-from workflow.cases import approval
+from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.engine.definitions import TASK_TOPICS
 from workflow.models import OutboxMessage
@@ -26,6 +27,7 @@ TOPIC_TASKS = {
     approval.DOCUMENT_TOPIC: "caseflow.render_document",
     CONVERT_TOPIC: "caseflow.convert_document",
     TASK_TOPICS["publish_posting"]: "caseflow.publish_posting",
+    approval.HANDOFF_TOPIC: "caseflow.notify_handoff",
 }
 
 
@@ -89,6 +91,20 @@ def sweep_outbox() -> int:
     return sweep()
 
 
+def publish_committed(outbox_ids: tuple[int, ...]) -> None:
+    publish(outbox_ids)
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _publish_after_commit(**_kw: object) -> None:
+    """In a worker, a transition a task fires (a publication's outcome) has its outbox rows published
+    right after its commit too, as in the web processes: the secretariat hears of a failed
+    publication at once, not at the next sweep. (The same listener once per process.)"""
+    writes.on_committed(publish_committed)
+
+
 # The worker loads this module (tasks/app.py's include); importing the task modules the topics name
 # registers their tasks there too.
+import tasks.notifications  # noqa: E402
 import tasks.publishing  # noqa: E402,F401

@@ -11,7 +11,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-outbox": {"task": "caseflow.sweep_outbox", "schedule": 30.0},
     # The plan's calendar (tasks/calendar.py), in Taipei time: open a plan year's cases once its first
     # working day has come (idempotent, so running every morning catches up after a missed day), then
-    # the day's deadline reminders (each sent once, whatever how often this runs).
+    # the day's deadline reminders (each sent once, whatever how often this runs), decided before
+    # the 08:00 digests so that those who chose a digest get them the same morning.
     "generate-plan-year": {"task": "caseflow.generate_plan_year", "schedule": crontab(hour=6, minute=30)},
-    "send-reminders": {"task": "caseflow.send_reminders", "schedule": crontab(hour=8, minute=0)},
+    "send-reminders": {"task": "caseflow.send_reminders", "schedule": crontab(hour=7, minute=50)},
+    # Notifications' e-mail (tasks/notifications.py): what a failed send left, and each person's daily
+    # digest once its hour (CASEFLOW_DIGEST_HOUR, 08:00) has come (one a day, however often this runs).
+    "send-notifications": {"task": "caseflow.send_notifications", "schedule": 60.0},
 }

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from documents import service as document_service
+from tests.mail_helpers import SmtpInbox, smtp_server
 from workflow import db as dbmod
 from workflow import storage
 from workflow.cases.drafts import create_case
@@ -174,6 +175,13 @@ def make_office(database: Database, pw_hash: str) -> OfficeFixture:
 @pytest.fixture
 def office(db: Database, _password_hash: str) -> OfficeFixture:
     return make_office(db, _password_hash)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpInbox, int]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): (what it received, its port)."""
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from workflow import storage
 from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.engine import audit
-from workflow.models import Document, HistoryEvent, OutboxMessage
+from workflow.models import Document, HistoryEvent, Notification, OutboxMessage
 
 pytestmark = [pytest.mark.slow]
 
@@ -236,6 +236,15 @@ class Stack:
                 q = q.where(OutboxMessage.topic == topic)
             return list(uow.session.scalars(q.order_by(OutboxMessage.id)))
 
+    def told(self, case_id: int, trigger: str | None = None) -> list[int]:
+        """Who has a hand-off notification about the case (of ``trigger``'s event: the worker wrote them)."""
+        with self.db.unit_of_work(write=False) as uow:
+            q = select(Notification.user_id).where(Notification.case_id == case_id,
+                                                   Notification.event_seq.is_not(None))
+            if trigger is not None:
+                q = q.where(Notification.message["trigger"].as_string() == trigger)
+            return list(uow.session.scalars(q))
+
     def documents(self) -> list[Document]:
         with self.db.unit_of_work(write=False) as uow:
             return list(uow.session.scalars(select(Document).where(
@@ -346,14 +355,19 @@ def stack(db: Database, pg_db: Database, _password_hash: str, broker: RedisServe
 
 # -- the tests ----------------------------------------------------------------------------------
 def test_approval_documents_are_rendered_once_by_the_worker(stack: Stack) -> None:
-    """The real after-commit hook: submit → section_review asks for the 簽 and the 培力成果表; the
-    worker renders each once (and, LibreOffice being installed, converts them)."""
+    """The real after-commit hook: submit → section_review asks for the 簽 and the 培力成果表, and
+    tells the chief; the worker renders each once (and, LibreOffice being installed, converts them)
+    and writes the chief's notification."""
     with_lo = convert.soffice_path() is not None
     w = stack.worker(libreoffice=with_lo)
     embedded.install(stack.db, redis_url=stack.redis.url)
     cid = stack.office.case("training_report")
     result = stack.fire(cid, "submit", "personnel_staff")
-    assert result.to_state == "section_review" and len(result.outbox_ids) == 2
+    assert result.to_state == "section_review" and len(result.outbox_ids) == 3  # two documents, one notice
+    told = wait_for("the chief's notification", lambda: stack.told(cid), log=stack.logs)
+    assert told == [stack.office.users["personnel_chief"]]
+    wait_for("the worker's notify task to finish", lambda: re.search(
+        r"Task caseflow\.notify_handoff\[[^\]]+\] succeeded in [\d.]+s: 'told'", w.log()), log=stack.logs)
     docs = stack.wait_all_ready(2)
     assert sorted(d.name for d in docs) == ["sign_memo", "training_results"]
     stack.wait_idle()
@@ -482,17 +496,19 @@ def test_redis_down_transitions_commit_and_the_sweep_delivers_later(stack: Stack
             assert time.monotonic() - started < 15
     assert [r.to_state for r in results] == ["section_review", "secretariat_review", "section_review",
                                              "section_review"]
-    rows = stack.outbox()
-    assert len(rows) == 8 and sorted(m.id for m in rows) == sorted(i for r in results for i in r.outbox_ids)
-    assert all(m.dispatched_at is None for m in rows)
+    rows, notices = stack.outbox(), stack.outbox(topic=approval.HANDOFF_TOPIC)
+    assert len(rows) == 8 and len(notices) == 4  # the documents, and one notice per transition
+    assert sorted(m.id for m in rows + notices) == sorted(i for r in results for i in r.outbox_ids)
+    assert all(m.dispatched_at is None for m in rows + notices)
     errors = {m.id for m in rows if m.last_error}
     assert all(errors & set(r.outbox_ids) for r in results)  # each fire's publish failed, and said why
     assert stack.documents() == []
     stack.redis.start()  # same port, empty
-    assert stack.sweep() == 8
+    assert stack.sweep() == 12
     stack.wait_all_ready(8)
     stack.wait_idle()
     stack.assert_exactly_once(8)
+    assert all(m.processed_at is not None for m in stack.outbox(topic=approval.HANDOFF_TOPIC))
 
 
 def test_redis_losing_its_data_is_recovered_by_the_sweep(stack: Stack) -> None:
@@ -500,17 +516,18 @@ def test_redis_losing_its_data_is_recovered_by_the_sweep(stack: Stack) -> None:
     re-sends the dispatched-but-unprocessed rows and the documents appear once."""
     cid = stack.office.case("training_report")
     ids = stack.fire(cid, "submit", "personnel_staff").outbox_ids
-    assert relay.publish(ids, stack.db) == 2
+    assert relay.publish(ids, stack.db) == 3  # two documents, one notice
     r = stack.redis.client()
-    assert r.llen(QUEUE) == 2  # in the test Redis, waiting
+    assert r.llen(QUEUE) == 3  # in the test Redis, waiting
     assert all(m.dispatched_at is not None for m in stack.outbox())
     r.flushall()
     stack.worker()
     assert stack.documents() == []  # nothing left to deliver
     assert not set(ids) & set(relay.due_for_dispatch(stack.db))  # dispatched recently: not due by default
-    assert stack.sweep(redispatch_after=dt.timedelta(seconds=0)) == 2
+    assert stack.sweep(redispatch_after=dt.timedelta(seconds=0)) == 3
     stack.wait_all_ready(2)
     stack.wait_idle()
     docs = stack.assert_exactly_once(2)
     assert all(d.attempts == 1 for d in docs)
+    assert stack.told(cid) == [stack.office.users["personnel_chief"]]  # told once, after all
 

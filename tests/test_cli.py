@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.mail_helpers import SmtpInbox, body_of
 from workflow.engine import registry
 
 CASEFLOW = str(Path(sys.executable).with_name("caseflow"))
@@ -253,3 +254,43 @@ def test_offices_seed_and_workflow_migrate(demo: Demo) -> None:
     shown = demo.json("case", "show", str(drafts[0]))
     assert shown["workflow_version"] == target and shown["history"][-1]["event"] == "migrated"
     assert demo.run("audit", "verify").returncode == 0
+
+
+def test_notifications_send_e_mails_what_is_owed_once(demo: Demo, smtp: tuple[SmtpInbox, int]) -> None:
+    """The demo's hand-off notices, handled as a worker would; then `caseflow notifications send`
+    e-mails each holder what is waiting, once, with a link to the case at the configured address.
+    (Which holders depends on what the tests above have moved on.)"""
+    from sqlalchemy import select, update
+
+    from workflow.cases import approval
+    from workflow.db import Database
+    from workflow.models import OutboxMessage, User
+    from workflow.notifications import handoffs
+
+    inbox, port = smtp
+    assert demo.run("notifications", "send").stdout.startswith("CASEFLOW_SMTP_HOST is not set")
+    db = Database(f"sqlite:///{demo.instance / 'caseflow.db'}")
+    try:
+        with db.unit_of_work() as uow:
+            notices = list(uow.session.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.topic == approval.HANDOFF_TOPIC, OutboxMessage.processed_at.is_(None))))
+            uow.session.execute(update(User).where(User.email.is_(None)).values(email=User.login + "@example.invalid"))
+            uow.commit()
+        assert notices
+        for n in notices:
+            handoffs.process_outbox(db, n)
+    finally:
+        db.dispose()
+    env = {**demo.env, "CASEFLOW_SMTP_HOST": "127.0.0.1", "CASEFLOW_SMTP_PORT": str(port),
+           "CASEFLOW_PUBLIC_BASE_URL": "https://caseflow.example.gov.tw"}
+    run = subprocess.run([CASEFLOW, "notifications", "send"], env=env, cwd=demo.instance, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    sent = int(run.stdout.split(" e-mails sent")[0])
+    assert sent >= 1 and len(inbox.messages) == sent
+    for mail in inbox.mails():
+        assert str(mail["Subject"]).startswith("【")  # Chinese, the demo people's language
+        assert re.search(r"開啟案件：https://caseflow\.example\.gov\.tw/cases/\d+\n", body_of(mail))
+    again = subprocess.run([CASEFLOW, "notifications", "send"], env=env, cwd=demo.instance, capture_output=True,
+                           text=True, timeout=120)
+    assert again.stdout.strip() == "0 e-mails sent, 0 digests sent" and len(inbox.messages) == sent

@@ -37,9 +37,11 @@ def drive(office, case_id, unit, steps):
 
 
 def outbox_rows(db, case_id):
+    """The case's render requests (not its hand-off notices, which another consumer handles)."""
     with db.unit_of_work(write=False) as uow:
         return list(uow.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.payload["case_id"].as_integer() == case_id).order_by(OutboxMessage.id)))
+            OutboxMessage.payload["case_id"].as_integer() == case_id, OutboxMessage.topic == approval.DOCUMENT_TOPIC)
+            .order_by(OutboxMessage.id)))
 
 
 def documents_of(db, case_id):
@@ -398,7 +400,12 @@ def test_embedded_worker_renders_every_docx_before_any_conversion(office, monkey
     for cid in (first, second):
         worker.submit(approval.fire(cid, "submit", office.users["personnel_staff"], db=db).outbox_ids)
     worker.run_queued()
-    assert worker.handled == [approval.DOCUMENT_TOPIC] * 4 + [service.CONVERT_TOPIC] * 4
+    handled = worker.handled
+    assert [t for t in handled if t != approval.HANDOFF_TOPIC] == [approval.DOCUMENT_TOPIC] * 4 + [
+        service.CONVERT_TOPIC] * 4
+    # Each submission's notice to the chief goes with its documents, never behind a conversion.
+    assert handled.count(approval.HANDOFF_TOPIC) == 2
+    assert max(i for i, t in enumerate(handled) if t == approval.HANDOFF_TOPIC) < handled.index(service.CONVERT_TOPIC)
     docs = documents_of(db, first) + documents_of(db, second)
     assert len(docs) == 4 and all(d.status == "ready" for d in docs)
     assert all(d.conversion_error == "LibreOffice 未安裝，僅提供 .docx" for d in docs)

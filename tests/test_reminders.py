@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from tests.conftest import OfficeFixture
+from tests.mail_helpers import SmtpInbox
 from workflow import clock
 from workflow.calendar import plan, reminders
 from workflow.engine import registry
 from workflow.models import Notification, Reminder, User
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = _Inbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield inbox, port
-    finally:
-        ctl.stop()
-    asyncio.set_event_loop(asyncio.new_event_loop())
+from workflow.notifications import mail, messages
 
 
 def _count(office: OfficeFixture, model: Any) -> int:
@@ -50,13 +23,13 @@ def _count(office: OfficeFixture, model: Any) -> int:
 
 
 def test_reminders_are_sent_once_across_runs_and_a_worker_restart(
-        office: OfficeFixture, smtp: tuple[_Inbox, int]) -> None:
+        office: OfficeFixture, smtp: tuple[SmtpInbox, int]) -> None:
     inbox, port = smtp
     with office.db.unit_of_work() as uow:
         uow.session.execute(update(User).where(User.office_id == office.id)
                             .values(email=User.login + "@example.invalid"))
         uow.commit()
-    mailer = reminders.SmtpMailer("127.0.0.1", port, "caseflow@example.invalid")
+    mailer = mail.SmtpMailer("127.0.0.1", port, "caseflow@example.invalid")
     with time_machine.travel(dt.datetime(2026, 4, 13, 8, tzinfo=clock.TAIPEI), tick=False):
         plan.generate(office.db, 115, office_codes=[office.code])
         reminders.decide(office.db, days_before=7)  # every office's (other tests' offices too)
@@ -67,19 +40,21 @@ def test_reminders_are_sent_once_across_runs_and_a_worker_restart(
             kinds = sorted(uow.session.scalars(select(Reminder.kind).where(Reminder.office_id == office.id)))
         assert kinds == ["due_soon", "overdue", "overdue"]
         notes = _count(office, Notification)
+        with office.db.unit_of_work(write=False) as uow:  # this office's only (other tests' rows are theirs)
+            ours = list(uow.session.scalars(select(Notification.id).where(Notification.office_id == office.id)))
         # A worker claims the first e-mail and dies before sending it.
         with office.db.unit_of_work() as uow:
             first = uow.session.scalar(select(func.min(Notification.id)).where(Notification.office_id == office.id))
             uow.session.execute(update(Notification).where(Notification.id == first)
                                 .values(email_claimed_at=clock.now()))
             uow.commit()
-        sent = reminders.send_pending(office.db, mailer)
+        sent = mail.send_pending(office.db, mailer, ids=ours)
         assert sent == notes - 1 and len(inbox.messages) == notes - 1
-        assert reminders.send_pending(office.db, mailer) == 0  # sent ones are never sent again
+        assert mail.send_pending(office.db, mailer, ids=ours) == 0  # sent ones are never sent again
     with time_machine.travel(dt.datetime(2026, 4, 13, 8, 15, tzinfo=clock.TAIPEI), tick=False):
-        assert reminders.send_pending(office.db, mailer) == 1  # the dead worker's claim expired
+        assert mail.send_pending(office.db, mailer, ids=ours) == 1  # the dead worker's claim expired
         assert reminders.decide(office.db, days_before=7) == 0
-        assert reminders.send_pending(office.db, mailer) == 0
+        assert mail.send_pending(office.db, mailer, ids=ours) == 0
     recipients = sorted(r for rcpts, _c in inbox.messages for r in rcpts)
     assert len(recipients) == len(set(recipients)) or len(recipients) == notes
     assert len(inbox.messages) == notes
@@ -92,7 +67,7 @@ def test_without_smtp_only_in_app_notifications(office: OfficeFixture) -> None:
         plan.generate(office.db, 115, office_codes=[office.code])
         reminders.decide(office.db)
         assert _count(office, Reminder) == 3
-        assert reminders.send_pending(office.db, None) == 0
+        assert mail.send_pending(office.db, None) == 0
     assert _count(office, Notification) > 0
 
 
@@ -104,32 +79,43 @@ class _Outbox:
         self.sent.append((to, subject, body))
 
 
-def test_the_e_mail_says_roc_dates_and_state_labels_in_chinese_then_english(office: OfficeFixture) -> None:
+def test_the_e_mail_is_in_each_persons_language_with_roc_dates_state_labels_and_a_link(
+        office: OfficeFixture) -> None:
     with office.db.unit_of_work() as uow:
         uow.session.execute(update(User).where(User.office_id == office.id)
                             .values(email=User.login + "@example.invalid"))
+        uow.session.execute(update(User).where(User.id == office.users["liaison"]).values(language="en"))
         uow.commit()
     outbox = _Outbox()
     with time_machine.travel(dt.datetime(2026, 4, 13, 8, tzinfo=clock.TAIPEI), tick=False):
         plan.generate(office.db, 115, office_codes=[office.code])
         reminders.decide(office.db, days_before=7)
-        reminders.send_pending(office.db, outbox)
+        mail.send_pending(office.db, outbox, links=mail.Links("https://caseflow.example.gov.tw/"))
     ours = [m for m in outbox.sent if m[0].startswith(office.code + ".")]
-    assert ours
+    english = [m for m in ours if m[0].startswith(office.logins["liaison"] + "@")]
+    chinese = [m for m in ours if m not in english]
+    assert english and chinese
     draft = registry.default().latest("training_report").state("draft")
-    for _to, subject, body in ours:
+    for _to, subject, body in chinese:
         assert subject.startswith(("【已逾期】", "【即將到期】"))
-        zh, en = body.split("\n\n")
-        assert f"目前在「{draft.label}」，期限 115.04.1" in zh
-        assert f'is at the step "{draft.label_en}", deadline 115.04.1' in en
+        assert f"目前在「{draft.label}」，期限 115.04.1" in body
+        assert "開啟案件：https://caseflow.example.gov.tw/cases/" in body
+        assert "變更通知方式：https://caseflow.example.gov.tw/account/notifications" in body
+        assert "deadline" not in body and draft.label_en not in body  # Chinese only
+    for _to, subject, body in english:
+        assert subject.startswith("[Overdue]")
+        assert f'is at the step "{draft.label_en}", deadline 115.04.1' in body
+        assert "Open the case: https://caseflow.example.gov.tw/cases/" in body
+        assert "期限" not in body and f"「{draft.label}」" not in body  # English only
+    for _to, _subject, body in ours:
         assert "2026-04-1" not in body and "step draft" not in body
 
 
 def test_a_step_overdue_message_in_each_language() -> None:
-    message = reminders.reminder_message("step_overdue", 12, "年度成果", "secretariat_review", "秘書室審核",
+    message = messages.reminder_message("step_overdue", 12, "年度成果", "secretariat_review", "秘書室審核",
                                          "Secretariat review", dt.date(2026, 11, 4))
-    assert reminders.render(message, "zh_TW") == (
+    assert messages.render(message, "zh_TW") == (
         "【審核逾時】年度成果", "案件 12「年度成果」目前在「秘書室審核」，期限 115.11.04（審核逾時）。")
-    assert reminders.render(message, "en") == (
+    assert messages.render(message, "en") == (
         "[Review step overdue] 年度成果",
         'Case 12 "年度成果" is at the step "Secretariat review", deadline 115.11.04 (review step overdue).')

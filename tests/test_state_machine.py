@@ -179,14 +179,17 @@ class CaseMachine(RuleBasedStateMachine):
                 "transition", res.event_seq, trigger, before.state, res.to_state, actor)
             assert ev.seq == after.history_seq
             assert ev.comment == (CONTROL.sub("", comment or "").strip() or None)
-            payloads = list(s.scalars(select(OutboxMessage.payload).where(
+            rows = s.execute(select(OutboxMessage.topic, OutboxMessage.payload).where(
                 OutboxMessage.office_id == self.office.id).order_by(OutboxMessage.id.desc())
-                .limit(after.office_outbox - before.office_outbox)))
-        # Exactly what the destination declares: its documents and its background tasks.
+                .limit(after.office_outbox - before.office_outbox)).all()
+        payloads = [p for _t, p in rows]
+        # Exactly what the destination declares (its documents and its background tasks), and the
+        # one notice that tells whoever now holds the case.
         dest = defn.state(res.to_state)
-        assert after.office_outbox - before.office_outbox == len(dest.documents) + len(dest.tasks)
+        assert after.office_outbox - before.office_outbox == len(dest.documents) + len(dest.tasks) + 1
         assert sorted(p["document"] for p in payloads if "document" in p) == sorted(dest.documents)
         assert sorted(p["task"] for p in payloads if "task" in p) == sorted(dest.tasks)
+        assert [t for t, _p in rows].count(approval.HANDOFF_TOPIC) == 1
         assert all((p["case_id"], p["event_seq"]) == (cid, res.event_seq) for p in payloads)
 
     # -- rules --------------------------------------------------------------------------------

@@ -77,6 +77,11 @@ def _defaults() -> dict[str, Any]:
         # (web.page_cache): one per person, page and language, about 40 KB each; 0 keeps none.
         "PAGE_CACHE_ENTRIES": 500,
         "REDIS_URL": settings.redis_url,
+        # This product's address, for links in e-mail (``caseflow serve`` sets its own when unset).
+        "BASE_URL": settings.base_url,
+        # Whether notifications also go by e-mail here, and when the daily digests go (通知設定 says so).
+        "MAIL_ENABLED": bool(settings.smtp_host),
+        "DIGEST_HOUR": settings.digest_hour,
     }
 
 
@@ -101,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["BACKGROUND_WORK"]:
         from tasks.embedded import install
 
-        install(database, redis_url=app.config["REDIS_URL"])
+        install(database, redis_url=app.config["REDIS_URL"], base_url=app.config["BASE_URL"])
     init_extensions(app)
     init_security(app)
     init_page_cache(app)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from web.i18n import lazy_gettext as _l
@@ -64,6 +65,20 @@ class RemoveAttachmentForm(FlaskForm):
 
 class MarkReadForm(FlaskForm):
     """Mark one notification (or, with no id, all of them) as read."""
+
+
+class NotificationSettingsForm(FlaskForm):
+    """通知設定: how the e-mail copy of one's notifications comes, and its language. The choices are
+    checked by ``workflow.notifications.preferences`` (its messages name what to choose)."""
+
+    email_mode = RadioField(_l("電子郵件"), [InputRequired(_l("請選擇要不要寄電子郵件"))], choices=[
+        SelectChoice("immediate", _l("每則通知立即寄一封")),
+        SelectChoice("digest", _l("每日摘要：每天早上一封，列出還沒寄過的通知")),
+        SelectChoice("none", _l("不寄送，只看站內通知")),
+    ], validate_choice=False)
+    language = SelectField(_l("郵件語言"), [InputRequired(_l("請選擇郵件語言"))],
+                           choices=[SelectChoice("zh_TW", "中文"), SelectChoice("en", "English")],
+                           validate_choice=False)
 
 
 # -- API 權杖 (web/tokens.py) ---------------------------------------------------------------------

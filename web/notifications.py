@@ -1,20 +1,22 @@
-"""通知: the logged-in user's notifications inbox, newest first, with the unread count in the nav."""
+"""通知: the logged-in user's notifications inbox, newest first, with the unread count in the nav; and
+通知設定, how they want the e-mail copy (each as it comes, a daily digest, none) and its language."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from web.db import database, session
-from web.forms import MarkReadForm
-from web.i18n import current_language
+from web.forms import MarkReadForm, NotificationSettingsForm
+from web.i18n import current_language, localized
 from web.i18n import gettext as _
-from workflow.calendar import reminders
+from workflow.errors import ValidationError
 from workflow.models import Notification
+from workflow.notifications import messages, preferences
 from workflow.views import inbox
 
 bp = Blueprint("notifications", __name__)
@@ -40,7 +42,7 @@ def in_language(item: inbox.Item, lang: str) -> inbox.Item:
     if item.message is None:
         return item
     try:
-        subject, body = reminders.render(item.message, lang)
+        subject, body = messages.render(item.message, lang)
     except (KeyError, ValueError, TypeError):
         return item
     return dataclasses.replace(item, subject=subject, body=body)
@@ -74,3 +76,37 @@ def mark_all() -> Response:
     count = inbox.mark_read(database(), current_user.id)
     flash(_("已將 %(n)s 則通知標為已讀。", n=count), "success")
     return redirect(url_for(".show"), 303)
+
+
+# -- 通知設定 ------------------------------------------------------------------------------------
+def _settings_page(form: NotificationSettingsForm, prefs: preferences.Preferences,
+                   status: int = 200) -> tuple[str, int]:
+    return render_template("notification_settings.html", form=form, prefs=prefs,
+                           mail_enabled=current_app.config["MAIL_ENABLED"],
+                           digest_hour=current_app.config["DIGEST_HOUR"]), status
+
+
+@bp.get("/account/notifications")
+@login_required
+def settings() -> tuple[str, int]:
+    prefs = preferences.load(session(), current_user.id)
+    form = NotificationSettingsForm(formdata=None, email_mode=prefs.email_mode, language=prefs.language)
+    return _settings_page(form, prefs)
+
+
+@bp.post("/account/notifications")
+@login_required
+def save_settings() -> Response | tuple[str, int]:
+    form = NotificationSettingsForm()
+    prefs = preferences.load(session(), current_user.id)
+    if not form.validate():
+        return _settings_page(form, prefs, 422)
+    try:
+        preferences.save(database(), current_user.id, email_mode=form.email_mode.data or "",
+                         language=form.language.data or "")
+    except ValidationError as exc:
+        for name, message in exc.errors.items():
+            getattr(form, name).errors = [localized(*message)]
+        return _settings_page(form, prefs, 422)
+    flash(_("已儲存通知設定。"), "success")
+    return redirect(url_for(".settings"), 303)

@@ -47,12 +47,17 @@ class Settings:
     documents_path: Path | None = None  # generated documents, by content hash
     # Seconds a worker holds a document it renders before another worker may take it over.
     document_lease_seconds: int = 120
-    # Deadline reminders by e-mail (no host: in-app notifications only).
+    # Notifications by e-mail: hand-offs and deadline reminders (no host: in-app notifications only).
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "caseflow@localhost"
     # A due-soon reminder goes out this many days before a case's due date.
     remind_days_before: int = 7
+    # This product's address, for the links in e-mail (and the public zone's absolute links); empty:
+    # paths only. ``caseflow serve`` gives the embedded default its own address when this is unset.
+    base_url: str = ""
+    # Daily digests of notifications go out from this hour (Taipei).
+    digest_hour: int = 8
 
     @property
     def embedded(self) -> bool:
@@ -75,6 +80,8 @@ def load_settings() -> Settings:
         smtp_port=int(os.environ.get("CASEFLOW_SMTP_PORT", "25")),
         mail_from=os.environ.get("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
         remind_days_before=int(os.environ.get("CASEFLOW_REMIND_DAYS_BEFORE", "7")),
+        base_url=os.environ.get("CASEFLOW_PUBLIC_BASE_URL", "").rstrip("/"),
+        digest_hour=int(os.environ.get("CASEFLOW_DIGEST_HOUR", "8")),
     )
 
 

@@ -1,5 +1,5 @@
-"""``caseflow plan`` / ``reminders``: open a year's cases, show the calendar, record closure days,
-and send the reminders that are due."""
+"""``caseflow plan`` / ``reminders`` / ``notifications``: open a year's cases, show the calendar,
+record closure days, send the reminders that are due and the notifications' e-mail."""
 
 from __future__ import annotations
 
@@ -99,10 +99,35 @@ def reminders() -> None:
 @reminders.command("send")
 @pass_app
 def reminders_send(app: App) -> None:
-    """Decide today's due-soon and overdue reminders, notify in the app and send the e-mails."""
+    """Decide today's due-soon and overdue reminders, notify in the app and send the e-mails (to
+    those who want each one as it comes; digests: ``caseflow notifications send``)."""
     from workflow.calendar import reminders as rem
+    from workflow.notifications import mail
 
     registry.default().sync(app.db)
     decided = rem.decide(app.db, days_before=app.settings.remind_days_before)
-    sent = rem.send_pending(app.db, rem.mailer_from_settings(app.settings))
+    sent = mail.send_pending(app.db, mail.mailer_from_settings(app.settings),
+                             links=mail.links_from_settings(app.settings))
     click.echo(f"{decided} reminders decided, {sent} e-mails sent")
+
+
+@main.group()
+def notifications() -> None:
+    """Notifications' e-mail (beat runs the same every minute)."""
+
+
+@notifications.command("send")
+@pass_app
+def notifications_send(app: App) -> None:
+    """E-mail what is still owed to those who want each notification as it comes, then the daily
+    digests that are due (from CASEFLOW_DIGEST_HOUR, once a day each)."""
+    from workflow.notifications import mail
+
+    mailer = mail.mailer_from_settings(app.settings)
+    if mailer is None:
+        click.echo("CASEFLOW_SMTP_HOST is not set: notifications stay in the app (0 e-mails sent)")
+        return
+    links = mail.links_from_settings(app.settings)
+    sent = mail.send_pending(app.db, mailer, links=links)
+    digests = mail.send_digests(app.db, mailer, links=links, hour=app.settings.digest_hour)
+    click.echo(f"{sent} e-mails sent, {digests} digests sent")

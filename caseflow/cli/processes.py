@@ -80,7 +80,8 @@ def serve(app: App, host: str, port: int, demo: bool) -> None:
         if empty:
             demo_mod.seed(app.db)
             print_logins(app.db)
-    flask_app = create_app()
+    # E-mail links point at this server unless CASEFLOW_PUBLIC_BASE_URL says where people reach it.
+    flask_app = create_app({"BASE_URL": app.settings.base_url or f"http://{host}:{port}"})
     click.echo(f"caseflow is running at http://{host}:{port}/  (Ctrl+C to stop)")
     flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 

@@ -26,6 +26,7 @@ PAGES = [
     ("personnel.staff", "/mine", "a11y-mine"),
     ("personnel.staff", "/cases/4/edit", "a11y-edit"),
     ("personnel.staff", "/notifications", "a11y-notifications"),
+    ("personnel.staff", "/account/notifications", "a11y-notification-settings"),
     ("social.chief", "/", "a11y-queue-chief"),
     ("social.chief", "/cases/7", "a11y-case"),
     ("secretariat", "/", "a11y-queue-secretariat"),

@@ -289,6 +289,10 @@ TABLE: dict[str, Entry] = {
                                 post=lambda role: 302 if role == ANON else 404, changes_state=True),
     "notifications.mark_all": Entry(lambda w: "/notifications/read", post=lambda role: 302 if role == ANON else 303,
                                     changes_state=True),
+    # 通知設定: everyone's own; a form with nothing chosen comes back with its message (422).
+    "notifications.settings": Entry(lambda w: "/account/notifications", get=page()),
+    "notifications.save_settings": Entry(lambda w: "/account/notifications",
+                                         post=lambda role: 302 if role == ANON else 422, changes_state=True),
 }
 
 # -- API 權杖 (web/tokens.py): everyone's own tokens; the JSON API (web/api): no cookie authentication,
@@ -314,6 +318,9 @@ TABLE.update({
                             changes_state=True),
     "api.document": Entry(lambda w: f"/api/v1/cases/{w.review}/documents/{w.document}/docx", get=API_COOKIE),
     "api.queue": Entry(lambda w: "/api/v1/queue", get=API_COOKIE),
+    "api.notifications": Entry(lambda w: "/api/v1/notifications", get=API_COOKIE),
+    "api.read_notification": Entry(lambda w: "/api/v1/notifications/999999999/read", post=API_COOKIE,
+                                   changes_state=True),
 })
 
 # -- 管理 (web/admin.py): administrators of the office only; the other office's user is no admin here.
@@ -572,6 +579,10 @@ API_TABLE: dict[str, ApiEntry] = {
     "api.kinds": ApiEntry("GET", lambda w: "/api/v1/kinds", everyone(200)),
     "api.cases": ApiEntry("GET", lambda w: "/api/v1/cases", everyone(200)),
     "api.queue": ApiEntry("GET", lambda w: "/api/v1/queue", everyone(200)),
+    # Everyone's own notifications; no such notification of theirs (each person's: tests/web/test_api.py).
+    "api.notifications": ApiEntry("GET", lambda w: "/api/v1/notifications", everyone(200)),
+    "api.read_notification": ApiEntry("POST", lambda w: "/api/v1/notifications/999999999/read", everyone(404),
+                                      other=404),
     "api.create": ApiEntry("POST", lambda w: "/api/v1/cases", only(PERSONNEL_STAFF, 422, 403),
                            body=lambda w: {"kind": "training_report", "roc_year": 115, "period": "Q1", "title": ""},
                            other=403),

@@ -238,3 +238,39 @@ class TransitionResultSchema(Schema):
     state = fields.Str(required=True)
     state_label = fields.Str(required=True)
     version = fields.Int(required=True)
+
+
+# -- notifications ------------------------------------------------------------------------------
+class NotificationSchema(Schema):
+    id = fields.Int(required=True)
+    kind = fields.Str(allow_none=True, required=True, metadata={
+        "description": "handoff (a case reached you or is done), due_soon, overdue, step_overdue; null: an older row"})
+    subject = fields.Str(required=True, metadata={"description": "In the request's language"})
+    body = fields.Str(required=True, metadata={"description": "In the request's language; a return's comment too"})
+    case_id = fields.Int(allow_none=True, required=True)
+    case_url = fields.Str(allow_none=True, required=True, metadata={"description": "GET it with the same token"})
+    trigger = fields.Str(allow_none=True, required=True, metadata={"description": "A hand-off's transition"})
+    on_behalf_of_id = fields.Int(allow_none=True, required=True, metadata={
+        "description": "Set when you hold the case as a delegate (代理): for whom"})
+    on_behalf_of = fields.Str(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    read_at = fields.DateTime(allow_none=True, required=True)
+
+
+class NotificationListSchema(Schema):
+    items = fields.List(fields.Nested(NotificationSchema), required=True)
+    unread_count = fields.Int(required=True, metadata={"description": "All your unread notifications"})
+    next_cursor = fields.Int(allow_none=True, required=True,
+                             metadata={"description": "Pass as cursor for the next page; null on the last page"})
+
+
+class NotificationQuerySchema(Schema):
+    unread = fields.Bool(load_default=False, metadata={"description": "Only those not yet read"})
+    cursor = fields.Int(validate=validate.Range(0, 2**31 - 1), metadata={
+        "description": "next_cursor of the previous page (newest first)"})
+    limit = fields.Int(load_default=50, validate=validate.Range(1, LIST_MAX))
+
+
+class NotificationReadSchema(Schema):
+    id = fields.Int(required=True)
+    read_at = fields.DateTime(required=True)

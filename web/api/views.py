@@ -24,9 +24,10 @@ from web.api import schemas as sch
 from web.api.blueprint import api_user, bp
 from web.cases import MEDIA_TYPES, ready_document
 from web.db import database, session
-from web.i18n import localized
+from web.i18n import current_language, localized
 from web.labels import event_label, kind_label, period_label, state_label, trigger_label
 from web.mine import creatable
+from web.notifications import in_language
 from web.queues import PAGE_SIZE
 from workflow import clock
 from workflow.calendar import deadlines
@@ -37,6 +38,7 @@ from workflow.errors import CaseflowError, NotFound, PermissionDenied, Validatio
 from workflow.models import Case, HistoryEvent, Office, Unit, User
 from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
+from workflow.views import inbox
 from workflow.views.queues import QueueItem, queue_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -351,3 +353,45 @@ def queue(page: int) -> dict[str, Any]:
     return {"items": [_queue_item(i) for i in items[:PAGE_SIZE]], "page": page,
             "next_page": page + 1 if more else None}
 
+
+
+# -- notifications --------------------------------------------------------------------------------
+def _notification(item: inbox.Item, lang: str) -> dict[str, Any]:
+    shown = in_language(item, lang)
+    message = item.message or {}
+    return {"id": item.id, "kind": message.get("kind"), "subject": shown.subject, "body": shown.body,
+            "case_id": item.case_id, "case_url": _case_url(item.case_id) if item.case_id else None,
+            "trigger": message.get("trigger"), "on_behalf_of_id": message.get("for_id"),
+            "on_behalf_of": message.get("for_name"), "created_at": item.created_at, "read_at": item.read_at}
+
+
+@bp.get("/notifications")
+@bp.arguments(sch.NotificationQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, sch.NotificationListSchema)
+@documented(422)
+def notifications(limit: int, unread: bool = False, cursor: int | None = None) -> dict[str, Any]:
+    """Your notifications, newest first: cases that reached you (submitted to you, returned to you,
+    approved on to you, filed, a failed publication; as a delegate, for whom) and deadline
+    reminders, in the request's language; limit at a time, next_cursor for more."""
+    user = api_user()
+    items, more = inbox.page(session(), user.id, unread_only=unread, before_id=cursor or None, limit=limit)
+    lang = current_language()
+    return {"items": [_notification(i, lang) for i in items],
+            "unread_count": inbox.unread_count(session(), user.id),
+            "next_cursor": items[-1].id if more and items else None}
+
+
+@bp.post(f"/notifications/<{ID}:notification_id>/read")
+@bp.response(200, sch.NotificationReadSchema)
+@documented(404)
+def read_notification(notification_id: int) -> dict[str, Any]:
+    """Mark one of your notifications read (again: no change); another person's is not found."""
+    user = api_user()
+    mine, _read = inbox.read_at(session(), user.id, notification_id)
+    if not mine:
+        raise NotFound(f"找不到通知 {notification_id}", f"no notification {notification_id}")
+    session().rollback()
+    inbox.mark_read(database(), user.id, notification_id)
+    _mine, read = inbox.read_at(session(), user.id, notification_id)
+    assert read is not None
+    return {"id": notification_id, "read_at": read}

@@ -6,95 +6,30 @@ Two phases, each safe to run again at any moment:
    ``reminders`` row keyed (case, step, round, kind) and, in the same transaction, one in-app
    ``notifications`` row per recipient (the holder; for overdue cases also the unit's chief and the
    liaison). The unique key makes a rerun, a retried task or a second worker insert nothing.
-   A notification keeps its ``message`` (kind and parameters): the inbox renders it in the
-   reader's language (``render``); ``subject`` and ``body`` hold the e-mail copy (``email_text``).
-2. ``send_pending``: e-mail every committed notification that has an address and no ``emailed_at``,
-   claiming each row first (a lease) so two workers do not both send it; a worker that dies after
-   claiming leaves a row another run sends when the lease has expired. Nothing lives only in Redis.
+   A notification keeps its ``message`` (kind and parameters): the inbox, the API and the e-mail
+   render it in the reader's language (``workflow.notifications.messages``).
+2. The e-mail copies go out like every notification's (``workflow.notifications.mail``): each as it
+   comes or in the day's digest, as each person chose, or none.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage
-from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from workflow import clock, rocdate
+from workflow import clock
 from workflow.calendar import deadlines
-from workflow.config import Settings
 from workflow.db import Database
 from workflow.engine import registry
 from workflow.models import Case, Notification, Reminder
+from workflow.notifications import messages
 from workflow.people import holders
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 600
-KIND_WORDS = {
-    "due_soon": ("即將到期", "due soon"),
-    "overdue": ("已逾期", "overdue"),
-    "step_overdue": ("審核逾時", "review step overdue"),
-}
-
-
-class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
-
-
-class SmtpMailer:
-    """Plain SMTP (an office relay); one connection per run of ``send_pending``."""
-
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
-        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        msg = EmailMessage()
-        msg["From"] = self.sender
-        msg["To"] = to
-        msg["Subject"] = subject
-        msg.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            smtp.send_message(msg)
-
-
-def reminder_message(kind: str, case_id: int, title: str, step: str, step_label: str, step_label_en: str,
-                     deadline: dt.date) -> dict[str, Any]:
-    """A reminder notification's ``message``: what ``render`` makes its text of, in either language."""
-    return {"kind": kind, "case_id": case_id, "title": title, "step": step, "step_label": step_label,
-            "step_label_en": step_label_en, "deadline": deadline.isoformat()}
-
-
-def render(message: dict[str, Any], lang: str) -> tuple[str, str]:
-    """(subject, body) of a notification's ``message`` in ``lang`` ("zh_TW" or "en"), dates as ROC dates.
-
-    Raises KeyError or ValueError for a message it does not know (the caller shows the stored text).
-    """
-    zh, en = KIND_WORDS[message["kind"]]
-    case_id, title = message["case_id"], message["title"]
-    deadline = rocdate.short(dt.date.fromisoformat(message["deadline"]))
-    if lang == "en":
-        return (f"[{en[:1].upper()}{en[1:]}] {title}",
-                f"Case {case_id} \"{title}\" is at the step \"{message['step_label_en']}\", "
-                f"deadline {deadline} ({en}).")
-    return f"【{zh}】{title}", f"案件 {case_id}「{title}」目前在「{message['step_label']}」，期限 {deadline}（{zh}）。"
-
-
-def email_text(message: dict[str, Any]) -> tuple[str, str]:
-    """The e-mail copy: the Chinese subject; the body in Chinese, then in English."""
-    subject, zh_body = render(message, "zh_TW")
-    _en_subject, en_body = render(message, "en")
-    return subject, f"{zh_body}\n\n{en_body}"
-
-
-def mailer_from_settings(settings: Settings) -> Mailer | None:
-    if not settings.smtp_host:
-        return None
-    return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
 
 
 @dataclass(frozen=True)
@@ -164,8 +99,9 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
     if c.kind != "due_soon":
         recipients += [u for u in holders.chiefs_and_liaisons(c.unit_id, roles) if u not in recipients]
     state = defn.state(c.step)
-    message = reminder_message(c.kind, c.case_id, c.title, c.step, state.label, state.label_en, c.deadline)
-    subject, body = email_text(message)
+    message = messages.reminder_message(c.kind, c.case_id, c.title, c.step, state.label, state.label_en,
+                                        c.deadline)
+    subject, body = messages.stored_text(message)
     now = clock.now()
     with db.unit_of_work() as uow:
         s = uow.session
@@ -179,45 +115,6 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
         for user_id in recipients:
             s.add(Notification(office_id=c.office_id, user_id=user_id, case_id=c.case_id, reminder_id=reminder.id,
                                subject=subject[:200], body=body, message=message, created_at=now,
-                               email_to=roles.emails.get(user_id), email_attempts=0))
+                               email_to=roles.email_to(user_id), email_attempts=0))
         uow.commit()
     return 1
-
-
-def send_pending(db: Database, mailer: Mailer | None, *, limit: int = 1000) -> int:
-    """E-mail committed notifications not yet e-mailed; returns how many were sent."""
-    if mailer is None:
-        return 0
-    now = clock.now()
-    stale = now - dt.timedelta(seconds=CLAIM_SECONDS)
-    claimable = and_(Notification.emailed_at.is_(None), Notification.email_to.is_not(None),
-                     or_(Notification.email_claimed_at.is_(None), Notification.email_claimed_at < stale))
-    with db.unit_of_work(write=False) as uow:
-        ids = uow.session.scalars(select(Notification.id).where(claimable).order_by(Notification.id)
-                                  .limit(limit)).all()
-    sent = 0
-    for nid in ids:
-        with db.unit_of_work() as uow:
-            s = uow.session
-            claimed = s.connection().execute(update(Notification).where(Notification.id == nid, claimable)
-                                .values(email_claimed_at=clock.now(),
-                                        email_attempts=Notification.email_attempts + 1)).rowcount
-            row = s.get(Notification, nid) if claimed else None
-            uow.commit()
-        if row is None or row.email_to is None:
-            continue
-        try:
-            mailer.send(row.email_to, row.subject, row.body)
-        except Exception as exc:  # leave it for the next run; the claim is released
-            log.warning("reminder e-mail %s to %s failed: %s", nid, row.email_to, exc)
-            with db.unit_of_work() as uow:
-                uow.session.execute(update(Notification).where(Notification.id == nid)
-                                    .values(email_claimed_at=None, email_error=str(exc)[:2000]))
-                uow.commit()
-            continue
-        with db.unit_of_work() as uow:
-            uow.session.execute(update(Notification).where(Notification.id == nid)
-                                .values(emailed_at=clock.now(), email_error=None))
-            uow.commit()
-        sent += 1
-    return sent

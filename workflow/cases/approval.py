@@ -1,6 +1,7 @@
 """Transitions: ``fire`` moves a case along its workflow (submit, approve, return, withdraw, file),
 checking the actor's role (or 代理), the transition and its conditions, then writes state, history
-and the documents' outbox rows in one transaction (``writes.write``).
+and the outbox rows (the documents the new state needs, its background tasks, and the hand-off
+notice that tells the people who now hold the case) in one transaction (``writes.write``).
 
 Shape of every operation (cosmicpython's handlers, indico's operations): load the case, check the
 actor may act, check the transition and its conditions, write state + history + outbox, commit once.
@@ -30,6 +31,8 @@ from workflow.registers import meetings, written
 from workflow.roles import SYSTEM
 
 DOCUMENT_TOPIC = "document.render"
+# Every transition's notice to the people who now hold the case (workflow.notifications.handoffs).
+HANDOFF_TOPIC = "notify.handoff"
 _cases = cast(Table, Case.__table__)
 _users = cast(Table, User.__table__)
 _offices = cast(Table, Office.__table__)
@@ -189,7 +192,7 @@ def _fire_once(
             from_state=case.state, to_state=new_state, comment=comment, data=event_data,
         )
         writes.write(s, database, case, values, history)
-        outbox_ids = _enqueue_documents(s, case, defn, new_state, seq, now)
+        outbox_ids = _enqueue(s, case, defn, new_state, seq, now)
         uow.commit()
         return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
 
@@ -206,13 +209,13 @@ def _attachment_count(s: Session, case_id: int) -> int:
     return int(s.connection().execute(_COUNT_ATTACHMENTS, {"case_id": case_id}).scalar_one())
 
 
-def _enqueue_documents(
+def _enqueue(
     s: Session, case: writes.CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
 ) -> tuple[int, ...]:
+    """The transition's outbox rows, in one INSERT: its documents, its tasks, and its hand-off notice
+    (always: who is told, if anyone, is decided by its consumer, off the user's request)."""
     spec = defn.state(state)
     docs, tasks = spec.documents, spec.tasks
-    if not docs and not tasks:
-        return ()
     rows = [
         {
             "office_id": case.office_id,
@@ -234,6 +237,15 @@ def _enqueue_documents(
             "attempts": 0,
         }
         for task in tasks
+    ] + [
+        {
+            "office_id": case.office_id,
+            "topic": HANDOFF_TOPIC,
+            "payload": {"case_id": case.id, "event_seq": seq},
+            "created_at": now,
+            "available_at": now,
+            "attempts": 0,
+        }
     ]
     conn = s.connection()
     # The ids go to the after-commit listeners (the relay publishes exactly these rows), so every

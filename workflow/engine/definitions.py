@@ -33,6 +33,7 @@ DOCUMENT_NAMES = frozenset(
 # outbox topic each one is written under, in the transition's own transaction.
 TASK_TOPICS = {"publish_posting": "posting.publish"}
 CITY_PARTS = frozenset({"holds", "sees"})
+DRAFTER_EXITS = frozenset({"withdraw", "take_back"})
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,9 @@ class Definition:
         return frozenset(st.name for st in self.states if st.city)
 
     def actor_roles(self, state: str) -> set[str]:
-        """Roles that can move a case on from ``state`` (withdrawal aside): whose queue it is in."""
-        return {r for t in self.transitions_from(state) if t.trigger != "withdraw" for r in t.roles}
+        """Roles that can move a case on from ``state``: whose queue it is in. The drafter's own ways
+        out of a step (withdrawing, taking a submitted case back) do not make it theirs to do."""
+        return {r for t in self.transitions_from(state) if t.trigger not in DRAFTER_EXITS for r in t.roles}
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -113,12 +113,17 @@ class Reminder(Base):
 class Notification(Base):
     """An in-app message to one person, and the e-mail copy of it (sent after the row is committed).
 
-    ``subject`` and ``body`` are the e-mail's text (Chinese, then English); the inbox renders
-    ``message`` in the reader's language."""
+    A deadline reminder (``reminder_id``) or a hand-off: the case reached this person through the
+    history event ``(case_id, event_seq)``. ``subject`` and ``body`` are the text as written
+    (Chinese, then English); the inbox, the API and the e-mail render ``message`` in the reader's
+    language (``workflow.notifications.messages``)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("reminder_id", "user_id"),
+        # A hand-off tells each person once, however often its outbox message is delivered. (An
+        # index: SQLite adds one to an existing table without rebuilding it.)
+        Index("ux_notifications_event", "case_id", "event_seq", "user_id", unique=True),
         Index("ix_notifications_user", "user_id", "read_at"),
         Index("ix_notifications_mail", "emailed_at", "email_to"),
     )
@@ -128,10 +133,11 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)  # the hand-off's history event
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     # What the text is made of ({"kind": ..., parameters}), shown in the reader's language by
-    # ``workflow.calendar.reminders.render``; NULL on rows written before it (shown as ``subject``/``body``).
+    # ``workflow.notifications.messages.render``; NULL on rows written before it (shown as ``subject``/``body``).
     message: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     read_at: Mapped[dt.datetime | None] = mapped_column()

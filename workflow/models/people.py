@@ -66,9 +66,20 @@ class Unit(Base):
     office: Mapped[Office] = relationship(back_populates="units")
 
 
+# How a person wants the e-mail copy of their notifications (通知設定): each one as it comes, one
+# e-mail a day with everything since the last, or none (the in-app inbox has them all regardless).
+EMAIL_MODES = ("immediate", "digest", "none")
+# The language of that e-mail (NULL: Traditional Chinese, the product's first language).
+LANGUAGES = ("zh_TW", "en")
+
+
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("sex IN ('F', 'M', 'X')", name="sex"),)
+    __table_args__ = (
+        CheckConstraint("sex IN ('F', 'M', 'X')", name="sex"),
+        CheckConstraint("notify_email IN ('immediate', 'digest', 'none')", name="notify_email"),
+        CheckConstraint("language IS NULL OR language IN ('zh_TW', 'en')", name="language"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
@@ -86,6 +97,11 @@ class User(Base):
     civil_servant: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     joined_on: Mapped[dt.date | None] = mapped_column(Date)  # 到職日; blank: before the records began
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_email: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    language: Mapped[str | None] = mapped_column(String(5))  # of the e-mail; NULL: zh_TW
+    # The day (Taipei) this person's last daily digest was claimed: at most one digest a day, whoever
+    # sends it and however often the daily task runs.
+    digest_sent_on: Mapped[dt.date | None] = mapped_column(Date)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 

@@ -1,5 +1,6 @@
-"""通知: a person's in-app notifications (written by ``workflow.calendar.reminders``), newest first, and
-marking them read. A notification belongs to one user; nobody reads or marks another's."""
+"""通知: a person's in-app notifications (deadline reminders, ``workflow.calendar.reminders``, and
+hand-offs, ``workflow.notifications.handoffs``), newest first, and marking them read. A
+notification belongs to one user; nobody reads or marks another's."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Item:
     body: str
     created_at: dt.datetime
     read_at: dt.datetime | None
-    message: dict[str, Any] | None = None  # what ``reminders.render`` shows in the reader's language
+    message: dict[str, Any] | None = None  # what ``messages.render`` shows in the reader's language
 
 
 def inbox(s: Session, user_id: int, *, limit: int = 200) -> list[Item]:
@@ -35,6 +36,27 @@ def inbox(s: Session, user_id: int, *, limit: int = 200) -> list[Item]:
         .limit(limit)
     ).all()
     return [Item(*r) for r in rows]
+
+
+def page(s: Session, user_id: int, *, unread_only: bool = False, before_id: int | None = None,
+         limit: int = 50) -> tuple[list[Item], bool]:
+    """One page of the user's notifications, newest (highest id) first, and whether more follow."""
+    q = (select(Notification.id, Notification.case_id, Notification.subject, Notification.body,
+                Notification.created_at, Notification.read_at, Notification.message)
+         .where(Notification.user_id == user_id))
+    if unread_only:
+        q = q.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        q = q.where(Notification.id < before_id)
+    rows = s.execute(q.order_by(Notification.id.desc()).limit(limit + 1)).all()
+    return [Item(*r) for r in rows[:limit]], len(rows) > limit
+
+
+def read_at(s: Session, user_id: int, notification_id: int) -> tuple[bool, dt.datetime | None]:
+    """(is it this user's, when it was read)."""
+    row = s.execute(select(Notification.read_at).where(Notification.id == notification_id,
+                                                       Notification.user_id == user_id)).one_or_none()
+    return (row is not None, row[0] if row is not None else None)
 
 
 def unread_count(s: Session, user_id: int) -> int:
