@@ -10,6 +10,7 @@ import click
 from sqlalchemy import select
 
 from caseflow.cli.base import CASE_ID, App, dump, fail, main, pass_app, user_id
+from publishing import retry
 from workflow.cases import approval
 from workflow.db import Database
 from workflow.engine import audit, registry
@@ -115,7 +116,7 @@ def case_show(app: App, case_id: int, as_json: bool) -> None:
 def case_fire(app: App, case_id: int, trigger: str, login: str, comment: str | None,
               expected_version: int | None) -> None:
     uid = user_id(app.db, login)
-    res = approval.fire(case_id, trigger, uid, comment, expected_version, db=app.db)
+    res = retry.fire_checked(case_id, trigger, uid, comment, expected_version, db=app.db)
     click.echo(f"case {res.case_id}: {res.from_state} -> {res.to_state} (version {res.version})")
 
 
