@@ -14,4 +14,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # the day's deadline reminders (each sent once, whatever how often this runs).
     "generate-plan-year": {"task": "caseflow.generate_plan_year", "schedule": crontab(hour=6, minute=30)},
     "send-reminders": {"task": "caseflow.send_reminders", "schedule": crontab(hour=8, minute=0)},
+    # ODT and PDF for documents still without them (older ones, failed conversions): the public zone
+    # offers documents only as ODF and PDF, never .docx (tasks/documents.py).
+    "queue-missing-conversions": {"task": "caseflow.queue_missing_conversions",
+                                  "schedule": crontab(hour=2, minute=30)},
 }

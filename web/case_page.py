@@ -91,6 +91,7 @@ class AttachmentView:
     uploaded_at: dt.datetime
     id: int = 0  # for the download link (web/uploads.py)
     alt_text: str | None = None
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,4 +291,5 @@ def _attachments(s: Session, case_id: int) -> list[AttachmentView]:
         .where(Attachment.case_id == case_id)
         .order_by(Attachment.id)
     ).all()
-    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at, a.id, a.alt_text) for a, name in rows]
+    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at, a.id, a.alt_text, a.caption)
+            for a, name in rows]

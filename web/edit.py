@@ -59,6 +59,7 @@ class AttachmentRow:
     alt_text: str | None
     uploaded_by: str
     uploaded_at: dt.datetime
+    caption: str | None = None
 
 
 def _definition(case: Case) -> Definition:
@@ -87,7 +88,8 @@ def attachments(case_id: int) -> list[AttachmentRow]:
         select(Attachment, User.display_name).join(User, User.id == Attachment.uploaded_by_id)
         .where(Attachment.case_id == case_id).order_by(Attachment.id)
     ).all()
-    return [AttachmentRow(a.id, a.name, a.content_type, a.size, a.alt_text, who, a.uploaded_at) for a, who in rows]
+    return [AttachmentRow(a.id, a.name, a.content_type, a.size, a.alt_text, who, a.uploaded_at, a.caption)
+            for a, who in rows]
 
 
 def _load(case_id: int) -> tuple[Case, Definition]:

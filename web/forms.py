@@ -54,6 +54,7 @@ class UploadForm(FlaskForm):
     version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
     file = FileField(_l("檔案"), [FileRequired(_l("請選擇要上傳的檔案"))])
     alt_text = StringField(_l("替代文字（照片必填）"), [Optional(), Length(max=500, message=_l("替代文字最多 500 字"))])
+    caption = StringField(_l("照片說明（選填）"), [Optional(), Length(max=200, message=_l("照片說明最多 200 字"))])
 
 
 class RemoveAttachmentForm(FlaskForm):

@@ -119,8 +119,8 @@ def _reason(r: posting.FailedPosting, problems: list[str]) -> str:
     """Why the posting did not go out: the recorded reason, else what the checks find now."""
     if r.reason:
         return localized(r.reason, r.reason_en)
-    if problems:
-        return _("刊登前檢查未通過：%(problems)s", problems="；".join(problems))
+    if problems:  # listed under the row as what to fix
+        return _("刊登前檢查未通過（須修正的項目如下）")
     return _("刊登失敗（原因未記錄）")
 
 

@@ -97,7 +97,7 @@ def upload(case_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         if form.version.errors:
             abort(400)
-        for msg in (*form.file.errors, *form.alt_text.errors):
+        for msg in (*form.file.errors, *form.alt_text.errors, *form.caption.errors):
             flash(_("附件：%(error)s", error=msg), "error")
         return redirect(_back(case.id), 303)
     content = form.file.data.read(max_bytes() + 1)
@@ -108,6 +108,7 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         flash(_("附件未上傳：%(reason)s", reason=kind.message), "error")
         return redirect(_back(case.id), 303)
     alt = (form.alt_text.data or "").strip()
+    caption = (form.caption.data or "").strip() if kind in PHOTOS else ""
     if kind in PHOTOS and not alt:
         flash(_("附件未上傳：照片須填寫替代文字（說明照片內容，供視障者使用）。"), "error")
         return redirect(_back(case.id), 303)
@@ -115,9 +116,10 @@ def upload(case_id: int) -> Response | tuple[str, int]:
     try:
         att_id = drafts.add_attachment(case.id, current_user.id, name=name, content_type=kind, content=content,
                                        expected_version=int(form.version.data), db=database())
-        if alt:
-            # add_attachment takes no alt text (yet): set it right after, on the version it produced.
-            posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt},
+        if alt or caption:
+            # add_attachment takes no alt text or caption (yet): set them right after, on the version it produced.
+            posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt} if alt else None,
+                                 captions={att_id: caption} if caption else None,
                                  expected_version=int(form.version.data) + 1, db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))

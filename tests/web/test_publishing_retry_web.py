@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from publishing import service
@@ -15,6 +16,7 @@ from tests.conftest import OfficeFixture
 from tests.fake_site import TOKEN, FakeSite
 from tests.publishing_helpers import FAST, to_publishing
 from tests.web.conftest import Browser, case_row, csrf_token, forms, text
+from tests.web.test_api import api_client, token_for
 from workflow.models import HistoryEvent, Publication
 
 
@@ -143,3 +145,18 @@ def test_saving_a_fix_that_leaves_problems_is_a_counted_refusal(office: OfficeFi
     data.update({k: "114 年 3 月 8 日婦女節宣導" for k in data if k.startswith("caption-")})
     resp = secretariat.client.post(f"/publishing/{cid}/fix", data=data)
     assert resp.status_code == 303 and case_row(office.db, cid).state == "publishing"
+
+
+def test_the_api_offers_no_retry_and_refuses_one_with_the_reason(office: OfficeFixture, app: Flask) -> None:
+    cid = failed_by_checks(office)
+    api = api_client(app, token_for(office, "secretariat"))
+    detail = api("GET", f"/api/v1/cases/{cid}").get_json()
+    triggers = [a["trigger"] for a in detail["actions"]]
+    assert "retry_publish" not in triggers and "record_manual_posting" in triggers
+    resp = api("POST", f"/api/v1/cases/{cid}/transitions",
+               json={"trigger": "retry_publish", "version": detail["version"], "comment": None})
+    assert resp.status_code == 422
+    body = resp.get_json()
+    assert body["code"] == "condition_failed" and body["condition"] == "prepublication_checks_passed"
+    assert "照片沒有替代文字" in body["message"]
+    assert attempts(office, cid) == (2, ["checks_failed", "refused"])
