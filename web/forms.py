@@ -57,6 +57,14 @@ class UploadForm(FlaskForm):
     caption = StringField(_l("照片說明（選填）"), [Optional(), Length(max=200, message=_l("照片說明最多 200 字"))])
 
 
+class EventPhotosForm(FlaskForm):
+    """Copy the photos of one 宣導 event (the register's) into a posting draft."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+    event = SelectField(_l("宣導活動"), [InputRequired(_l("請選擇一場宣導活動"))], choices=[],
+                        validate_choice=False)  # the operation checks it is this office's event
+
+
 class RemoveAttachmentForm(FlaskForm):
     """Take one attachment off a draft; ``version`` is the case version the page showed."""
 

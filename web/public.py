@@ -11,7 +11,8 @@ What is public, and in which form:
   .docx; older documents get them from the conversion sweep (``documents.service.
   queue_missing_conversions``: beat daily, or ``caseflow documents convert-missing``);
 - the 宣導 register's event photos are not shown here by themselves: they have not been through a
-  posting's review and checks. A unit publishes them by attaching them to a posting.
+  posting's review and checks. A posting takes them from the register (``drafts.add_event_photos``,
+  with their captions and alt texts) and they are published with it.
 """
 
 from __future__ import annotations

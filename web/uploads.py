@@ -24,7 +24,7 @@ from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, render_error
 from web.filters import filesize
-from web.forms import RemoveAttachmentForm, UploadForm
+from web.forms import EventPhotosForm, RemoveAttachmentForm, UploadForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from workflow import filetypes, storage
@@ -130,6 +130,31 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         flash(localized(exc.message, exc.message_en), "error")
         return redirect(_back(case.id), 303)
     flash(_("已上傳「%(name)s」（%(size)s）。", name=name, size=filesize(len(content))), "success")
+    return redirect(_back(case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/attachments/from-event")
+@login_required
+def from_event(case_id: int) -> Response | tuple[str, int]:
+    """A posting's photos from a 宣導 event of the register (the edit page's 從宣導紀錄加入照片)."""
+    case = load_case_for(current_user, case_id)
+    form = EventPhotosForm()
+    if not form.validate():
+        if form.version.errors:
+            abort(400)  # a tampered or truncated form: no version to check against
+        flash(_("從宣導紀錄加入照片：%(error)s", error="；".join(str(e) for e in form.event.errors)), "error")
+        return redirect(_back(case.id), 303)
+    try:
+        event_id = int(form.event.data) if str(form.event.data or "").isdigit() else 0
+        added = drafts.add_event_photos(case.id, current_user.id, event_id, int(form.version.data), db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
+    except NotFound:
+        abort(404)  # not an event of this office
+    except CaseflowError as exc:
+        flash(_("從宣導紀錄加入照片：%(error)s", error=localized(exc.message, exc.message_en)), "error")
+        return redirect(_back(case.id), 303)
+    flash(_("已從宣導紀錄加入 %(n)s 張照片，連同照片說明與替代文字；送出前請再確認。", n=len(added)), "success")
     return redirect(_back(case.id), 303)
 
 

@@ -102,6 +102,10 @@ OUTREACH = [  # unit, name, (month, day), place, topic, audience, public, men, w
     ("social", "家庭暴力防治與性別平等講座", (9, 20), "示範區活動中心", "gender_equality", "社區志工", False, 12, 40,
      []),
 ]
+EVENT_PHOTOS = [  # the public event's photos in the register: (alt text, caption)
+    ("園遊會攤位前，民眾排隊參加性別平等闖關遊戲", "性別平等闖關遊戲"),
+    ("志工向親子說明宣導摺頁內容", "志工說明宣導摺頁"),
+]
 BUDGET = [  # year offset, category, item, unit, budgeted, executed
     (-1, 1, "婦女節性別平等宣導活動", "social", 80_000, 76_500),
     (-1, 3, "性別影響評估教育訓練", "personnel", 30_000, 30_000),
@@ -117,8 +121,12 @@ def _outreach_and_budget(s: Any, office_id: int, actor: int, unit_ids: dict[str,
         held = dt.date(year, month, day)
         if held > clock.today():
             continue
-        outreach.add_event(s, office_id, actor, unit_id=unit_ids[unit], name=name, held_on=held, place=place,
-                           topic=topic, audience=audience, public=public, male=men, female=women, materials=mats)
+        event = outreach.add_event(s, office_id, actor, unit_id=unit_ids[unit], name=name, held_on=held,
+                                   place=place, topic=topic, audience=audience, public=public, male=men, female=women,
+                                   materials=mats)
+        if public:  # its photos, which a posting can take from the register (edit page: 從宣導紀錄加入照片)
+            for n, (alt, caption) in enumerate(EVENT_PHOTOS):
+                outreach.add_photo(s, office_id, actor, event.id, _scene(n + 1), caption=caption, alt_text=alt)
     for offset, category, item, unit, budgeted, executed in BUDGET:
         budget.add_item(s, office_id, actor, roc_year=roc_year + offset, category=category, item=item,
                         unit_id=unit_ids[unit], budgeted=budgeted, executed=executed)

@@ -151,3 +151,29 @@ def test_the_secretariat_cannot_retry_what_cannot_succeed(login: Callable[[str],
         secretariat.wait_for_timeout(1000)
         secretariat.reload()
     expect(secretariat.locator("[aria-current=step] .flow-state")).to_have_text("已刊登")
+
+
+def test_a_drafter_takes_an_events_photos_from_the_register(login: Callable[[str], Page], browser: Browser,
+                                                            server: str) -> None:
+    staff = login("social.staff")
+    staff.goto("/cases/19/edit")  # the demo's posting still in draft
+    expect(staff.get_by_role("heading", level=1)).to_contain_text("性別主流化專區刊登")
+    form = staff.locator("form.event-photos")
+    expect(form).to_contain_text("從宣導紀錄加入照片")
+    value = form.locator("option", has_text="婦女節性別平等宣導園遊會").get_attribute("value")
+    assert value
+    form.get_by_label("宣導活動").select_option(value)
+    form.get_by_role("button", name="加入這場活動的照片").click()
+    staff.wait_for_load_state()
+    expect(staff.get_by_role("alert").first).to_contain_text("已從宣導紀錄加入 2 張照片")
+    expect(staff.locator("ul.attachments")).to_contain_text("照片說明：性別平等闖關遊戲")
+    ctx = browser.new_context(locale="zh-TW", base_url=server, bypass_csp=True, **PHONE)
+    try:
+        page = ctx.new_page()
+        page.context.add_cookies(staff.context.cookies())
+        page.goto("/cases/19/edit")
+        no_sideways_scroll(page)
+        no_serious_axe_violations(page)
+        shot(page, "edit-posting-event-photos-phone")
+    finally:
+        ctx.close()

@@ -278,6 +278,9 @@ TABLE: dict[str, Entry] = {
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
     "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400, DRAFT_READERS),
                             changes_state=True),
+    # No version in the form: malformed for everyone (who may add them: tests/web/test_zone.py).
+    "uploads.from_event": Entry(lambda w: f"/cases/{w.draft}/attachments/from-event",
+                                post=case_route(400, DRAFT_READERS), changes_state=True),
     "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}",
                               get=case_route(200, DRAFT_READERS)),
     # No version in the form: malformed for everyone; who may remove is tested with the uploads.

@@ -3,12 +3,15 @@ captions and alt text, a year archive, the office's contact, and nothing served 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
 
 import docx
+import pytest
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from publishing import service
 from publishing.publishers import PublicZonePublisher
@@ -17,7 +20,9 @@ from tests.publishing_helpers import FAST, latest_outbox, png
 from tests.web.conftest import Browser, csrf_token, forms, text
 from web.public import tel
 from workflow.cases import approval, drafts, posting
+from workflow.errors import PermissionDenied, TransitionNotAllowed, ValidationError
 from workflow.models import Attachment, Office
+from workflow.registers import outreach
 
 PHOTOS = [("講台.png", "講師在講台前說明 CEDAW", "講師說明 CEDAW"), ("攤位.png", "民眾在宣導攤位閱讀摺頁", None)]
 
@@ -206,3 +211,82 @@ def test_the_drafter_gives_a_photo_its_caption_when_uploading(office: OfficeFixt
         "file": (io.BytesIO(png(5, 5)), "照片2.png")})
     assert resp.status_code == 303 and "照片說明最多 200 字" in text(staff.get(resp.headers["Location"]))
     assert len(attachment_ids(office, cid)) == 1
+
+
+def outreach_event(office: OfficeFixture, photos: int = 2) -> int:
+    """A 宣導 event of the register with ``photos`` photos, each with its caption and alt text."""
+    with office.db.unit_of_work() as uow:
+        event = outreach.add_event(uow.session, office.id, office.users["social_staff"], unit_id=office.units["social"],
+                                   name="婦女節 CEDAW 宣導", held_on=dt.date(2026, 3, 8), place="里民活動中心",
+                                   topic="cedaw", audience="轄區民眾", public=True, male=30, female=47)
+        for n in range(photos):
+            outreach.add_photo(uow.session, office.id, office.users["social_staff"], event.id, png(6 + n, 4),
+                               caption=f"宣導現場之{n + 1}", alt_text=f"里民聆聽 CEDAW 宣導之{n + 1}")
+        uow.commit()
+        return event.id
+
+
+def add_from(b: Browser, cid: int, event: int) -> TestResponse:
+    """Post the edit page's 從宣導紀錄加入照片 form with ``event`` chosen (the form reader skips selects)."""
+    data = dict(forms(b.get(f"/cases/{cid}/edit").get_data(as_text=True))[f"/cases/{cid}/attachments/from-event"])
+    return b.client.post(f"/cases/{cid}/attachments/from-event", data={**data, "event": str(event)})
+
+
+def test_a_posting_takes_its_photos_from_the_outreach_register(office: OfficeFixture,
+                                                              as_user: Callable[[str], Browser],
+                                                              browser: Callable[[], Browser],
+                                                              office_factory: Callable[[], OfficeFixture]) -> None:
+    """The register's photos are not public by themselves; copied into a posting (captions and alt
+    texts with them), they go through its review and checks and then appear in its album."""
+    event = outreach_event(office)
+    assert "里民聆聽" not in text(browser().get(f"/zone/{office.code}/"))
+    cid = office.case("web_posting")
+    staff = as_user("social_staff")
+    page = staff.get(f"/cases/{cid}/edit")
+    assert "從宣導紀錄加入照片" in text(page) and "婦女節 CEDAW 宣導（2 張照片）" in text(page)
+    resp = add_from(staff, cid, event)
+    assert resp.status_code == 303
+    assert "已從宣導紀錄加入 2 張照片" in text(staff.get(resp.headers["Location"]))
+    with office.db.unit_of_work(write=False) as uow:
+        copied = list(uow.session.scalars(select(Attachment).where(Attachment.case_id == cid).order_by(Attachment.id)))
+    assert [(a.alt_text, a.caption) for a in copied] == [("里民聆聽 CEDAW 宣導之1", "宣導現場之1"),
+                                                         ("里民聆聽 CEDAW 宣導之2", "宣導現場之2")]
+    assert "婦女節 CEDAW 宣導（2 張照片，取自宣導紀錄）" in text(staff.get(f"/cases/{cid}"))
+    # Again: nothing twice.
+    resp = add_from(staff, cid, event)
+    assert "這場活動的照片都已加入本案" in text(staff.get(resp.headers["Location"]))
+    assert len(attachment_ids(office, cid)) == 2
+    # Another office's event is not found.
+    other_event = outreach_event(office_factory())
+    resp = add_from(staff, cid, other_event)
+    assert resp.status_code == 404 and len(attachment_ids(office, cid)) == 2
+    # Reviewed, checked and published: the album shows them with their captions.
+    approval.fire(cid, "submit", office.users["social_staff"], db=office.db)
+    approval.fire(cid, "approve", office.users["social_chief"], db=office.db)
+    approval.fire(cid, "approve", office.users["secretariat"], db=office.db)
+    assert service.process_posting(office.db, latest_outbox(office, cid), publisher=PublicZonePublisher(),
+                                   settings=FAST).status == "published"
+    html = browser().get(f"/zone/{office.code}/postings/{cid}").get_data(as_text=True)
+    assert 'alt="里民聆聽 CEDAW 宣導之1"' in html and "<figcaption>宣導現場之2</figcaption>" in html
+
+
+def test_only_a_drafter_adds_event_photos_to_a_draft(office: OfficeFixture) -> None:
+    event = outreach_event(office, photos=1)
+    cid = office.case("web_posting")
+    with pytest.raises(PermissionDenied):
+        drafts.add_event_photos(cid, office.users["secretariat"], event, db=office.db)
+    assert attachment_ids(office, cid) == []
+    drafts.add_attachment(cid, office.users["social_staff"], name="照片.png", content_type="image/png",
+                          content=png(), db=office.db)
+    approval.fire(cid, "submit", office.users["social_staff"], db=office.db)
+    with pytest.raises(TransitionNotAllowed):  # no longer a draft: its chief reviews what was sent
+        drafts.add_event_photos(cid, office.users["social_staff"], event, db=office.db)
+    assert len(attachment_ids(office, cid)) == 1
+
+
+def test_an_event_without_photos_says_so(office: OfficeFixture) -> None:
+    event = outreach_event(office, photos=0)
+    cid = office.case("web_posting")
+    with pytest.raises(ValidationError) as err:
+        drafts.add_event_photos(cid, office.users["social_staff"], event, db=office.db)
+    assert "沒有照片" in err.value.message
