@@ -149,6 +149,7 @@ def retry_posting(case_id: int) -> Response | tuple[str, int]:
         retry.retry_publish(case.id, current_user.id, form.comment.data or None, int(form.version.data),
                             db=database())
     except retry.RetryRefused as exc:  # a forced POST: the page did not offer it
+        session().rollback()  # read the queue again, the refused attempt counted
         return _failed_page(form, case.id, status=422, refused=exc)
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)

@@ -84,6 +84,7 @@ def test_a_forced_retry_is_refused_with_the_reason_and_counted(office: OfficeFix
     assert resp.status_code == 422
     words = text(resp)
     assert "未重新刊登" in words and "第 2 次嘗試" in words and "照片沒有替代文字" in words
+    assert "嘗試次數 2" in words  # the queue shown is read after the refusal
     assert "請再試一次" in resp.get_data(as_text=True)  # the comment typed is shown, not lost
     assert case_row(office.db, cid) == before  # not sent, nobody's page made stale
     assert attempts(office, cid) == (2, ["checks_failed", "refused"])
