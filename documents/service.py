@@ -285,6 +285,38 @@ def process_conversion(db: Database, outbox_id: int) -> Outcome:
     return Outcome(doc_id, "converted" if not processed else "already_converted")
 
 
+def queue_missing_conversions(db: Database, *, office_id: int | None = None, limit: int = 1000) -> tuple[int, ...]:
+    """Give every ready document still without its ODT or PDF (made before conversions existed, or
+    whose conversion failed or was lost) a ``document.convert`` outbox row, newest first, at most
+    ``limit``; returns the new rows' ids for the caller to publish (the sweep sends any it misses).
+
+    Idempotent: a document that already has an unprocessed conversion row gets no second one, so
+    running it twice, or beside a worker busy converting, queues each document once. A conversion
+    that failed (LibreOffice missing, a file it cannot open) is queued again by the next run, which
+    is why beat runs this daily rather than with every outbox sweep."""
+    with db.unit_of_work() as uow:
+        s = uow.session
+        waiting = {int(p["document_id"]) for p in s.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.topic == CONVERT_TOPIC,
+                                                OutboxMessage.processed_at.is_(None)))
+                   if isinstance(p, dict) and "document_id" in p}
+        q = (select(Document.id, Document.office_id)
+             .where(Document.status == "ready", Document.storage_key.is_not(None),
+                    or_(Document.odt_key.is_(None), Document.pdf_key.is_(None)))
+             .order_by(Document.id.desc()))
+        if office_id is not None:
+            q = q.where(Document.office_id == office_id)
+        now = clock.now()
+        rows = [{"office_id": office, "topic": CONVERT_TOPIC, "payload": {"document_id": doc_id},
+                 "created_at": now, "available_at": now, "attempts": 0}
+                for doc_id, office in s.execute(q) if doc_id not in waiting][:limit]
+        conn = s.connection()
+        ids = tuple(int(conn.execute(_INSERT_OUTBOX, row).inserted_primary_key[0])  # type: ignore[index]
+                    for row in rows)
+        uow.commit()
+    return ids
+
+
 def convert_document(db: Database, doc_id: int) -> None:
     """Add the ODT and PDF of a ready document (after the .docx is already downloadable). Safe to
     repeat: files are content-addressed and the keys are only filled where missing."""

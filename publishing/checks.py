@@ -32,6 +32,7 @@ class FileToCheck:
     name: str
     content: bytes
     alt_text: str | None = None
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def _check_file(f: FileToCheck, limits: Limits, roc_year_now: int) -> list[Probl
                                where_en, "the photo has no alt text; describe what it shows in a few words", f.id))
         else:
             out += _personal(alt, f"{where}的替代文字", f"{where_en}, alt text", f.id, roc_year_now)
+        out += _personal(f.caption or "", f"{where}的照片說明", f"{where_en}, caption", f.id, roc_year_now)
     elif size > limits.max_file_bytes:
         out.append(Problem("file_bytes", where,
                            f"檔案太大（{_size(size)}），上限為 {_size(limits.max_file_bytes)}",

@@ -37,6 +37,7 @@ class PostingFile:
     sha256: str
     content: bytes = field(repr=False)
     alt_text: str | None = None
+    caption: str | None = None  # shown under the photo in the album
 
     @property
     def is_photo(self) -> bool:
@@ -63,6 +64,7 @@ class Posting:
                                  "size": len(f.content), "content_base64": base64.b64encode(f.content).decode()}
             if f.is_photo:
                 d["alt"] = f.alt_text or ""
+                d["caption"] = f.caption or ""
             return d
 
         return {

@@ -72,6 +72,7 @@ class _Claimed:
     round_seq: int
     look_up_first: bool
     posting: Posting
+    total: int  # this attempt's number over all rounds, refused ones included
 
 
 def backoff(attempt: int, settings: PublishSettings, rng: random.Random | None = None) -> float:
@@ -156,15 +157,17 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
             return _finish(db, outbox_id, case_id, "mark_publish_failed",
                            {"reason": reason, "reason_en": reason_en, "attempts": row.attempts}, comment=reason)
         posting = load_posting(s, case)
-        problems = checks.check_posting(posting.heading, posting.body, [
-            checks.FileToCheck(f.id, f.name, f.content, f.alt_text) for f in posting.files],
-            roc_year_now=clock.current_roc_year())
+        problems = check(posting)
         if problems:
+            # An attempt like any other (counted, in the history), stopped before anything was sent.
             reason, reason_en = checks.summary(problems)
+            row.attempts += 1
+            row.total_attempts += 1
             row.status, row.last_error, row.last_error_en, row.updated_at = "failed", reason, reason_en, now
             writes.record_event(case_id, "publication", session=s, data={
-                "round": seq, "attempt": row.attempts, "publisher": row.publisher, "outcome": "checks_failed",
-                "error": reason, "error_en": reason_en, "problems": [p.code for p in problems]})
+                "round": seq, "attempt": row.attempts, "total": row.total_attempts, "publisher": row.publisher,
+                "outcome": "checks_failed", "error": reason, "error_en": reason_en,
+                "problems": [p.code for p in problems]})
             uow.commit()
             return _finish(db, outbox_id, case_id, "mark_publish_failed",
                            {"reason": reason, "reason_en": reason_en, "checks": True}, comment=reason)
@@ -175,9 +178,19 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
         if publisher is not None:
             row.publisher = publisher.name
         s.flush()
-        claimed = _Claimed(row.id, case_id, row.idempotency_key, row.attempts, seq, row.total_attempts > 1, posting)
+        # Any earlier attempt may have reached the site (refused ones did not, but a look-up costs little).
+        claimed = _Claimed(row.id, case_id, row.idempotency_key, row.attempts, seq, row.total_attempts > 1, posting,
+                           row.total_attempts)
         uow.commit()  # key, attempt count and lease are durable before anything leaves the building
         return claimed
+
+
+def check(posting: Posting) -> list[checks.Problem]:
+    """The pre-publication checks on the posting as it would go out now (the task, the retry and
+    the pages that offer it all ask this)."""
+    return checks.check_posting(posting.heading, posting.body, [
+        checks.FileToCheck(f.id, f.name, f.content, f.alt_text, f.caption) for f in posting.files],
+        roc_year_now=clock.current_roc_year())
 
 
 def load_posting(s: Session, case: Case) -> Posting:
@@ -189,7 +202,7 @@ def load_posting(s: Session, case: Case) -> Posting:
     for att in s.scalars(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)):
         content = storage.default().get(att.storage_key)
         files.append(PostingFile(att.id, att.name, sniff(content).media_type or att.content_type, att.sha256,
-                                 content, att.alt_text))
+                                 content, att.alt_text, att.caption))
     return Posting(case_id=case.id, office_code=office.code if office else "",
                    office_name=office.name if office else "",
                    unit_name=unit.name if unit else "", heading=str(fields.get("heading") or case.title),
@@ -199,7 +212,7 @@ def load_posting(s: Session, case: Case) -> Posting:
 
 # -- outcomes -----------------------------------------------------------------------------------
 def _attempt_data(c: _Claimed, publisher: str, outcome: str, **more: Any) -> dict[str, Any]:
-    return {"round": c.round_seq, "attempt": c.attempt, "publisher": publisher, "outcome": outcome,
+    return {"round": c.round_seq, "attempt": c.attempt, "total": c.total, "publisher": publisher, "outcome": outcome,
             "looked_up": c.look_up_first, **{k: v for k, v in more.items() if v is not None}}
 
 

@@ -35,6 +35,20 @@ def render_document(self: Task, outbox_id: int) -> str:
     return outcome.status
 
 
+@celery_app.task(name="caseflow.queue_missing_conversions", autoretry_for=TRANSIENT, retry_backoff=30,
+                 max_retries=5)
+def queue_missing_conversions() -> int:
+    """Daily (beat): an ODT and PDF for every ready document still without them (made before
+    conversions existed, or whose conversion failed); each conversion is its own task on the
+    ``conversions`` queue. Safe to run twice: a document already queued is not queued again."""
+    db = dbmod.default()
+    ids = service.queue_missing_conversions(db)
+    from tasks.relay import publish
+
+    publish(ids, db)  # what the broker misses, the outbox sweep sends
+    return len(ids)
+
+
 @celery_app.task(name="caseflow.convert_document", acks_late=True, reject_on_worker_lost=True,
                  autoretry_for=TRANSIENT, retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=5)
 def convert_document(outbox_id: int) -> str:

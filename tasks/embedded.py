@@ -4,8 +4,9 @@ With no Redis configured, ``install`` starts one daemon thread that processes ou
 as an operation commits them (and sweeps every few seconds for rows written by other processes,
 such as the command line), so the README's first command still produces documents. What a person
 just did goes before the backlog a sweep found, and ODT/PDF conversions come last. Once a day (and at
-start) it also runs what beat runs in production: the plan year's generation and the reminders; and
-every minute, the notifications' e-mail (what a failed send left, the daily digests once due).
+start) it also runs what beat runs in production: the plan year's generation, the reminders, and
+ODT/PDF for documents still without them; and every minute, the notifications' e-mail (what a
+failed send left, the daily digests once due).
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class EmbeddedWorker:
             self._last_mail = 0.0
         except Exception:
             log.exception("embedded daily tasks failed")
+        try:  # ODT and PDF for older documents: after the day's new work, like beat's nightly run
+            self.submit(service.queue_missing_conversions(self.db), priority=2)
+        except Exception:
+            log.exception("embedded conversion sweep failed")
 
     def _mail(self) -> None:
         """Beat's per-minute entry: e-mail still owed (a failed send), and the digests once due."""

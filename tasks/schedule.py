@@ -18,4 +18,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Notifications' e-mail (tasks/notifications.py): what a failed send left, and each person's daily
     # digest once its hour (CASEFLOW_DIGEST_HOUR, 08:00) has come (one a day, however often this runs).
     "send-notifications": {"task": "caseflow.send_notifications", "schedule": 60.0},
+    # ODT and PDF for documents still without them (older ones, failed conversions): the public zone
+    # offers documents only as ODF and PDF, never .docx (tasks/documents.py).
+    "queue-missing-conversions": {"task": "caseflow.queue_missing_conversions",
+                                  "schedule": crontab(hour=2, minute=30)},
 }

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from publishing import service
+from publishing import retry, service
 from publishing.publishers import HttpSitePublisher, PublicZonePublisher
 from tasks.publishing import publish_posting
 from tests.conftest import OfficeFixture
 from tests.fake_site import TOKEN, FakeSite
 from tests.publishing_helpers import FAST, to_publishing
-from workflow.cases import approval, posting
+from workflow.cases import posting
 from workflow.config import PublishSettings
 from workflow.engine import audit
 from workflow.errors import ValidationError
@@ -249,7 +249,7 @@ def test_retry_from_the_failure_queue_is_a_new_round_with_the_same_key(office: O
     site.will("400")
     run_until_settled(office, outbox_id, http(site))
     key = publication(office, cid).idempotency_key
-    result = approval.fire(cid, "retry_publish", office.users["secretariat"], db=office.db)
+    result = retry.retry_publish(cid, office.users["secretariat"], db=office.db)
     assert result.to_state == "publishing" and result.outbox_ids
     outcomes = run_until_settled(office, result.outbox_ids[0], http(site))
     assert outcomes[-1].status == "published"

@@ -31,6 +31,7 @@ from workflow.cases import approval, drafts, writes
 from workflow.db import Database
 from workflow.demo import sample_fields
 from workflow.engine import registry
+from workflow.engine.conditions import PREPUBLICATION_PROBLEMS
 from workflow.errors import CaseflowError, ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
 from workflow.models import Case, HistoryEvent, Office, OutboxMessage, Unit
 from workflow.people import directory
@@ -45,6 +46,8 @@ DECIDED = ("not_submitter", "task_force_decided")  # the table's cases reach the
 COMMENT = ("comment_given",)
 TF = ("convener", "deputy_convener")
 LIAISONS = ("liaison", "deputy_liaison")
+# What the pre-publication checks found (nothing): the facts publishing.retry passes with retry_publish.
+CHECKED = {PREPUBLICATION_PROBLEMS: []}
 
 _REVIEW: dict[tuple[str, str], Spec] = {
     ("submit", "draft"): ("section_review", ("@drafter",), SUBMIT),
@@ -134,7 +137,7 @@ LINES: dict[str, Line] = {
             ("return_for_revision", "publish_failed"): ("returned", ("secretariat",), COMMENT),
             ("mark_published", "publishing"): ("published", ("system",), ()),
             ("mark_publish_failed", "publishing"): ("publish_failed", ("system",), ()),
-            ("retry_publish", "publish_failed"): ("publishing", ("secretariat",), ()),
+            ("retry_publish", "publish_failed"): ("publishing", ("secretariat",), ("prepublication_checks_passed",)),
             ("record_manual_posting", "publish_failed"): ("published", ("secretariat",), COMMENT),
         },
         paths={
@@ -261,7 +264,8 @@ def expected(kind: str, state: str, trigger: str, holder: str, *, comment: bool)
             return Outcome(error=ConditionFailed, detail=cond)
         # fields_complete and attachments_present hold: the table's cases are complete; so does
         # task_force_decided: every case reaching the task force gets a meeting's decision
-        # (``Table.decided``).
+        # (``Table.decided``); and prepublication_checks_passed: the table fires as publishing.retry
+        # does after the checks found nothing (``CHECKED``; refusals: tests/test_publishing_retry.py).
     return Outcome(dest=dest)
 
 
@@ -456,7 +460,7 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
         holder, comment, _want = attempt
         try:
             return None, approval.fire(source, trigger, table.users[holder], COMMENT_TEXT if comment else None,
-                                       db=table.db)
+                                       db=table.db, facts=CHECKED)
         except CaseflowError as e:
             return e, None
 
@@ -484,7 +488,7 @@ def test_transition(table: Table, kind: str, state: str, trigger: str) -> None:
         exc, res = None, None
         try:
             res = approval.fire(cid, trigger, table.users[holder], COMMENT_TEXT if comment else None,
-                                expected_version=version, db=table.db)
+                                expected_version=version, db=table.db, facts=CHECKED)
         except CaseflowError as e:
             exc = e
         if res is None or res.to_state != want.dest:

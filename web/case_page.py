@@ -13,13 +13,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from publishing import retry
+from publishing.checks import Problem
 from web.case_documents import DocumentGroup, groups, versions
 from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.i18n import localized
-from web.labels import document_label, event_label, kind_label, period_label, state_label, trigger_label
+from web.labels import (
+    document_label,
+    event_label,
+    kind_label,
+    period_label,
+    publication_detail,
+    state_label,
+    trigger_label,
+)
 from workflow import clock, rocdate
 from workflow.calendar import deadlines
+from workflow.cases import posting
 from workflow.db import Database
 from workflow.engine import registry
 from workflow.engine.definitions import Definition, FieldSpec, TransitionSpec
@@ -85,6 +96,7 @@ class AttachmentView:
     uploaded_at: dt.datetime
     id: int = 0  # for the download link (web/uploads.py)
     alt_text: str | None = None
+    caption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,9 @@ class CasePage:
     documents: list[DocumentGroup]
     step: deadlines.StepDeadline | None = None  # the current review step's deadline (or its stopped clock)
     step_overdue: bool = False
+    # A posting whose publication failed: what its pre-publication checks find now (重新刊登 is not
+    # offered until they pass).
+    publish_problems: list[str] = field(default_factory=list)
 
     @property
     def can_edit(self) -> bool:
@@ -114,6 +129,7 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
     defn = registry.default().get(db, case.kind, case.workflow_version, s)
     unit = s.get(Unit, case.unit_id)
     submitter = s.get(User, case.submitted_by_id) if case.submitted_by_id else None
+    problems = publish_problems(s, case)
     return CasePage(
         case=case,
         kind_label=kind_label(case.kind),
@@ -123,21 +139,31 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
         submitted_by=submitter.display_name if submitter else None,
         fields=[_field(spec, (case.fields or {}).get(spec.name)) for spec in defn.fields],
         states=_states(defn, case.state),
-        actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn)],
+        actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn, problems)],
         history=_history(s, case, defn),
         attachments=_attachments(s, case.id),
         documents=groups(versions(s, case, defn)),
         step=(step := deadlines.step_deadline(s, case)),
         step_overdue=step is not None and step.overdue(clock.today()),
+        publish_problems=[localized(p.message, p.message_en) for p in problems],
     )
 
 
-def available_transitions(s: Session, user_id: int, case: Case, defn: Definition) -> list[TransitionSpec]:
+def publish_problems(s: Session, case: Case) -> list[Problem]:
+    """For a posting whose publication failed, what its pre-publication checks find now; else none."""
+    if case.kind != posting.KIND or case.state != posting.FAILED:
+        return []
+    return retry.check_case(s, case)
+
+
+def available_transitions(s: Session, user_id: int, case: Case, defn: Definition,
+                          problems: list[Problem] | None = None) -> list[TransitionSpec]:
     """Transitions this user holds a role for now, in declaration order.
 
     Mirrors the checks of ``approval.fire`` that do not depend on the form: role (own or
-    delegated, unit-scoped), and separation of duties (no approving what you submitted). The
-    server still checks everything again when the form is posted.
+    delegated, unit-scoped), and separation of duties (no approving what you submitted); and
+    重新刊登 only when the posting passes its pre-publication checks (``problems``, run here if not
+    given). The server still checks everything again when the form is posted.
     """
     caps = permissions.capacities(s, user_id, case.office_id, clock.today())
     out = []
@@ -148,6 +174,8 @@ def available_transitions(s: Session, user_id: int, case: Case, defn: Definition
         submitted_it = case.submitted_by_id is not None and case.submitted_by_id in (user_id, cap.on_behalf_of)
         if ("not_submitter" in t.conditions and submitted_it) or ("is_submitter" in t.conditions and not submitted_it):
             continue
+        if t.trigger == retry.TRIGGER and (problems if problems is not None else publish_problems(s, case)):
+            continue  # it would be refused: the page says what to fix instead
         out.append(t)
     return out
 
@@ -222,6 +250,8 @@ def _history(s: Session, case: Case, defn: Definition) -> list[HistoryView]:
             detail = str(data["name"])
         elif ev.event == "migrated":
             detail = _("流程第 %(a)s 版 → 第 %(b)s 版", a=data.get("from_version"), b=data.get("to_version"))
+        elif ev.event == "publication":
+            detail = publication_detail(data)
         out.append(HistoryView(
             at=ev.at,
             what=trigger_label(ev.trigger) if ev.event == "transition" else event_label(ev.event),
@@ -242,4 +272,5 @@ def _attachments(s: Session, case_id: int) -> list[AttachmentView]:
         .where(Attachment.case_id == case_id)
         .order_by(Attachment.id)
     ).all()
-    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at, a.id, a.alt_text) for a, name in rows]
+    return [AttachmentView(a.name, a.content_type, a.size, name, a.uploaded_at, a.id, a.alt_text, a.caption)
+            for a, name in rows]

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from documents import convert, history_export
 from documents.service import document_store
+from publishing import retry
 from web import case_documents, case_page, exports
 from web.access import load_case_for
 from web.db import database, session
@@ -22,7 +23,6 @@ from web.errors import conflict_message, error_message, render_error
 from web.forms import ActionForm
 from web.i18n import gettext as _
 from web.labels import document_label, state_label, trigger_label
-from workflow.cases import approval
 from workflow.engine import registry
 from workflow.errors import CaseflowError, Conflict
 from workflow.models import Case, Document
@@ -127,8 +127,13 @@ def act(case_id: int, trigger: str) -> Response | tuple[str, int]:
         flash(_("撤回後案件即結案，不能再送出：請先勾選「我確定要撤回」再按撤回。"), "error")
         return redirect(back, 303)
     try:
-        result = approval.fire(case.id, trigger, current_user.id, form.comment.data or None,
-                               int(form.version.data), db=database())
+        result = retry.fire_checked(case.id, trigger, current_user.id, form.comment.data or None,
+                                    int(form.version.data), db=database())
+    except retry.RetryRefused as exc:  # 重新刊登 was not offered: the page says what to fix
+        flash(error_message(exc), "error")
+        session().rollback()  # read the case again, with the refusal now in its history
+        return render_template("case.html", page=case_page.build(database(), session(), current_user.id,
+                                                                 load_case_for(current_user, case.id))), 422
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)
     except CaseflowError as exc:

@@ -15,14 +15,15 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from web import case_form
 from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
-from web.forms import EditCaseForm, RemoveAttachmentForm, UploadForm
+from web.filters import roc
+from web.forms import EditCaseForm, EventPhotosForm, RemoveAttachmentForm, UploadForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from web.labels import kind_label, period_label, state_label
@@ -33,7 +34,7 @@ from workflow.engine import fields as fieldmod
 from workflow.engine import registry
 from workflow.engine.definitions import Definition
 from workflow.errors import CaseflowError, Conflict, ValidationError
-from workflow.models import Attachment, Case, HistoryEvent, User
+from workflow.models import Attachment, Case, HistoryEvent, OutreachEvent, OutreachPhoto, User
 from workflow.people import permissions
 from workflow.registers import fill
 
@@ -59,6 +60,7 @@ class AttachmentRow:
     alt_text: str | None
     uploaded_by: str
     uploaded_at: dt.datetime
+    caption: str | None = None
 
 
 def _definition(case: Case) -> Definition:
@@ -87,7 +89,28 @@ def attachments(case_id: int) -> list[AttachmentRow]:
         select(Attachment, User.display_name).join(User, User.id == Attachment.uploaded_by_id)
         .where(Attachment.case_id == case_id).order_by(Attachment.id)
     ).all()
-    return [AttachmentRow(a.id, a.name, a.content_type, a.size, a.alt_text, who, a.uploaded_at) for a, who in rows]
+    return [AttachmentRow(a.id, a.name, a.content_type, a.size, a.alt_text, who, a.uploaded_at, a.caption)
+            for a, who in rows]
+
+
+def event_photos_form(case: Case, defn: Definition) -> EventPhotosForm | None:
+    """For a draft that takes photos: the office's 宣導 events that have photos, newest first, to
+    copy them in (``drafts.add_event_photos``); None when there are none."""
+    if not defn.min_attachments or case.state not in drafting_states(defn):
+        return None
+    photos = func.count(OutreachPhoto.id)
+    rows = session().execute(
+        select(OutreachEvent.id, OutreachEvent.name, OutreachEvent.held_on, photos)
+        .join(OutreachPhoto, OutreachPhoto.event_id == OutreachEvent.id)
+        .where(OutreachEvent.office_id == case.office_id)
+        .group_by(OutreachEvent.id, OutreachEvent.name, OutreachEvent.held_on)
+        .order_by(OutreachEvent.held_on.desc(), OutreachEvent.id.desc()).limit(50)).all()
+    if not rows:
+        return None
+    form = EventPhotosForm(formdata=None, version=str(case.version))
+    form.event.choices = [(str(i), _("%(day)s %(name)s（%(n)s 張照片）", day=roc(held), name=name, n=n))
+                          for i, name, held, n in rows]
+    return form
 
 
 def _load(case_id: int) -> tuple[Case, Definition]:
@@ -112,6 +135,7 @@ def render(case: Case, defn: Definition, form: EditCaseForm, values: dict[str, A
         editable=case.state in drafting_states(defn), attachments=attachments(case.id), upload=upload,
         more_rows=case_form.MORE_ROWS,
         fill_source=fill.SOURCES.get(case.kind) if case.state in drafting_states(defn) else None,
+        event_photos=event_photos_form(case, defn),
     ), status
 
 

@@ -55,6 +55,15 @@ class UploadForm(FlaskForm):
     version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
     file = FileField(_l("檔案"), [FileRequired(_l("請選擇要上傳的檔案"))])
     alt_text = StringField(_l("替代文字（照片必填）"), [Optional(), Length(max=500, message=_l("替代文字最多 500 字"))])
+    caption = StringField(_l("照片說明（選填）"), [Optional(), Length(max=200, message=_l("照片說明最多 200 字"))])
+
+
+class EventPhotosForm(FlaskForm):
+    """Copy the photos of one 宣導 event (the register's) into a posting draft."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^[1-9][0-9]{0,9}$")])
+    event = SelectField(_l("宣導活動"), [InputRequired(_l("請選擇一場宣導活動"))], choices=[],
+                        validate_choice=False)  # the operation checks it is this office's event
 
 
 class RemoveAttachmentForm(FlaskForm):

@@ -6,8 +6,12 @@ not (yet), so their words live here as translatable strings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel.speaklater import LazyString
 
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.i18n import localized
 from workflow.engine import registry
@@ -49,6 +53,32 @@ EVENTS: dict[str, LazyString] = {
     "publication": _l("網站刊登"),
     "migrated": _l("改用新版流程"),
 }
+
+
+# What came of a publication attempt (``publishing.service`` / ``publishing.retry`` record these).
+PUBLICATION_OUTCOMES: dict[str, LazyString] = {
+    "published": _l("已刊登"),
+    "transient_error": _l("暫時失敗，稍後自動再試"),
+    "permanent_error": _l("刊登失敗"),
+    "gave_up": _l("多次嘗試仍失敗"),
+    "checks_failed": _l("刊登前檢查未通過，未送出"),
+    "refused": _l("重新刊登遭拒：刊登前檢查未通過，未送出"),
+    "interrupted": _l("上次嘗試未回報結果，重試前先向網站查詢"),
+}
+
+
+def publication_detail(data: Mapping[str, Any]) -> str:
+    """One publication attempt in words: its number, what came of it, and why it failed."""
+    outcome = PUBLICATION_OUTCOMES.get(str(data.get("outcome") or ""))
+    words = str(outcome) if outcome is not None else str(data.get("outcome") or "")
+    if data.get("outcome") != "interrupted":
+        number = data.get("total") or data.get("attempt")
+        if number:
+            words = _("第 %(n)s 次嘗試：%(what)s", n=number, what=words)
+    error = data.get("error")
+    if error and data.get("outcome") not in ("interrupted", "published"):
+        words += "：" + localized(str(error), str(data.get("error_en") or error))
+    return words
 
 
 def trigger_label(trigger: str | None) -> str:

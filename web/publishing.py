@@ -1,6 +1,10 @@
 """刊登失敗處理: the secretariat's queue of web postings that could not be published (plan
 §5.5(2)), with retry, fix-and-retry, a manual posting, or sending the posting back to its unit.
 
+A posting that fails its own pre-publication checks is not offered 重新刊登 (it would fail again):
+its row says what to fix and leads to the fix page; a forced retry is refused with the same words
+and counted (``publishing.retry``). Every row waits from its first failure.
+
 Each view is load (``access.load_case_for``) → act (one operation) → redirect; a refused form is
 shown again (422) with what was typed and a message next to the field. Who may do what is
 decided by the workflow (only the secretariat fires these triggers); the queue itself is shown to
@@ -19,8 +23,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from publishing import checks
-from publishing.service import load_posting
+from publishing import checks, retry
 from web.access import holds_any, load_case_for
 from web.db import database, session
 from web.errors import conflict_message, error_message, render_error
@@ -80,11 +83,13 @@ def failed() -> tuple[str, int]:
 
 
 def _failed_page(typed: VersionForm | None = None, typed_for: int | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    """The queue; ``typed`` is a refused form of row ``typed_for``, shown again with its messages."""
+                 status: int = 200, refused: retry.RetryRefused | None = None) -> tuple[str, int]:
+    """The queue; ``typed`` is a refused form of row ``typed_for``, shown again with its messages;
+    ``refused``: a retry of row ``typed_for`` the checks refused."""
     _may_view()  # the actions are the workflow's to refuse, but the queue is shown to its viewers only
     rows = posting.failed_postings(session(), current_user.office_id)
     now = clock.now()
+    problems = {r.case_id: [localized(p.message, p.message_en) for p in _problems(r.case_id)] for r in rows}
 
     def form(cls: type[VersionForm], name: str) -> Any:
         def make(r: posting.FailedPosting) -> VersionForm:
@@ -94,25 +99,28 @@ def _failed_page(typed: VersionForm | None = None, typed_for: int | None = None,
         return make
 
     problem = None
-    if typed is not None:
-        title = next((r.title for r in rows if r.case_id == typed_for), "")
+    title = next((r.title for r in rows if r.case_id == typed_for), "")
+    if refused is not None:
+        problem = _("「%(title)s」未重新刊登：刊登前檢查未通過，送出也會再次失敗（本次已記錄為第 %(n)s 次嘗試）。"
+                    "請先按「修正後重新刊登」修正下列問題。", title=title, n=refused.attempt)
+    elif typed is not None:
         problem = _("「%(title)s」的表單有欄位需要修正，請看欄位下方的說明；您輸入的內容都還在。", title=title)
-    return render_template("publishing_failed.html", rows=rows, now=now,
+    return render_template("publishing_failed.html", rows=rows, now=now, problems=problems,
                            waiting={r.case_id: r.waiting(now) for r in rows},
-                           reasons={r.case_id: _reason(r) for r in rows},
+                           reasons={r.case_id: _reason(r, problems[r.case_id]) for r in rows},
                            in_progress=posting.publishing_now(session(), current_user.office_id),
                            retry_form=form(RetryForm, "retry"), manual_form=form(ManualForm, "manual"),
-                           return_form=form(ReturnForm, "return"), problem=problem, typed_for=typed_for), status
+                           return_form=form(ReturnForm, "return"), problem=problem, typed_for=typed_for,
+                           unsent=typed.comment.data if refused is not None and isinstance(typed, RetryForm)
+                           else None), status
 
 
-def _reason(r: posting.FailedPosting) -> str:
+def _reason(r: posting.FailedPosting, problems: list[str]) -> str:
     """Why the posting did not go out: the recorded reason, else what the checks find now."""
     if r.reason:
         return localized(r.reason, r.reason_en)
-    problems = _problems(r.case_id)
-    if problems:
-        zh, en = checks.summary(problems)
-        return _("刊登前檢查未通過：%(problems)s", problems=localized(zh, en))
+    if problems:  # listed under the row as what to fix
+        return _("刊登前檢查未通過（須修正的項目如下）")
     return _("刊登失敗（原因未記錄）")
 
 
@@ -129,15 +137,27 @@ def _fire(case_id: int, trigger: str, form: VersionForm, comment: str | None, do
     return redirect(back, 303)
 
 
-@bp.post("/<int:case_id>/retry")
+@bp.post("/<int:case_id>/retry", endpoint="retry")  # the view's name would shadow the module
 @login_required
-def retry(case_id: int) -> Response | tuple[str, int]:
+def retry_posting(case_id: int) -> Response | tuple[str, int]:
     case = load_case_for(current_user, case_id)
     form = RetryForm(prefix=f"retry{case.id}")
     if not form.validate():
         abort(400)
-    return _fire(case.id, "retry_publish", form, form.comment.data or None,
-                 _("已重新送出刊登：「%(title)s」。", title=case.title))
+    back = url_for(".failed")
+    try:
+        retry.retry_publish(case.id, current_user.id, form.comment.data or None, int(form.version.data),
+                            db=database())
+    except retry.RetryRefused as exc:  # a forced POST: the page did not offer it
+        session().rollback()  # read the queue again, the refused attempt counted
+        return _failed_page(form, case.id, status=422, refused=exc)
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)
+    except CaseflowError as exc:
+        flash(error_message(exc), "error")
+        return redirect(back, 303)
+    flash(_("已重新送出刊登：「%(title)s」。", title=case.title), "success")
+    return redirect(back, 303)
 
 
 @bp.post("/<int:case_id>/manual")
@@ -193,13 +213,15 @@ def fix(case_id: int) -> Response | tuple[str, int]:
     form = FixForm(prefix="fix")
     photos = {a.id for a in case.attachments}
     alts = {a: request.form.get(f"alt-{a}", "") for a in photos if f"alt-{a}" in request.form}
+    captions = {a: request.form.get(f"caption-{a}", "") for a in photos if f"caption-{a}" in request.form}
     if not form.validate():
         if form.version.errors:
             abort(400)  # a tampered or truncated form: no version to check against
-        return _fix_page(case, form, alts, status=422)
+        return _fix_page(case, form, alts, captions, status=422)
     try:
         version = posting.edit_posting(case.id, current_user.id, heading=form.heading.data, body=form.body.data,
-                                       alt_texts=alts, expected_version=int(form.version.data), db=database())
+                                       alt_texts=alts, captions=captions, expected_version=int(form.version.data),
+                                       db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for(".fix", case_id=case.id))
     except ValidationError as exc:
@@ -207,16 +229,17 @@ def fix(case_id: int) -> Response | tuple[str, int]:
             error = exc.errors.pop(name, None)
             if error:
                 getattr(form, name).errors = [localized(*error)]
-        return _fix_page(case, form, alts, general=[localized(*v) for v in exc.errors.values()], status=422)
+        return _fix_page(case, form, alts, captions, general=[localized(*v) for v in exc.errors.values()],
+                         status=422)
     except CaseflowError as exc:
         flash(error_message(exc), "error")
         return redirect(url_for(".fix", case_id=case.id), 303)
-    problems = _problems(case_id)
-    if problems:
-        flash(_("已儲存修改，但仍有問題需要處理，尚未重新刊登。"), "error")
-        return redirect(url_for(".fix", case_id=case.id), 303)
     try:
-        approval.fire(case.id, "retry_publish", current_user.id, None, version, db=database())
+        retry.retry_publish(case.id, current_user.id, None, version, db=database())
+    except retry.RetryRefused as exc:
+        flash(_("已儲存修改，但刊登前檢查仍未通過，尚未重新刊登（已記錄為第 %(n)s 次嘗試）；請修正下列問題。",
+                n=exc.attempt), "error")
+        return redirect(url_for(".fix", case_id=case.id), 303)
     except CaseflowError as exc:
         flash(error_message(exc), "error")
         return redirect(url_for(".fix", case_id=case.id), 303)
@@ -224,15 +247,16 @@ def fix(case_id: int) -> Response | tuple[str, int]:
     return redirect(url_for(".failed"), 303)
 
 
-def _fix_page(case: Case, form: FixForm, alts: dict[int, str] | None = None, *, general: list[str] | None = None,
-              status: int = 200) -> tuple[str, int]:
-    """The fix page; after a refused POST, ``alts`` are the alt texts as typed (kept, not re-read)."""
-    typed = alts or {}
+def _fix_page(case: Case, form: FixForm, alts: dict[int, str] | None = None, captions: dict[int, str] | None = None,
+              *, general: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    """The fix page; after a refused POST, ``alts`` and ``captions`` are the texts as typed (kept, not re-read)."""
+    typed, typed_captions = alts or {}, captions or {}
     alt_values = {a.id: typed.get(a.id, a.alt_text or "") for a in case.attachments}
+    caption_values = {a.id: typed_captions.get(a.id, a.caption or "") for a in case.attachments}
     problem = _("有欄位需要修正，請看各欄位下方的說明；您輸入的內容都還在。") if status == 422 else None
     return render_template("publishing_fix.html", case=case, form=form, problems=_problems(case.id),
-                           attachments=case.attachments, alt_values=alt_values, problem=problem,
-                           general=general or []), status
+                           attachments=case.attachments, alt_values=alt_values, caption_values=caption_values,
+                           problem=problem, general=general or []), status
 
 
 def _problems(case_id: int) -> list[checks.Problem]:
@@ -241,6 +265,4 @@ def _problems(case_id: int) -> list[checks.Problem]:
         case = uow.session.get(Case, case_id)
         if case is None or case.office_id != current_user.office_id:
             abort(404)
-        p = load_posting(uow.session, case)
-    return checks.check_posting(p.heading, p.body, [checks.FileToCheck(f.id, f.name, f.content, f.alt_text)
-                                                    for f in p.files], roc_year_now=clock.current_roc_year())
+        return retry.check_case(uow.session, case)

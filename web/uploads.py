@@ -24,7 +24,7 @@ from web.access import load_case_for
 from web.db import database, session
 from web.errors import conflict_message, render_error
 from web.filters import filesize
-from web.forms import RemoveAttachmentForm, UploadForm
+from web.forms import EventPhotosForm, RemoveAttachmentForm, UploadForm
 from web.i18n import gettext as _
 from web.i18n import localized
 from workflow import filetypes, storage
@@ -97,7 +97,7 @@ def upload(case_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         if form.version.errors:
             abort(400)
-        for msg in (*form.file.errors, *form.alt_text.errors):
+        for msg in (*form.file.errors, *form.alt_text.errors, *form.caption.errors):
             flash(_("附件：%(error)s", error=msg), "error")
         return redirect(_back(case.id), 303)
     content = form.file.data.read(max_bytes() + 1)
@@ -108,6 +108,7 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         flash(_("附件未上傳：%(reason)s", reason=kind.message), "error")
         return redirect(_back(case.id), 303)
     alt = (form.alt_text.data or "").strip()
+    caption = (form.caption.data or "").strip() if kind in PHOTOS else ""
     if kind in PHOTOS and not alt:
         flash(_("附件未上傳：照片須填寫替代文字（說明照片內容，供視障者使用）。"), "error")
         return redirect(_back(case.id), 303)
@@ -115,9 +116,10 @@ def upload(case_id: int) -> Response | tuple[str, int]:
     try:
         att_id = drafts.add_attachment(case.id, current_user.id, name=name, content_type=kind, content=content,
                                        expected_version=int(form.version.data), db=database())
-        if alt:
-            # add_attachment takes no alt text (yet): set it right after, on the version it produced.
-            posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt},
+        if alt or caption:
+            # add_attachment takes no alt text or caption (yet): set them right after, on the version it produced.
+            posting.edit_posting(case.id, current_user.id, alt_texts={att_id: alt} if alt else None,
+                                 captions={att_id: caption} if caption else None,
                                  expected_version=int(form.version.data) + 1, db=database())
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
@@ -128,6 +130,31 @@ def upload(case_id: int) -> Response | tuple[str, int]:
         flash(localized(exc.message, exc.message_en), "error")
         return redirect(_back(case.id), 303)
     flash(_("已上傳「%(name)s」（%(size)s）。", name=name, size=filesize(len(content))), "success")
+    return redirect(_back(case.id), 303)
+
+
+@bp.post("/cases/<int:case_id>/attachments/from-event")
+@login_required
+def from_event(case_id: int) -> Response | tuple[str, int]:
+    """A posting's photos from a 宣導 event of the register (the edit page's 從宣導紀錄加入照片)."""
+    case = load_case_for(current_user, case_id)
+    form = EventPhotosForm()
+    if not form.validate():
+        if form.version.errors:
+            abort(400)  # a tampered or truncated form: no version to check against
+        flash(_("從宣導紀錄加入照片：%(error)s", error="；".join(str(e) for e in form.event.errors)), "error")
+        return redirect(_back(case.id), 303)
+    try:
+        event_id = int(form.event.data) if str(form.event.data or "").isdigit() else 0
+        added = drafts.add_event_photos(case.id, current_user.id, event_id, int(form.version.data), db=database())
+    except Conflict as exc:
+        return render_error(409, conflict_message(exc), back=url_for("edit.edit", case_id=case.id))
+    except NotFound:
+        abort(404)  # not an event of this office
+    except CaseflowError as exc:
+        flash(_("從宣導紀錄加入照片：%(error)s", error=localized(exc.message, exc.message_en)), "error")
+        return redirect(_back(case.id), 303)
+    flash(_("已從宣導紀錄加入 %(n)s 張照片，連同照片說明與替代文字；送出前請再確認。", n=len(added)), "success")
     return redirect(_back(case.id), 303)
 
 

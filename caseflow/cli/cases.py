@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from caseflow.cli.base import CASE_ID, App, dump, fail, main, pass_app, user_id
 from documents import convert, history_export
+from publishing import retry
 from web.exports import export
 from workflow.cases import approval
 from workflow.db import Database
@@ -143,7 +144,7 @@ def case_history(app: App, case_id: int, fmt: str, output: Path, exported_by: st
 def case_fire(app: App, case_id: int, trigger: str, login: str, comment: str | None,
               expected_version: int | None) -> None:
     uid = user_id(app.db, login)
-    res = approval.fire(case_id, trigger, uid, comment, expected_version, db=app.db)
+    res = retry.fire_checked(case_id, trigger, uid, comment, expected_version, db=app.db)
     click.echo(f"case {res.case_id}: {res.from_state} -> {res.to_state} (version {res.version})")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from caseflow.cli.base import CASE_ID, DOCUMENT_ID, App, fail, main, pass_app
+from caseflow.cli.base import CASE_ID, DOCUMENT_ID, App, fail, main, office_id, pass_app
 from workflow import clock
 from workflow.models import User
 
@@ -56,6 +56,41 @@ def documents_rerender(app: App, document_id: int) -> None:
     same = docx_text(again) == docx_text(document_store().get(key))
     click.echo(f"document {document_id}: text {'identical' if same else 'DIFFERS'} when rendered again")
     if not same:
+        sys.exit(1)
+
+
+@documents.command("convert-missing")
+@click.option("--office", "office_code", help="Only this office's documents (default: every office).")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="At most this many documents, newest first.")
+@click.option("--now", "in_process", is_flag=True,
+              help="Convert here and now (LibreOffice on this machine) instead of leaving it to the workers.")
+@pass_app
+def documents_convert_missing(app: App, office_code: str | None, limit: int, in_process: bool) -> None:
+    """ODT and PDF for every ready document still without them (made before conversions existed,
+    or whose conversion failed). Queued for the workers' conversions queue (beat runs this daily);
+    running it again queues nothing twice."""
+    from documents import service
+
+    office = office_id(app.db, office_code) if office_code else None
+    ids = service.queue_missing_conversions(app.db, office_id=office, limit=limit)
+    if not in_process:
+        click.echo(f"{len(ids)} document(s) queued for ODT and PDF; a worker converts them "
+                   "(`caseflow worker --queues conversions`, or the embedded worker of `caseflow serve`)")
+        return
+    failed = 0
+    for outbox_id in ids:
+        doc_id = service.process_conversion(app.db, outbox_id).document_id
+        with app.db.unit_of_work(write=False) as uow:
+            from workflow.models import Document
+
+            doc = uow.session.get(Document, doc_id)
+            problem = doc.conversion_error if doc is not None else "gone"
+        if problem:
+            failed += 1
+            click.echo(f"document {doc_id}: {problem}", err=True)
+    click.echo(f"{len(ids) - failed} of {len(ids)} document(s) converted to ODT and PDF")
+    if failed:
         sys.exit(1)
 
 

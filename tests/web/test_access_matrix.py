@@ -258,11 +258,13 @@ TABLE: dict[str, Entry] = {
     "i18n.switch": Entry(lambda w: "/lang/en?next=/", get=everyone(303)),
     "static": Entry(lambda w: "/static/caseflow.css", get=everyone(200)),
     "public.index": Entry(lambda w: f"/zone/{w.office.code}/", get=everyone(200)),
+    "public.year": Entry(lambda w: f"/zone/{w.office.code}/years/115", get=everyone(200)),
     "public.feed": Entry(lambda w: f"/zone/{w.office.code}/feed.atom", get=everyone(200)),
     "public.posting": Entry(lambda w: f"/zone/{w.office.code}/postings/{w.posting}", get=everyone(200)),
     "public.file": Entry(lambda w: f"/zone/{w.office.code}/files/{w.public_file}", get=everyone(200)),
-    # A document of a case still in review is not public, for anyone (filed ones: test_public_documents).
-    "public.document": Entry(lambda w: f"/zone/{w.office.code}/documents/{w.document}.docx", get=everyone(404)),
+    # A document of a case still in review is not public, for anyone (filed ones, as ODT and PDF only,
+    # never .docx: test_public_documents).
+    "public.document": Entry(lambda w: f"/zone/{w.office.code}/documents/{w.document}.pdf", get=everyone(404)),
     # 我的案件 and its forms, attachments, notifications (another developer's pages).
     "mine.show": Entry(lambda w: "/mine", get=page()),
     # An empty form from someone who may create cases: 422 (the form again, with its errors).
@@ -278,6 +280,9 @@ TABLE: dict[str, Entry] = {
     # An empty upload (no file) is malformed for everyone; who may upload is tested with the uploads.
     "uploads.upload": Entry(lambda w: f"/cases/{w.draft}/attachments", post=case_route(400, DRAFT_READERS),
                             changes_state=True),
+    # No version in the form: malformed for everyone (who may add them: tests/web/test_zone.py).
+    "uploads.from_event": Entry(lambda w: f"/cases/{w.draft}/attachments/from-event",
+                                post=case_route(400, DRAFT_READERS), changes_state=True),
     "uploads.download": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}",
                               get=case_route(200, DRAFT_READERS)),
     # No version in the form: malformed for everyone; who may remove is tested with the uploads.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.wrappers import Response
 
 from documents.service import document_store
+from publishing import retry
 from web import case_documents, case_page
 from web.access import load_case_for, readable_cases
 from web.api import errors as api_errors
@@ -31,7 +32,7 @@ from web.notifications import in_language
 from web.queues import PAGE_SIZE
 from workflow import clock
 from workflow.calendar import deadlines
-from workflow.cases import approval, drafts
+from workflow.cases import drafts
 from workflow.engine import registry
 from workflow.engine.definitions import Definition, FieldSpec
 from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
@@ -312,8 +313,9 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     case = load_case_for(user, case_id)
     kind, version = case.kind, case.workflow_version
     session().rollback()
-    result = _domain(lambda: approval.fire(case_id, data["trigger"], user.id, data["comment"], data["version"],
-                                           db=database()))
+    # retry_publish runs the pre-publication checks first (refused, and counted, when they fail).
+    result = _domain(lambda: retry.fire_checked(case_id, data["trigger"], user.id, data["comment"], data["version"],
+                                                db=database()))
     return {"id": case_id, "trigger": result.trigger, "from_state": result.from_state, "state": result.to_state,
             "state_label": state_label(_definition(kind, version), result.to_state), "version": result.version}
 

@@ -70,8 +70,12 @@ def fire(
     *,
     db: Database | None = None,
     data: Mapping[str, Any] | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> Result:
     """Fire ``trigger`` on a case as user ``actor`` (None: the system, for background outcomes).
+
+    ``facts``: what the caller found that a condition needs and the domain cannot compute (the
+    pre-publication checks of ``publishing/``, see ``conditions.PREPUBLICATION_PROBLEMS``).
 
     Raises NotFound, Conflict, PermissionDenied, TransitionNotAllowed, ConditionFailed or
     ValidationError; on any of them nothing was written. After the commit, the after-commit
@@ -82,7 +86,7 @@ def fire(
     registry.default().sync(database)  # outside the transaction: it may writes.write new versions
     for _attempt in range(5):
         try:
-            result = _fire_once(database, case_id, trigger, actor, comment, expected_version, data)
+            result = _fire_once(database, case_id, trigger, actor, comment, expected_version, data, facts)
         except writes.HistoryMoved:
             continue
         writes.notify_committed(result.outbox_ids)
@@ -98,6 +102,7 @@ def _fire_once(
     comment: str | None,
     expected_version: int | None,
     data: Mapping[str, Any] | None,
+    facts: Mapping[str, Any] | None = None,
 ) -> Result:
     with database.unit_of_work() as uow:
         s = uow.session
@@ -157,6 +162,7 @@ def _fire_once(
             submitted_by_id=case.submitted_by_id,
             comment=comment,
             task_force_decision=_task_force_decision(s, case) if "task_force_decided" in spec.conditions else None,
+            facts=facts or {},
         )
         for name in spec.conditions:
             failure = CONDITIONS[name].check(ctx)

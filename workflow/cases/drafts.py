@@ -1,10 +1,12 @@
 """Drafts: opening a case (one per kind, year and period), saving its fields and title, and adding
-or removing attachments; only in the drafter's states and only by a drafter of its unit (or 代理).
+or removing attachments (a posting's may come from a 宣導 event's photos); only in the drafter's
+states and only by a drafter of its unit (or 代理).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +22,7 @@ from workflow.engine import audit, registry
 from workflow.engine import fields as fieldmod
 from workflow.engine.definitions import Definition
 from workflow.errors import NotFound, PermissionDenied, TransitionNotAllowed, ValidationError
-from workflow.models import Attachment, Case, HistoryEvent, Office, Unit
+from workflow.models import Attachment, Case, HistoryEvent, Office, OutreachEvent, OutreachPhoto, Unit
 from workflow.people import permissions
 
 PERIODS = {
@@ -224,6 +226,63 @@ def add_attachment(
     key, digest = storage.default().put(content)
     return writes.retrying(lambda: _add_attachment_once(case_id, actor, name, content_type, content, key, digest,
                                                   expected_version, database))
+
+
+def add_event_photos(case_id: int, actor: int, event_id: int, expected_version: int | None = None, *,
+                     db: Database | None = None) -> list[int]:
+    """Attach the photos of one of the office's 宣導 events (the register's, with their captions and
+    alt texts) to a draft that takes photos, as copies: from here the posting's review and its
+    pre-publication checks decide what the public sees. Photos already attached are skipped; one
+    history event names the event. Returns the new attachment ids."""
+    database = writes.resolve_db(db)
+    return writes.retrying(lambda: _add_event_photos_once(case_id, actor, event_id, expected_version, database))
+
+
+_PHOTO_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+
+
+def _add_event_photos_once(case_id: int, actor: int, event_id: int, expected_version: int | None,
+                           database: Database) -> list[int]:
+    registry.default().sync(database)
+    with database.unit_of_work() as uow:
+        case, defn, who, on_behalf = _edit(uow, database, case_id, actor, expected_version)
+        s = uow.session
+        if not defn.min_attachments:
+            raise ValidationError({"event": (f"「{defn.label}」不附活動照片", f"a {defn.label_en} takes no photos")})
+        event = s.get(OutreachEvent, event_id)
+        if event is None or event.office_id != case.office_id:
+            raise NotFound("找不到這場宣導活動", f"no outreach event {event_id}")
+        photos = list(s.scalars(select(OutreachPhoto).where(OutreachPhoto.event_id == event.id)
+                                .order_by(OutreachPhoto.id)))
+        have = set(s.scalars(select(Attachment.sha256).where(Attachment.case_id == case.id)))
+        now = clock.now()
+        added: list[Attachment] = []
+        for n, photo in enumerate(photos, start=1):
+            content = storage.default().get(photo.storage_key)
+            digest = hashlib.sha256(content).hexdigest()
+            if digest in have:
+                continue
+            have.add(digest)
+            name = f"{event.name[:120]}-{n}{_PHOTO_EXTENSIONS.get(photo.content_type, '')}"
+            added.append(Attachment(
+                office_id=case.office_id, case_id=case.id, name=name, content_type=photo.content_type,
+                size=len(content), sha256=digest, storage_key=photo.storage_key, uploaded_by_id=who.id,
+                uploaded_at=now, alt_text=photo.alt_text, caption=photo.caption))
+        if not added:
+            raise ValidationError({"event": (
+                "這場活動的照片都已加入本案" if photos else "這場活動在宣導紀錄中沒有照片",
+                "its photos are all attached already" if photos else "the event has no photos in the register")},
+                {"event": ("", "")})  # the message says which
+        s.add_all(added)
+        s.flush()
+        history = writes.history_row(
+            case, seq=case.history_seq + 1, prev_hash=case.history_head, event="attachment", at=now,
+            actor_id=who.id, on_behalf_of_id=on_behalf,
+            data={"name": f"{event.name}（{len(added)} 張照片，取自宣導紀錄）", "outreach_event_id": event.id,
+                  "attachments": [{"attachment_id": a.id, "name": a.name, "sha256": a.sha256} for a in added]})
+        writes.write(s, database, case, {"updated_at": now}, history)
+        uow.commit()
+        return [a.id for a in added]
 
 
 def remove_attachment(case_id: int, actor: int, attachment_id: int, expected_version: int | None = None, *,

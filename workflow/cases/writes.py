@@ -230,6 +230,7 @@ def record_event(
     *,
     data: dict[str, Any],
     actor: int | None = None,
+    on_behalf_of: int | None = None,
     comment: str | None = None,
     session: Session | None = None,
     db: Database | None = None,
@@ -248,17 +249,18 @@ def record_event(
         for _attempt in range(10):
             with database.unit_of_work() as uow:
                 try:
-                    seq = _append_event(uow.session, case_id, event, data, actor, comment)
+                    seq = _append_event(uow.session, case_id, event, data, actor, on_behalf_of, comment)
                 except HistoryMoved:
                     continue
                 uow.commit()
                 return seq
         raise RuntimeError(f"could not append to the history of case {case_id}")
-    return _append_event(session, case_id, event, data, actor, comment)
+    return _append_event(session, case_id, event, data, actor, on_behalf_of, comment)
 
 
 def _append_event(
-    s: Session, case_id: int, event: str, data: dict[str, Any], actor: int | None, comment: str | None
+    s: Session, case_id: int, event: str, data: dict[str, Any], actor: int | None, on_behalf_of: int | None,
+    comment: str | None,
 ) -> int:
     row = s.connection().execute(
         select(_cases.c.id, _cases.c.office_id, _cases.c.version, _cases.c.history_seq, _cases.c.history_head)
@@ -268,7 +270,7 @@ def _append_event(
         raise NotFound(f"找不到案件 {case_id}", f"no case {case_id}")
     seq: int = row.history_seq + 1
     history = history_row(row, seq=seq, prev_hash=row.history_head, event=event, at=clock.now(),
-                           actor_id=actor, on_behalf_of_id=None, comment=comment, data=data)
+                           actor_id=actor, on_behalf_of_id=on_behalf_of, comment=comment, data=data)
     res = s.connection().execute(
         update(_cases).where(_cases.c.id == case_id, _cases.c.history_seq == row.history_seq)
         .values(history_seq=seq, history_head=history["hash"])

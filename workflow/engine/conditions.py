@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.engine.definitions import Definition
@@ -23,6 +23,13 @@ class CheckContext:
     # The task force's decision behind an approval (meeting number, date, decision), loaded by the
     # operation only when a transition requires ``task_force_decided``; None when there is none.
     task_force_decision: Mapping[str, Any] | None = None
+    # What a layer above the domain found and the operation's caller passes in (``approval.fire``'s
+    # ``facts``): e.g. the pre-publication checks of ``publishing/`` under ``PREPUBLICATION_PROBLEMS``.
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+# The key of ``CheckContext.facts`` holding the pre-publication checks' problems, each (zh-TW, English).
+PREPUBLICATION_PROBLEMS = "prepublication_problems"
 
 
 # A check returns None when the condition holds, else (zh-TW, English) saying what is wrong.
@@ -86,6 +93,20 @@ def _task_force_decided(ctx: CheckContext) -> Failure:
             "(or, where the office allows it, enough members' written approvals)")
 
 
+def _prepublication_checks_passed(ctx: CheckContext) -> Failure:
+    # The checks live above the domain (publishing/checks.py, which reads the files); whoever fires
+    # the trigger runs them and passes what they found. Not having run them fails closed.
+    problems = ctx.facts.get(PREPUBLICATION_PROBLEMS)
+    if problems is None:
+        return ("重新刊登前須先通過刊登前檢查：請從「刊登失敗處理」頁重新刊登",
+                "the pre-publication checks must pass first: retry from the failed-postings page")
+    if not problems:
+        return None
+    return ("刊登前檢查未通過，修正以下問題後才能重新刊登：" + "；".join(str(p[0]) for p in problems),
+            "the pre-publication checks fail; fix these before publishing again: "
+            + "; ".join(str(p[1]) for p in problems))
+
+
 CONDITIONS: dict[str, Condition] = {
     c.name: c
     for c in (
@@ -96,5 +117,7 @@ CONDITIONS: dict[str, Condition] = {
         Condition("comment_given", "已填寫意見", "a comment is given", _comment_given),
         Condition("task_force_decided", "專案小組會議已決議通過", "a quorate task force meeting passed it",
                   _task_force_decided),
+        Condition("prepublication_checks_passed", "刊登前檢查已通過", "the pre-publication checks pass",
+                  _prepublication_checks_passed),
     )
 }

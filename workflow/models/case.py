@@ -87,5 +87,7 @@ class Attachment(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=now)
     # A photo's text alternative for the public zone (WCAG 1.1.1); required before publishing.
     alt_text: Mapped[str | None] = mapped_column(String(500))
+    # The words shown under a photo in the public zone's album (optional; migration 0017).
+    caption: Mapped[str | None] = mapped_column(String(200))
 
     case: Mapped[Case] = relationship(back_populates="attachments")
