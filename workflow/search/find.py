@@ -1,0 +1,208 @@
+"""Finding cases: one page of the cases a person may read that contain every word of a query, in
+their title, fields or history comments, with the total, in one SQL statement whatever the number
+of hits (two for a page past the end).
+
+The caller gives the read rule as a condition on ``Case`` (``web.access.readable_cases``: the same
+rule the case page applies), so a search never lists what the case page would refuse. Cases whose
+title has every word come first, then the most recently changed.
+
+PostgreSQL: the GIN index gives the cases holding every term of every word (``@@``), and
+``strpos`` on the folded text keeps those containing each word as typed. SQLite: FTS5's trigram
+index answers words of three characters or more (a phrase is any substring); shorter words are
+looked for with instr() in the rows of the office (FTS5 cannot index fewer than three characters;
+its own LIKE answers nothing for them on SQLite 3.40, so it is not used).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.orm import Session
+
+from workflow.models import Case, Unit
+from workflow.search.text import Query, Word, locate
+
+# The index (migration 0018) has no model: only its triggers write it. On SQLite it is an FTS5
+# table whose rowid is the case's id.
+_PG = Table("case_search", MetaData(), Column("case_id", Integer, primary_key=True), Column("office_id", Integer),
+            Column("title", Text), Column("fields_text", Text), Column("comments", Text), Column("norm", Text),
+            Column("doc", TSVECTOR))
+_SQLITE = Table("case_search", MetaData(), Column("rowid", Integer, key="case_id", primary_key=True),
+                Column("office_id", Integer), Column("title", Text), Column("fields_text", Text),
+                Column("comments", Text))
+
+SNIPPET_CHARS = 60  # about this many characters around the first match
+WHERE = ("title", "fields", "comments")
+
+
+@dataclass(frozen=True)
+class Hit:
+    case_id: int
+    kind: str
+    workflow_version: int
+    title: str
+    state: str
+    unit_id: int
+    unit_name: str
+    unit_name_en: str | None
+    roc_year: int
+    period: str | None
+    updated_at: dt.datetime
+    matched_in: str  # "title", "fields" or "comments": where the first word was found
+    snippet: tuple[tuple[str, bool], ...]  # text around it, as (piece, is a match) pairs
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(piece for piece, _match in self.snippet)
+
+
+@dataclass(frozen=True)
+class Results:
+    hits: list[Hit]
+    total: int
+
+
+def index_table(dialect: str) -> Table:
+    return _PG if dialect == "postgresql" else _SQLITE
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _conditions(dialect: str, t: Table, query: Query) -> tuple[list[ColumnElement[bool]], ColumnElement[bool]]:
+    """(what a hit must satisfy, whether its title has every word)."""
+    if dialect == "postgresql":
+        tsquery = " & ".join(f"'{term}'" for term in query.terms)  # terms are word characters only
+        where: list[ColumnElement[bool]] = [t.c.doc.bool_op("@@")(cast(literal(tsquery), TSQUERY))]
+        where += [func.strpos(t.c.norm, w.folded) > 0 for w in query.words]
+        in_title = and_(*[func.strpos(func.case_search_fold(t.c.title), w.folded) > 0 for w in query.words])
+        return where, in_title
+    everything = func.lower(t.c.title + " " + t.c.fields_text + " " + t.c.comments)
+    long_words = [w for w in query.words if min(len(w.raw), len(w.folded)) >= 3]
+    where = []
+    if long_words:
+        where.append(literal_column("case_search").bool_op("MATCH")(" AND ".join(
+            "(" + " OR ".join(_fts_phrase(v) for v in _variants(w)) + ")" for w in long_words)))
+    for w in query.words:
+        if w not in long_words:
+            where.append(_any_instr(everything, w))
+    in_title = and_(*[_any_instr(func.lower(t.c.title), w) for w in query.words])
+    return where, in_title
+
+
+def _variants(w: Word) -> list[str]:
+    """SQLite does not fold full-width forms: look for the word as typed and as folded."""
+    return sorted({w.raw.lower(), w.folded})
+
+
+def _any_instr(text: Any, w: Word) -> ColumnElement[bool]:
+    return or_(*[func.instr(text, v) > 0 for v in _variants(w)])
+
+
+def _statement(dialect: str, office_id: int, readable: ColumnElement[bool], query: Query, limit: int,
+               offset: int) -> Select[*tuple[Any, ...]]:
+    t = index_table(dialect)
+    where, in_title = _conditions(dialect, t, query)
+    return (
+        select(Case.id, Case.kind, Case.workflow_version, Case.title, Case.state, Case.unit_id, Unit.name,
+               Unit.name_en, Case.roc_year, Case.period, Case.updated_at, t.c.fields_text, t.c.comments,
+               func.count().over().label("total"))
+        .select_from(t.join(Case, Case.id == t.c.case_id).join(Unit, Unit.id == Case.unit_id))
+        .where(t.c.office_id == office_id, Case.office_id == office_id, readable, *where)
+        .order_by(case((in_title, 0), else_=1), Case.updated_at.desc(), Case.id.desc())
+        .limit(limit).offset(offset)
+    )
+
+
+def find(s: Session, office_id: int, readable: ColumnElement[bool] | None, query: Query, *, limit: int = 20,
+         offset: int = 0) -> Results:
+    """One page of hits (``offset`` to ``offset + limit``) and how many there are in all."""
+    dialect = s.get_bind().dialect.name
+    readable = true() if readable is None else readable
+    stmt = _statement(dialect, office_id, readable, query, limit, offset)
+    rows = s.execute(stmt).all()
+    if rows:
+        total = int(rows[0].total)
+    elif offset:
+        counted = _statement(dialect, office_id, readable, query, 1, 0).with_only_columns(func.count())
+        counted = counted.order_by(None).limit(None).offset(None)
+        total = int(s.scalar(counted) or 0)
+    else:
+        total = 0
+    return Results([_hit(row, query) for row in rows], total)
+
+
+def _hit(row: Any, query: Query) -> Hit:
+    matched_in, snippet = snippet_for(query, row.title, row.fields_text or "", row.comments or "")
+    return Hit(row.id, row.kind, row.workflow_version, row.title, row.state, row.unit_id, row.name, row.name_en,
+               row.roc_year, row.period, row.updated_at, matched_in, snippet)
+
+
+def snippet_for(query: Query, title: str, fields_text: str, comments: str
+                ) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """Where the first word that matches is found (title, then fields, then comments) and the text
+    around it with every word of the query marked."""
+    sources = (("title", title), ("fields", fields_text), ("comments", comments))
+    for word in query.words:
+        for name, text in sources:
+            found = locate(text, word.folded)
+            if found is None:
+                continue
+            if name == "title":
+                return name, _marked(title, query)
+            start = max(0, found[0] - SNIPPET_CHARS // 3)
+            end = min(len(text), start + SNIPPET_CHARS)
+            pieces = _marked(" ".join(text[start:end].split()), query)
+            if start > 0:
+                pieces = (("…", False), *pieces)
+            if end < len(text):
+                pieces = (*pieces, ("…", False))
+            return name, pieces
+    return "title", ((title, False),)
+
+
+def _marked(text: str, query: Query) -> tuple[tuple[str, bool], ...]:
+    """``text`` cut into (piece, is a match) for every occurrence of every word."""
+    spans: list[tuple[int, int]] = []
+    for word in query.words:
+        pos = 0
+        while pos < len(text):
+            found = locate(text[pos:], word.folded)
+            if found is None:
+                break
+            spans.append((pos + found[0], pos + found[1]))
+            pos += found[1]
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue  # overlapping another word's match
+        if start > at:
+            out.append((text[at:start], False))
+        out.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        out.append((text[at:], False))
+    return tuple(out)
