@@ -104,7 +104,8 @@ def my_work() -> str:
                            any_approvable=any(r.approvable for r in rows), page_no=page_no,
                            more=first + len(items) < queue.total, total=queue.total, first=first,
                            words=_words(), choices=choices if show_filters else None, listing=chosen,
-                           page_args=chosen.args(), list_url=url_for("queues.my_work"))
+                           page_args=chosen.args(), list_url=url_for("queues.my_work"),
+                           sort_words={k: str(v) for k, v in listing.SORT_WORDS.items()})
 
 
 def _words() -> dict[str, str]:
