@@ -13,9 +13,16 @@ from workflow.db import Database
 from workflow.models import Base
 
 
+def _modelled(name: str | None, type_: str, _parent: object) -> bool:
+    """The search index (migration 0018) has no model: only its triggers write it, and on SQLite it
+    is an FTS5 table with shadow tables of its own (tests/test_search.py checks it)."""
+    return not (type_ == "table" and name is not None and name.startswith("case_search"))
+
+
 def test_the_migrated_schema_matches_the_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False,
+                                                     "include_name": _modelled})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == [], "the models and the migrations disagree; add a migration:\n" + "\n".join(map(str, diff))
 

@@ -101,3 +101,11 @@ class NewTokenForm(FlaskForm):
 
 class RevokeTokenForm(FlaskForm):
     """Only the CSRF token: the token to revoke is in the URL."""
+
+
+# -- 搜尋 (web/search.py): a GET form, nothing to protect from cross-site requests -------------------
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # GET: reads only, and the query belongs in the URL (bookmarkable)
+
+    q = StringField(_l("要找的字詞"))

@@ -1,9 +1,13 @@
 """我的案件: a drafter's own page: drafts, cases returned (the reviewer's comment on top), cases
-under review that they submitted, and the form that opens a new case of a kind their unit owns.
+under review that they submitted with whose desk each is on, and the form that opens a new case
+of a kind their unit owns.
 
 Which cases are theirs to draft comes from ``workflow.views.queues.queue_for`` (the drafting states of
 each kind, narrowed by the user's capacities); which kinds they may open, from each kind's
-``drafter_roles`` and owning unit. ``drafts.create_case`` checks both again.
+``drafter_roles`` and owning unit. ``drafts.create_case`` checks both again. The cases under review
+and who holds each come from ``workflow.views.submitted``, 50 a page. Every list follows the same
+filters and order (``web.listing``, most recent first unless another order is chosen), kept in the
+URL and on the pager.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from web import listing
+from web.board import state_word
 from web.db import database, session
 from web.forms import NewCaseForm
 from web.i18n import gettext as _
@@ -28,13 +34,15 @@ from workflow.cases import drafts
 from workflow.engine import registry
 from workflow.engine.definitions import Definition
 from workflow.errors import NotFound, PermissionDenied, ValidationError
-from workflow.models import Case, HistoryEvent, Unit, User
+from workflow.models import HistoryEvent, Unit, User
 from workflow.people import permissions
 from workflow.views.queues import QueueItem, queue_for
+from workflow.views.submitted import SubmittedItem, submitted_page
 
 bp = Blueprint("mine", __name__)
 PERIOD_CHOICES = ("Q1", "Q2", "Q3", "Q4", "Y", "")
-SUBMITTED_LIMIT = 200
+PAGE_SIZE = 50  # cases under review per page
+DEFAULT_SORT = "newest"  # the most recently returned, submitted or moved on first
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class MineRow:
     comment: str | None = None  # the reviewer's latest comment (returned cases)
     comment_by: str | None = None
     comment_at: dt.datetime | None = None
+    unit_name: str = ""
+    holders: tuple[str, ...] = ()  # whose desk it is on (cases under review)
 
 
 def drafting_states(defn: Definition) -> set[str]:
@@ -144,36 +154,65 @@ def _defn(kind: str) -> Definition | None:
         return None
 
 
-def _lists(s: Session) -> tuple[list[MineRow], list[MineRow], list[MineRow]]:
+@dataclass(frozen=True)
+class Lists:
+    drafts: list[MineRow]
+    returned: list[MineRow]
+    reviewing: list[MineRow]
+    reviewing_total: int
+
+
+def _reviewing_row(item: SubmittedItem) -> MineRow:
+    defn = registry.default().get(database(), item.kind, item.workflow_version, session())
+    return MineRow(item.case_id, item.title, kind_label(item.kind), state_label(defn, item.state),
+                   period_label(item.period), item.roc_year, item.due_date, item.entered_state_at,
+                   unit_name=localized(item.unit_name, item.unit_name_en), holders=item.holders)
+
+
+def _lists(s: Session, chosen: listing.Listing, page_no: int) -> Lists:
     drafts: list[QueueItem] = []
     returned: list[QueueItem] = []
-    for item in queue_for(database(), current_user.id):
+    for item in queue_for(database(), current_user.id, filters=chosen.filters):
         defn = _defn(item.kind)
         if defn is None or item.state not in drafting_states(defn):
             continue
         (returned if item.state in returned_states(defn) else drafts).append(item)
     comments = _returned_comments(s, [i.case_id for i in returned])
-    # Returned first in the page, most recently returned on top.
-    returned.sort(key=lambda i: i.entered_state_at, reverse=True)
-    reviewing = []
-    cases = s.scalars(select(Case).where(Case.office_id == current_user.office_id,
-                                         Case.submitted_by_id == current_user.id)
-                      .order_by(Case.entered_state_at.desc()).limit(SUBMITTED_LIMIT))
-    for c in cases:
-        defn = registry.default().get(database(), c.kind, c.workflow_version, s)
-        st = defn.state(c.state)
-        if st.final or c.state in drafting_states(defn):
-            continue
-        reviewing.append(MineRow(c.id, c.title, kind_label(c.kind), state_label(defn, c.state),
-                                 period_label(c.period), c.roc_year, c.due_date, c.entered_state_at))
-    return ([_row(i, _defn(i.kind)) for i in drafts],
-            [_row(i, _defn(i.kind), comments.get(i.case_id)) for i in returned], reviewing)
+    reviewing = submitted_page(database(), s, current_user.id, current_user.office_id, filters=chosen.filters,
+                               limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    return Lists([_row(i, _defn(i.kind)) for i in drafts],
+                 [_row(i, _defn(i.kind), comments.get(i.case_id)) for i in returned],
+                 [_reviewing_row(i) for i in reviewing.items], reviewing.total)
+
+
+def _choices(options: list[Creatable]) -> listing.Choices:
+    """A drafter's own cases are of the kinds and units they may draft for: those are the choices."""
+    kinds = {o.kind: o.kind_label for o in options}
+    units = {o.unit_id: o.unit_name for o in options}
+    reg = registry.default()
+    states = sorted({st.name for kind in kinds for st in reg.latest(kind).states if not st.final})
+    return listing.Choices(list(kinds.items()), list(units.items()), [(st, state_word(st)) for st in states],
+                           listing.years())
+
+
+def _page_no() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
 
 
 def _page(form: NewCaseForm, options: list[Creatable], status: int = 200) -> tuple[str, int]:
-    drafts, returned, reviewing = _lists(session())
-    return render_template("mine.html", drafts=drafts, returned=returned, reviewing=reviewing, form=form,
-                           options=options, several_units=len({o.unit_id for o in options}) > 1), status
+    s = session()
+    choices = _choices(options)
+    chosen = listing.parse(request.args, choices, default_sort=DEFAULT_SORT)
+    page_no = _page_no()
+    lists = _lists(s, chosen, page_no)
+    first = (page_no - 1) * PAGE_SIZE
+    return render_template("mine.html", drafts=lists.drafts, returned=lists.returned, reviewing=lists.reviewing,
+                           reviewing_total=lists.reviewing_total, page_no=page_no, first=first,
+                           more=first + len(lists.reviewing) < lists.reviewing_total, form=form,
+                           options=options, several_units=len({o.unit_id for o in options}) > 1,
+                           choices=choices, listing=chosen, page_args=chosen.args(),
+                           list_url=url_for("mine.show")), status
 
 
 @bp.get("/mine")

@@ -18,8 +18,10 @@ Nothing that differs between two requests of one person is kept: the CSRF token 
 forms is put in fresh on every response, and a request with a message to flash renders afresh.
 One process keeps one page per (person, office, page, language, query): a page rendered later
 replaces it, and the least recently used go first beyond ``PAGE_CACHE_ENTRIES`` (0 turns keeping
-off). Only the query values a view names are kept (for 我的工作, its first five pages, spelled as
-the pager spells them), so made-up parameters cannot push out everyone else's pages.
+off). Only the query values a view names are kept (for 我的工作, its first five pages and its
+filters, spelled as the pager and the filter form spell them), and one person keeps at most
+``PER_PERSON`` pages of a view (their least recently used goes first), so someone walking through
+filters or made-up parameters cannot push out everyone else's pages.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ from workflow import clock
 _TOKEN = "\x00caseflow-csrf-token\x00"
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The values of a query parameter worth keeping a page for: a set, or a test of the value.
+Allowed = Collection[str] | Callable[[str], bool]
+PER_PERSON = 8  # pages of one view one person keeps (the plain page, a few filters, the pager)
 
 
 @dataclass
@@ -54,10 +59,13 @@ class Stats:
 class PageCache:
     """One process's kept pages: (endpoint, user, office, language, query) -> ((revision, day), html)."""
 
-    def __init__(self, entries: int) -> None:
+    def __init__(self, entries: int, per_person: int = PER_PERSON) -> None:
         self.entries = entries
+        self.per_person = per_person
         self.stats = Stats()
         self._pages: OrderedDict[tuple[Any, ...], tuple[tuple[int, dt.date], str]] = OrderedDict()
+        # (view, person, office) -> their slots, least recently used first
+        self._owners: dict[tuple[Any, ...], OrderedDict[tuple[Any, ...], None]] = {}
         self._lock = threading.Lock()
 
     def get(self, slot: tuple[Any, ...], stamp: tuple[int, dt.date]) -> str | None:
@@ -67,6 +75,9 @@ class PageCache:
                 self.stats.misses += 1
                 return None
             self._pages.move_to_end(slot)
+            owner = self._owners.get(slot[:3])
+            if owner is not None and slot in owner:
+                owner.move_to_end(slot)
             self.stats.hits += 1
             return kept[1]
 
@@ -76,12 +87,23 @@ class PageCache:
         with self._lock:
             self._pages[slot] = (stamp, html)
             self._pages.move_to_end(slot)
+            mine = self._owners.setdefault(slot[:3], OrderedDict())
+            mine.pop(slot, None)
+            mine[slot] = None
+            while len(mine) > self.per_person:  # this person's least recently used page of the view
+                self._pages.pop(mine.popitem(last=False)[0], None)
             while len(self._pages) > self.entries:
-                self._pages.popitem(last=False)
+                gone, _page = self._pages.popitem(last=False)
+                owner = self._owners.get(gone[:3])
+                if owner is not None:
+                    owner.pop(gone, None)
+                    if not owner:
+                        del self._owners[gone[:3]]
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._owners.clear()
 
 
 def init_page_cache(app: Any) -> None:
@@ -92,10 +114,15 @@ def page_cache() -> PageCache:
     return cast(PageCache, current_app.extensions["caseflow_page_cache"])
 
 
-def kept_while_unchanged(args: Mapping[str, Collection[str]] | None = None) -> Callable[[F], F]:
+def _allowed(rule: Allowed, value: str) -> bool:
+    return rule(value) if callable(rule) else value in rule
+
+
+def kept_while_unchanged(args: Mapping[str, Allowed] | None = None) -> Callable[[F], F]:
     """Serve a GET view's page from ``page_cache()`` while its office's revision and the day are
     those it was rendered at. ``args``: the query parameters the page reads, each with the values
-    worth keeping; a request with any other parameter or value is rendered afresh and not kept."""
+    worth keeping (a set, or a test); a request with any other parameter or value is rendered
+    afresh and not kept."""
     keep = args or {}
 
     def decorate(view: F) -> F:
@@ -106,7 +133,7 @@ def kept_while_unchanged(args: Mapping[str, Collection[str]] | None = None) -> C
             query = list(request.args.items(multi=True))
             if (cache.entries <= 0 or revision is None or request.method != "GET" or "_flashes" in session
                     or len(query) != len(request.args)  # a parameter given twice
-                    or any(k not in keep or v not in keep[k] for k, v in query)):
+                    or any(k not in keep or not _allowed(keep[k], v) for k, v in query)):
                 return view(*a, **kw)
             slot = (request.endpoint, current_user.id, current_user.office_id, str(get_locale()),
                     tuple(sorted(query)), tuple(sorted(kw.items())))

@@ -1,27 +1,36 @@
 """我的工作: the cases the logged-in user can act on now, oldest first (``workflow.views.queues``), and
-批次核准 from it: select → confirm (a plain page, no JavaScript) → approve each (``web.bulk``)."""
+批次核准 from it: select → confirm (a plain page, no JavaScript) → approve each (``web.bulk``).
+
+The queue can be narrowed and sorted (``web.listing``: kind, unit, step, due, year; waiting time,
+due date, title) with a GET form, kept in the URL and on the pager. For the secretariat and the
+liaisons the page opens with one line, the number of overdue cases, which unfolds (<details>, no
+script) into the late cases by unit, so the queue itself stays at the top of the page.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import NamedTuple
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from web import bulk
+from web import bulk, listing
 from web.board import can_see_board, state_word
 from web.db import database, session
 from web.i18n import gettext as _
+from web.i18n import localized
 from web.labels import kind_label, state_label
 from web.page_cache import kept_while_unchanged
 from workflow import clock
 from workflow.calendar import deadlines
 from workflow.engine import registry
 from workflow.errors import NotFound
+from workflow.models import Unit
 from workflow.people import permissions
 from workflow.views import board
-from workflow.views.queues import QueueItem, queue_page
+from workflow.views.queues import QueueItem, queue_page, queue_states
 
 bp = Blueprint("queues", __name__)
 PAGE_SIZE = 50  # the oldest first; a reviewer works from the top, the page stays fast at any backlog
@@ -51,31 +60,52 @@ def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[st
     return QueueRow(item, words[0], words[1], overdue, step, step is not None and step.overdue(today), approvable)
 
 
+def unit_choices(office_id: int) -> list[tuple[int, str]]:
+    rows = session().execute(select(Unit.id, Unit.name, Unit.name_en).where(Unit.office_id == office_id)
+                             .order_by(Unit.id))
+    return [(uid, localized(name, name_en)) for uid, name, name_en in rows]
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(k, kind_label(k)) for k in registry.default().kinds()]
+
+
 @bp.get("/")
 @login_required
-@kept_while_unchanged(args={"page": KEPT_PAGES})
+@kept_while_unchanged(args={"page": KEPT_PAGES, **listing.plausible()})
 def my_work() -> str:
     page = request.args.get("page", "1")
     page_no = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     s, db, today = session(), database(), clock.today()
     user_id, office_id = current_user.id, current_user.office_id
     caps = permissions.capacities(s, user_id, office_id, today)
-    # One page of the oldest cases, and how many there are in all.
+    # The units are read only when the page shows its filters (or a unit was asked for).
+    asked = any(request.args.get(k) for k in listing.ARGS)
+    units = unit_choices(office_id) if request.args.get("unit") else []
+    states = [(st, state_word(st)) for st in queue_states(db, s, user_id, caps)]
+    choices = listing.Choices(kind_choices(), units, states, listing.years())
+    chosen = listing.parse(request.args, choices)
+    # One page of the oldest cases (or in the order asked for), and how many there are in all.
     queue = queue_page(db, s, user_id, office_id, today=today, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
-                       caps=caps)
+                       caps=caps, filters=chosen.filters)
     items = queue.items
     steps = deadlines.step_deadlines(s, [
         deadlines.CaseClock(i.case_id, office_id, i.kind, i.state, i.entered_state_at) for i in items], today=today)
-    # The liaison's first page says which units are late with what, as of today.
+    # The liaison's first page says how many cases are late, folded to one line that opens.
     late = board.board(db, office_id, only="overdue", limit=10, charts=False, steps=False, session=s, today=today) \
         if can_see_board() else None
     labels: dict[tuple[str, str], tuple[str, str]] = {}
     rows = [_row(i, today, labels, steps.get(i.case_id), bulk.can_approve(db, caps, user_id, i)) for i in items]
     first = (page_no - 1) * PAGE_SIZE
+    show_filters = asked or queue.total > 0
+    if show_filters and not units:
+        choices = listing.Choices(choices.kinds, unit_choices(office_id), choices.states, choices.years)
     return render_template("queue.html", rows=rows, late=late, state_word=state_word, kind_label=kind_label,
                            any_approvable=any(r.approvable for r in rows), page_no=page_no,
                            more=first + len(items) < queue.total, total=queue.total, first=first,
-                           words=_words())
+                           words=_words(), choices=choices if show_filters else None, listing=chosen,
+                           page_args=chosen.args(), list_url=url_for("queues.my_work"),
+                           sort_words={k: str(v) for k, v in listing.SORT_WORDS.items()})
 
 
 def _words() -> dict[str, str]:

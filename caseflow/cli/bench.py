@@ -97,3 +97,16 @@ def bench_registers(app: App, as_json: bool, n: int) -> None:
 
     results = br.run(app.db, n=n)
     report(results, as_json)
+
+
+@bench.command("search")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--cases", "n_cases", default=10_000, show_default=True, help="Cases of the searched office.")
+@click.option("-n", "n", default=50, show_default=True, help="Searches timed per kind of query.")
+@pass_app
+def bench_search(app: App, as_json: bool, n_cases: int, n: int) -> None:
+    """搜尋 over an office of 10,000 cases: p95 per kind of query against the index alone, statements."""
+    from caseflow.bench import search as bs
+
+    results = bs.run(app.db, cases=n_cases, n=n)
+    report(results, as_json)

@@ -32,6 +32,9 @@ PAGES = [
     ("secretariat", "/", "a11y-queue-secretariat"),
     ("secretariat", "/publishing/failed", "a11y-publish-failed"),
     ("liaison", "/board", "a11y-board"),
+    ("liaison", "/", "a11y-queue-liaison"),  # the folded overdue list
+    ("personnel.staff", "/search?q=培力", "a11y-search"),
+    ("secretariat", "/?sort=due&due=overdue", "a11y-queue-filtered"),
     ("convener", "/task-force", "a11y-task-force"),
     ("admin", "/admin/office", "a11y-admin-office"),
     ("admin", "/admin/users/6", "a11y-admin-user"),  # a chief: the unit move's checkbox is shown

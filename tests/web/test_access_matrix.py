@@ -289,6 +289,8 @@ TABLE: dict[str, Entry] = {
     "uploads.remove": Entry(lambda w: f"/cases/{w.draft}/attachments/{w.attachment}/remove",
                             post=case_route(400, DRAFT_READERS), changes_state=True),
     "notifications.show": Entry(lambda w: "/notifications", get=page()),
+    # 搜尋: everyone logged in; what each finds follows the read rule (test_search_finds_what_each_may_read).
+    "search.show": Entry(lambda w: "/search?q=training_report", get=page()),
     # No such notification for anyone (each person's own are checked by the inbox's tests).
     "notifications.mark": Entry(lambda w: "/notifications/999999999/read",
                                 post=lambda role: 302 if role == ANON else 404, changes_state=True),
@@ -326,6 +328,7 @@ TABLE.update({
     "api.notifications": Entry(lambda w: "/api/v1/notifications", get=API_COOKIE),
     "api.read_notification": Entry(lambda w: "/api/v1/notifications/999999999/read", post=API_COOKIE,
                                    changes_state=True),
+    "api.search": Entry(lambda w: "/api/v1/search?q=training_report", get=API_COOKIE),
 })
 
 # -- 管理 (web/admin.py): administrators of the office only; the other office's user is no admin here.
@@ -552,6 +555,29 @@ def _state(db: Database, case_id: int) -> str:
         return str(uow.session.scalar(select(Case.state).where(Case.id == case_id)))
 
 
+def test_search_finds_what_each_may_read(world: World, clients: dict[str, FlaskClient],
+                                         api_tokens_by_role: dict[str, str], matrix_app: Flask) -> None:
+    """The draft and the case in review share their title: each person's search (page and API)
+    lists exactly those of the two that the case page would show them (the read rule)."""
+    api = matrix_app.test_client()
+    wrong = []
+    for role in [*OFFICE_PEOPLE, OTHER]:
+        page = clients[role].get("/search?q=training_report")
+        assert page.status_code == 200, role
+        listed = {int(m) for m in re.findall(r'href="/cases/(\d+)"', page.get_data(as_text=True))}
+        resp = api.get("/api/v1/search?q=training_report",
+                       headers={"Authorization": f"Bearer {api_tokens_by_role[role]}"})
+        assert resp.status_code == 200, (role, resp.get_data(as_text=True))
+        found = {item["id"] for item in resp.get_json()["items"]}
+        want = {cid for cid, readers in ((world.draft, DRAFT_READERS), (world.review, REVIEW_READERS))
+                if role in readers}
+        if listed & {world.draft, world.review} != want or found & {world.draft, world.review} != want:
+            wrong.append(f"{role}: page {sorted(listed)}, API {sorted(found)}, expected {sorted(want)}")
+        if world.foreign in listed | found and role != OTHER:
+            wrong.append(f"{role} found the other office's case")
+    assert wrong == []
+
+
 def test_unknown_urls_and_errors_carry_the_headers_too(clients: dict[str, FlaskClient]) -> None:
     for role in (ANON, "personnel_chief"):
         resp = clients[role].get("/no-such-page")
@@ -588,6 +614,7 @@ API_TABLE: dict[str, ApiEntry] = {
     "api.notifications": ApiEntry("GET", lambda w: "/api/v1/notifications", everyone(200)),
     "api.read_notification": ApiEntry("POST", lambda w: "/api/v1/notifications/999999999/read", everyone(404),
                                       other=404),
+    "api.search": ApiEntry("GET", lambda w: "/api/v1/search?q=training_report", everyone(200)),
     "api.create": ApiEntry("POST", lambda w: "/api/v1/cases", only(PERSONNEL_STAFF, 422, 403),
                            body=lambda w: {"kind": "training_report", "roc_year": 115, "period": "Q1", "title": ""},
                            other=403),

@@ -1,6 +1,7 @@
-"""The chief's queue, the case page and the secretariat's queue run a constant number of SQL
-statements, whatever the number of cases in the queue and the length of a case's history (rendered,
-not the kept page ``web.page_cache`` serves while nothing changed: that is one statement)."""
+"""The chief's queue, the case page and the secretariat's queue (plain, and filtered and sorted)
+run a constant number of SQL statements, whatever the number of cases in the queue and the length
+of a case's history (rendered, not the kept page ``web.page_cache`` serves while nothing changed:
+that is one statement)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ def test_page_queries_do_not_grow_with_cases_or_history(
     to_secretariat = submitted(office)
     approval.fire(to_secretariat, "approve", office.users["personnel_chief"], db=office.db)
     chief, secretariat = as_user("personnel_chief"), as_user("secretariat")
-    pages = [(chief, "/"), (chief, f"/cases/{first}"), (secretariat, "/")]
+    # 我的工作 filtered and sorted too: the same single statement for the queue, whatever it holds.
+    pages = [(chief, "/"), (chief, f"/cases/{first}"), (secretariat, "/"),
+             (chief, "/?sort=due&kind=training_report&year=115"),
+             (secretariat, "/?sort=title&state=secretariat_review")]
     before = [_count(b, office.db, url) for b, url in pages]
     for _ in range(8):
         submitted(office)

@@ -173,7 +173,7 @@ def test_without_the_role_there_is_no_button_and_a_forced_post_is_refused(
     cid = submitted(office)
     b = as_user("convener")  # reads it (on its path), but the chief's step is not theirs
     page = b.get(f"/cases/{cid}")
-    assert forms(page.get_data(as_text=True)).keys() == {"/logout"}
+    assert forms(page.get_data(as_text=True)).keys() == {"/logout", "/search"}  # the nav: log out, search
     assert "您目前無須對這個案件採取動作。" in text(page)
     token = csrf_token(page.get_data(as_text=True))
     resp = b.client.post(f"/cases/{cid}/actions/approve", data={"approve-csrf_token": token, "approve-version": "2"})

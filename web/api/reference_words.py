@@ -16,6 +16,7 @@ SUMMARIES = {
     "POST /api/v1/cases/{case_id}/transitions": "執行一個動作（案件 actions 中的 trigger），並帶您讀到的 version。",
     "GET /api/v1/cases/{case_id}/documents/{document_id}/{fmt}": "下載案件產生的文件（docx、odt 或 pdf）。",
     "GET /api/v1/queue": "等待此使用者處理的案件，由舊到新（即「我的工作」），每頁 50 件。",
+    "GET /api/v1/search": "在您可以檢視的案件中搜尋標題、欄位內容與審核意見；中文可用詞的任何部分查到，每頁 20 件。",
     "GET /api/v1/notifications": "此使用者的通知，由新到舊；代理他人時註明為誰代理。",
     "POST /api/v1/notifications/{notification_id}/read": "把一則通知標為已讀；別人的通知回覆 404。",
 }
@@ -39,6 +40,7 @@ PARAMETERS = {
     "trigger": "動作代碼，須為案件 actions 之一",
     "comment": "意見；退回修正時必填",
     "unread": "只列未讀的通知（true／false）",
+    "q": "要找的字詞（每個都須找到），最多 100 字、8 個詞",
     "notification_id": "通知編號",
 }
 

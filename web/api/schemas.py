@@ -274,3 +274,35 @@ class NotificationQuerySchema(Schema):
 class NotificationReadSchema(Schema):
     id = fields.Int(required=True)
     read_at = fields.DateTime(required=True)
+# -- search -------------------------------------------------------------------------------------
+class SearchQuerySchema(Schema):
+    q = fields.Str(required=True, validate=validate.Length(max=1000), metadata={
+        "description": "Words to find (all of them), in titles, fields and history comments; Chinese is found "
+                       "by any part of a word. At most 100 characters and 8 words."})
+    page = fields.Int(load_default=1, validate=validate.Range(1, 500))
+
+
+class SearchHitSchema(Schema):
+    id = fields.Int(required=True)
+    kind = fields.Str(required=True)
+    kind_label = fields.Str(required=True)
+    title = fields.Str(required=True)
+    state = fields.Str(required=True)
+    state_label = fields.Str(required=True)
+    unit_id = fields.Int(required=True)
+    unit_name = fields.Str(required=True)
+    roc_year = fields.Int(required=True)
+    period = fields.Str(allow_none=True, required=True)
+    url = fields.Str(required=True)
+    matched_in = fields.Str(required=True, validate=validate.OneOf(["title", "fields", "comments"]),
+                            metadata={"description": "Where the first word was found"})
+    snippet = fields.Str(required=True, metadata={"description": "The text around it"})
+    highlights = fields.List(fields.List(fields.Int()), required=True, metadata={
+        "description": "[start, end) of each match in snippet (characters)"})
+
+
+class SearchResultSchema(Schema):
+    items = fields.List(fields.Nested(SearchHitSchema), required=True)
+    total = fields.Int(required=True, metadata={"description": "Every case found, not only this page"})
+    page = fields.Int(required=True)
+    next_page = fields.Int(allow_none=True, required=True)

@@ -39,6 +39,7 @@ from workflow.errors import CaseflowError, NotFound, PermissionDenied, Validatio
 from workflow.models import Case, HistoryEvent, Office, Unit, User
 from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
+from workflow.search import find, text
 from workflow.views import inbox
 from workflow.views.queues import QueueItem, queue_for
 
@@ -397,3 +398,34 @@ def read_notification(notification_id: int) -> dict[str, Any]:
     _mine, read = inbox.read_at(session(), user.id, notification_id)
     assert read is not None
     return {"id": notification_id, "read_at": read}
+# -- search ---------------------------------------------------------------------------------------
+SEARCH_PAGE = 20
+
+
+def _search_hit(hit: find.Hit) -> dict[str, Any]:
+    highlights, at = [], 0
+    for piece, matched in hit.snippet:
+        if matched:
+            highlights.append([at, at + len(piece)])
+        at += len(piece)
+    return {"id": hit.case_id, "kind": hit.kind, "kind_label": kind_label(hit.kind), "title": hit.title,
+            "state": hit.state, "state_label": state_label(_definition(hit.kind, hit.workflow_version), hit.state),
+            "unit_id": hit.unit_id, "unit_name": localized(hit.unit_name, hit.unit_name_en),
+            "roc_year": hit.roc_year, "period": hit.period, "url": _case_url(hit.case_id),
+            "matched_in": hit.matched_in, "snippet": hit.snippet_text, "highlights": highlights}
+
+
+@bp.get("/search")
+@bp.arguments(sch.SearchQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, sch.SearchResultSchema)
+@documented(422)
+def search(q: str, page: int) -> dict[str, Any]:
+    """The cases you may read that contain every word of q (title, fields, comments), 20 a page:
+    those whose title has them first, then the most recently changed."""
+    user = api_user()
+    query = _domain(lambda: text.parse(q))
+    found = find.find(session(), user.office_id, readable_cases(user), query, limit=SEARCH_PAGE,
+                      offset=(page - 1) * SEARCH_PAGE)
+    more = (page - 1) * SEARCH_PAGE + len(found.hits) < found.total
+    return {"items": [_search_hit(h) for h in found.hits], "total": found.total, "page": page,
+            "next_page": page + 1 if more else None}
