@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflow import clock, rocdate
+from workflow import clock, metrics, rocdate
 from workflow.calendar import deadlines
 from workflow.config import Settings
 from workflow.db import Database
@@ -180,6 +180,7 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
                                subject=subject[:200], body=body, message=message, created_at=now,
                                email_to=roles.emails.get(user_id), email_attempts=0))
         uow.commit()
+    metrics.REMINDERS.labels(kind=c.kind).inc()
     return 1
 
 
@@ -209,6 +210,7 @@ def send_pending(db: Database, mailer: Mailer | None, *, limit: int = 1000) -> i
             mailer.send(row.email_to, row.subject, row.body)
         except Exception as exc:  # leave it for the next run; the claim is released
             log.warning("reminder e-mail %s to %s failed: %s", nid, row.email_to, exc)
+            metrics.REMINDER_EMAILS.labels(outcome="failed").inc()
             with db.unit_of_work() as uow:
                 uow.session.execute(update(Notification).where(Notification.id == nid)
                                     .values(email_claimed_at=None, email_error=str(exc)[:2000]))
@@ -218,5 +220,6 @@ def send_pending(db: Database, mailer: Mailer | None, *, limit: int = 1000) -> i
             uow.session.execute(update(Notification).where(Notification.id == nid)
                                 .values(emailed_at=clock.now(), email_error=None))
             uow.commit()
+        metrics.REMINDER_EMAILS.labels(outcome="sent").inc()
         sent += 1
     return sent
