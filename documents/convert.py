@@ -165,6 +165,13 @@ class WarmConverter:
                 line = self._proc.stdout.readline()
             except BrokenPipeError:
                 line = ""
+            except BaseException:
+                # Interrupted while LibreOffice works (Celery's soft time limit, a signal): its
+                # reply would answer the next request. Stop it (the guard takes LibreOffice along).
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+                self._proc = None
+                raise
             if not line:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self._proc.wait(timeout=10)
