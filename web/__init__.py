@@ -9,6 +9,7 @@ JSON API (``web.api``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -114,6 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # to pytest unless they ask (CONFIGURE_LOGGING).
     if app.config.get("CONFIGURE_LOGGING", not app.testing):
         logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+        # The development server's own access lines would repeat web.request_log's, without the ids.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if app.config["TRUSTED_PROXIES"]:
         # The client's address (login limits, /metrics) and scheme from the proxies' headers.
         hops = int(app.config["TRUSTED_PROXIES"])
