@@ -325,3 +325,30 @@ def test_text_log_lines_are_the_default_and_carry_the_ids_too(app: Flask) -> Non
     assert "INFO caseflow.request: GET /healthz 200 [request_id=req-text]" in line
     with pytest.raises(ValueError, match="log format 'xml'"):
         logs.configure("xml")
+
+
+def test_metrics_count_publications_and_reminders(office: OfficeFixture) -> None:
+    import time_machine
+    from prometheus_client import REGISTRY
+
+    from publishing import service as publishing
+    from publishing.publishers import PublicZonePublisher
+    from tests.publishing_helpers import FAST, to_publishing
+    from workflow.calendar import plan, reminders
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    published = value("caseflow_publications_total", outcome="published")
+    _cid, outbox = to_publishing(office)
+    assert publishing.process_posting(office.db, outbox, publisher=PublicZonePublisher(), settings=FAST).status \
+        == "published"
+    assert value("caseflow_publications_total", outcome="published") == published + 1
+
+    kinds = ("due_soon", "overdue", "step_overdue")
+    before = sum(value("caseflow_reminders_total", kind=k) for k in kinds)
+    with time_machine.travel(dt.datetime(2026, 4, 13, 8, tzinfo=clock.TAIPEI), tick=False):
+        plan.generate(office.db, 115, office_codes=[office.code])
+        new = reminders.decide(office.db)  # every office's: the counter counts what this run recorded
+    assert new >= 3
+    assert sum(value("caseflow_reminders_total", kind=k) for k in kinds) == before + new
