@@ -190,10 +190,11 @@ def throttled(_exc: RateLimitExceeded) -> Response:
     now = time.time()
     ends = [lim.window.reset_time for lim in limiter.current_limits if lim.breached]
     seconds = max(1, math.ceil(max(ends, default=now + 60) - now))
-    until = dt.datetime.fromtimestamp(now + seconds, dt.UTC)
+    # Shown to the minute: rounded up, so "at 14:06" is never before the wait is over.
+    until = dt.datetime.fromtimestamp(math.ceil((now + seconds) / 60) * 60, dt.UTC)
     form = LoginForm()
     form.password.data = ""
-    error = _("登入失敗次數過多，為保護帳號暫停從這個網路位址登入：請於 %(wait)s後（%(until)s）再試。"
+    error = _("從這個網路位址登入失敗的次數過多：為保護帳號，請於 %(wait)s後（%(until)s）再試。"
               "忘記密碼請洽系統管理者。", wait=_wait_words(seconds), until=roc_datetime(until))
     log.warning("login throttled for %s s", seconds, extra={"address": client_address()})
     response = make_response(render_template("login.html", form=form, error=error), 429)

@@ -80,7 +80,7 @@ def test_wrong_passwords_from_one_address_are_refused_with_when_to_try_again(
     assert blocked.status_code == 429
     assert 0 < int(blocked.headers["Retry-After"]) <= 61  # the first rung: a minute
     page = text(blocked)
-    assert "登入失敗次數過多" in page
+    assert "登入失敗的次數過多" in page
     # How long, and until when (a ROC date and Taipei time).
     assert re.search(r"請於 \d+ (秒|分鐘)後（\d{3}\.\d{2}\.\d{2} \d{2}:\d{2}）再試", page), page
     # The form comes back with the login name kept and the password not.
