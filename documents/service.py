@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from documents import context as contexts
 from documents import convert, render
-from workflow import clock, storage
+from workflow import clock, logs, metrics, storage
 from workflow.cases import approval, writes
 from workflow.config import load_settings
 from workflow.db import Database
@@ -144,22 +144,30 @@ def process_outbox(db: Database, outbox_id: int, *, owner: str | None = None, le
     lease = dt.timedelta(seconds=lease_seconds or load_settings().document_lease_seconds)
     claimed = _claim(db, outbox_id, owner, lease)
     if claimed is None:
+        metrics.DOCUMENT_RENDERS.labels(document="", outcome="skipped").inc()
         return Outcome(None, "skipped")
     doc_id, status, office_id, case_id, name, seq = claimed.key
     if status != "claimed":
+        outcome = Outcome(doc_id, "busy")
         if status == "ready":
             _mark_processed(db, outbox_id)
-            return Outcome(doc_id, "already_ready")
-        return Outcome(doc_id, "busy")
+            outcome = Outcome(doc_id, "already_ready")
+        metrics.DOCUMENT_RENDERS.labels(document=name, outcome=outcome.status).inc()
+        return outcome
     try:
         if claimed.problem is not None:
             raise claimed.problem
         assert claimed.inputs is not None
+        started = time.perf_counter()
         result = _render(claimed.inputs)
+        metrics.RENDER_SECONDS.labels(document=name).observe(time.perf_counter() - started)
     except Exception as exc:
         _fail(db, doc_id, owner, exc)
+        metrics.DOCUMENT_RENDERS.labels(document=name, outcome="failed").inc()
         raise
-    return _finish(db, doc_id, owner, outbox_id, office_id, case_id, name, seq, result, convert_formats)
+    done = _finish(db, doc_id, owner, outbox_id, office_id, case_id, name, seq, result, convert_formats)
+    metrics.DOCUMENT_RENDERS.labels(document=name, outcome=done.status).inc()
+    return done
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,7 @@ def _claim(db: Database, outbox_id: int, owner: str, lease: dt.timedelta) -> _Cl
             return None
         case_id, name = int(msg.payload["case_id"]), str(msg.payload["document"])
         seq, office_id = int(msg.payload["event_seq"]), int(msg.office_id)
+        logs.bind(case_id=case_id)
         now = clock.now()
         params = {"d_office_id": office_id, "d_case_id": case_id, "d_name": name, "d_seq": seq,
                   "d_outbox_id": outbox_id, "d_owner": owner, "d_lease_until": now + lease, "now": now}
@@ -327,16 +336,18 @@ def convert_document(db: Database, doc_id: int) -> None:
         if doc.odt_key and doc.pdf_key:
             return
         key = doc.storage_key
+        logs.bind(case_id=doc.case_id)
     store = document_store()
     converter = convert.default()
     values: dict[str, Any] = {}
     if converter is None:
         values["conversion_error"] = "LibreOffice 未安裝，僅提供 .docx"
+        metrics.CONVERSIONS.labels(format="", outcome="unavailable").inc()
     else:
         data = store.get(key)
         try:
-            values["odt_key"], _ = store.put(converter.convert(data, "odt"))
-            values["pdf_key"], _ = store.put(converter.convert(data, "pdf"))
+            values["odt_key"], _ = store.put(convert.convert_timed(converter, data, "odt"))
+            values["pdf_key"], _ = store.put(convert.convert_timed(converter, data, "pdf"))
             values["conversion_error"] = None
         except convert.ConversionError as exc:
             values["conversion_error"] = f"轉檔失敗：{exc}"

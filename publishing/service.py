@@ -37,7 +37,7 @@ from publishing.publishers import (
     publisher_for,
 )
 from publishing.sniff import sniff
-from workflow import clock, storage
+from workflow import clock, logs, metrics, storage
 from workflow.cases import approval, writes
 from workflow.config import PublishSettings, load_publish_settings
 from workflow.db import Database
@@ -85,6 +85,13 @@ def backoff(attempt: int, settings: PublishSettings, rng: random.Random | None =
 def process_posting(db: Database, outbox_id: int, *, publisher: Publisher | None = None,
                     settings: PublishSettings | None = None, rng: random.Random | None = None) -> Outcome:
     """Handle one ``posting.publish`` message. Safe to run any number of times, concurrently too."""
+    outcome = _process_posting(db, outbox_id, publisher, settings, rng)
+    metrics.PUBLICATIONS.labels(outcome=outcome.status).inc()
+    return outcome
+
+
+def _process_posting(db: Database, outbox_id: int, publisher: Publisher | None, settings: PublishSettings | None,
+                     rng: random.Random | None) -> Outcome:
     settings = settings or load_publish_settings()
     claimed = _claim(db, outbox_id, settings, publisher)
     if isinstance(claimed, Outcome):
@@ -119,6 +126,7 @@ def _claim(db: Database, outbox_id: int, settings: PublishSettings,
         if msg.processed_at is not None:
             return Outcome("done")
         case_id, seq = int(msg.payload["case_id"]), int(msg.payload["event_seq"])
+        logs.bind(case_id=case_id)
         case = s.get(Case, case_id)
         row = s.scalar(select(Publication).where(Publication.case_id == case_id).with_for_update())
         if case is None or case.state != PUBLISHING or (row is not None and row.round_seq > seq):

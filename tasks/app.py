@@ -62,3 +62,7 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+
+# The worker's own hooks (heartbeat, metrics port, logging, LibreOffice clean-up) ride on Celery's
+# signals: importing the module connects them in every process that loads the app.
+import tasks.worker_process  # noqa: E402,F401

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from documents import service
 from publishing import service as publishing_service
+from workflow import logs
 from workflow.cases import approval, writes
 from workflow.db import Database
 from workflow.models import OutboxMessage
@@ -151,7 +152,12 @@ class EmbeddedWorker:
         except Exception:
             log.exception("embedded notification e-mail failed")
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._stop.is_set()
+
     def _handle(self, outbox_id: int) -> None:
+        logs.clear()  # this item's log lines carry its own ids, not the previous item's
         try:
             with self.db.unit_of_work(write=False) as uow:
                 topic = uow.session.scalar(select(OutboxMessage.topic).where(OutboxMessage.id == outbox_id))
@@ -169,6 +175,11 @@ class EmbeddedWorker:
 
 
 _worker: EmbeddedWorker | None = None
+
+
+def running() -> bool:
+    """Whether this process's in-process worker runs (what /readyz asks in the embedded default)."""
+    return _worker is not None and _worker.alive
 
 
 def install(db: Database, *, redis_url: str | None, base_url: str = "") -> Callable[[tuple[int, ...]], None]:

@@ -9,11 +9,13 @@ JSON API (``web.api``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
 from jinja2 import StrictUndefined
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from web import (
@@ -39,9 +41,12 @@ from web.db import init_db
 from web.errors import init_errors
 from web.extensions import init_extensions
 from web.filters import register_filters
+from web.ops import init_ops
 from web.page_cache import init_page_cache
+from web.request_log import init_request_log
 from web.security import cookie_config, init_security
-from workflow.config import load_settings
+from workflow import logs
+from workflow.config import load_settings, metrics_dir
 
 
 def _defaults() -> dict[str, Any]:
@@ -68,9 +73,11 @@ def _defaults() -> dict[str, Any]:
         "RATELIMIT_KEY_PREFIX": "caseflow",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
-        # Failed login attempts only (a successful login does not count).
-        "LOGIN_LIMIT_PER_IP": "30 per minute; 300 per day",
-        "LOGIN_LIMIT_PER_USER": "5 per minute; 30 per day",
+        # Failed login attempts only (a successful login does not count), per address and per
+        # (account, address); never per account alone, so nobody can lock an owner out from
+        # elsewhere (web/auth.py). Each is a ladder: the wait after a refusal grows with the failures.
+        "LOGIN_LIMIT_PER_ADDRESS": "20 per minute; 60 per 10 minutes; 200 per hour; 500 per day",
+        "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS": "5 per minute; 10 per 10 minutes; 20 per hour; 40 per day",
         # Wire the outbox to background work: Celery when REDIS_URL is set, else an in-process
         # worker thread (the embedded default). Tests that drive the outbox themselves turn it off.
         "BACKGROUND_WORK": True,
@@ -83,6 +90,13 @@ def _defaults() -> dict[str, Any]:
         # Whether notifications also go by e-mail here, and when the daily digests go (通知設定 says so).
         "MAIL_ENABLED": bool(settings.smtp_host),
         "DIGEST_HOUR": settings.digest_hour,
+        # Operations (web/ops.py, web/request_log.py, workflow/logs.py; README, Configuration).
+        "LOG_FORMAT": settings.log_format,
+        "LOG_LEVEL": settings.log_level,
+        "METRICS_TOKEN": settings.metrics_token,
+        "METRICS_MULTIPROC_DIR": str(metrics_dir()) if metrics_dir() else None,
+        "WORKER_HEARTBEAT_SECONDS": settings.heartbeat_seconds,
+        "TRUSTED_PROXIES": settings.trusted_proxies,
     }
 
 
@@ -103,6 +117,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.jinja_env.undefined = StrictUndefined  # a typo in a template fails loudly, in tests
+    # Logging is the process's: configured here for gunicorn and `caseflow serve`; tests leave it
+    # to pytest unless they ask (CONFIGURE_LOGGING).
+    if app.config.get("CONFIGURE_LOGGING", not app.testing):
+        logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+        # The development server's own access lines would repeat web.request_log's, without the ids.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address (login limits, /metrics) and scheme from the proxies' headers.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    init_request_log(app)
     database = init_db(app, app.config["DATABASE_URL"])
     if app.config["BACKGROUND_WORK"]:
         from tasks.embedded import install
@@ -133,6 +158,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)  # 管理
     app.register_blueprint(tokens.bp)  # API 權杖 (the user's own)
     init_api(app)  # /api/v1: the JSON API and its OpenAPI document
+    init_ops(app)  # /healthz, /readyz, /metrics
     return app
 
 

@@ -27,11 +27,14 @@ login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 babel = Babel()
 
-# No default limits: only the login POST is limited, per IP and per user name (see ``auth``).
+# No default limits: the login POST is limited per address and per (account, address) (see
+# ``auth``), the API per token.
 # Storage comes from RATELIMIT_STORAGE_URI (Redis in production, memory:// embedded). If Redis
 # is unreachable the limiter falls back to per-process memory: limits then hold per process,
 # i.e. the effective limit is multiplied by the number of web processes until Redis is back.
-limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True)
+# Every limit of a request is checked (not only up to the first broken one), so a refusal can say
+# when the longest of the broken windows ends (``auth.throttled``).
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, fail_on_first_breach=False)
 
 
 def init_extensions(app: Flask) -> None:

@@ -58,6 +58,17 @@ class Settings:
     base_url: str = ""
     # Daily digests of notifications go out from this hour (Taipei).
     digest_hour: int = 8
+    # Operations (README, Configuration): log lines as text or JSON; who may read /metrics beside
+    # 127.0.0.1; how many reverse proxies stand in front of the web app (their X-Forwarded-For is
+    # believed); how often a Celery worker records its heartbeat for /readyz; where a Celery worker
+    # serves its own /metrics (no port: none).
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = field(default=None, repr=False)
+    trusted_proxies: int = 0
+    heartbeat_seconds: float = 10.0
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -82,7 +93,23 @@ def load_settings() -> Settings:
         remind_days_before=int(os.environ.get("CASEFLOW_REMIND_DAYS_BEFORE", "7")),
         base_url=os.environ.get("CASEFLOW_PUBLIC_BASE_URL", "").rstrip("/"),
         digest_hour=int(os.environ.get("CASEFLOW_DIGEST_HOUR", "8")),
+        log_format=os.environ.get("CASEFLOW_LOG_FORMAT", "text").strip().lower() or "text",
+        log_level=os.environ.get("CASEFLOW_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        metrics_token=os.environ.get("CASEFLOW_METRICS_TOKEN") or None,
+        trusted_proxies=int(os.environ.get("CASEFLOW_TRUSTED_PROXIES", "0")),
+        heartbeat_seconds=float(os.environ.get("CASEFLOW_WORKER_HEARTBEAT_SECONDS", "10")),
+        worker_metrics_host=os.environ.get("CASEFLOW_WORKER_METRICS_HOST", "127.0.0.1"),
+        worker_metrics_port=int(os.environ["CASEFLOW_WORKER_METRICS_PORT"])
+        if os.environ.get("CASEFLOW_WORKER_METRICS_PORT") else None,
     )
+
+
+def metrics_dir() -> Path | None:
+    """prometheus-client's multiprocess directory (its own variable, which it reads itself):
+    several processes behind one /metrics (gunicorn workers, a Celery pool) add up their counters
+    there. Read without ``load_settings`` (which may write the secret key file)."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def _board(db: Database, n_cases: int, n: int) -> list[Result]:
     rng = random.Random(115)
     app = create_app({"TESTING": True, "DATABASE_URL": db.url, "BACKGROUND_WORK": False,
                       "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": False,
-                      "LOGIN_LIMIT_PER_IP": "1000 per minute", "LOGIN_LIMIT_PER_USER": "1000 per minute"})
+                      "LOGIN_LIMIT_PER_ADDRESS": "1000 per minute",
+                      "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS": "1000 per minute"})
 
     def page(login: str) -> Any:
         client = app.test_client()

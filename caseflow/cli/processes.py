@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import func, select
@@ -103,10 +104,27 @@ def worker(app: App, concurrency: int, queues: str, loglevel: str) -> None:
     unknown = [q for q in chosen if q not in QUEUES]
     if unknown or not chosen:
         fail(f"unknown queue {', '.join(unknown) or '(none)'}; choose from {', '.join(QUEUES)}")
-    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
-                               f"--concurrency={concurrency}", "-O", "fair", f"--loglevel={loglevel}",
-                               "--include", "tasks.calendar", f"--queues={','.join(chosen)}",
-                               "--without-gossip", "--without-mingle"])
+    env = dict(os.environ)
+    if app.settings.worker_metrics_port:
+        # The pool's counters reach the worker's /metrics through a directory of its own (a fresh
+        # one per worker: pids repeat across containers and restarts); those of dead workers go.
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(worker_metrics_dir(app.settings.instance_path))
+    os.execvpe(sys.executable, [sys.executable, "-m", "celery", "-A", "tasks.app:celery_app", "worker",
+                                f"--concurrency={concurrency}", "-O", "fair", f"--loglevel={loglevel}",
+                                "--include", "tasks.calendar", f"--queues={','.join(chosen)}",
+                                "--without-gossip", "--without-mingle"], env)
+
+
+def worker_metrics_dir(instance: Path) -> Path:
+    """``<PROMETHEUS_MULTIPROC_DIR or instance/metrics>/worker-<pid>-...``, new and owned by this
+    process (which becomes the Celery worker: exec keeps the pid); stale siblings are removed."""
+    from workflow import pidfiles
+    from workflow.config import metrics_dir
+
+    base = metrics_dir() or instance / "metrics"
+    base.mkdir(parents=True, exist_ok=True)
+    pidfiles.sweep("worker-", base)
+    return pidfiles.make("worker-", base)
 
 
 @main.command()

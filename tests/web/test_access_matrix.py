@@ -329,6 +329,12 @@ TABLE.update({
     "api.read_notification": Entry(lambda w: "/api/v1/notifications/999999999/read", post=API_COOKIE,
                                    changes_state=True),
     "api.search": Entry(lambda w: "/api/v1/search?q=training_report", get=API_COOKIE),
+    # Operations (web/ops.py), no login: the process is up; not ready, since this app has no
+    # background worker (BACKGROUND_WORK off); /metrics to the machine itself (the test client's
+    # 127.0.0.1), others are refused (tests/web/test_ops.py).
+    "ops.healthz": Entry(lambda w: "/healthz", get=everyone(200)),
+    "ops.readyz": Entry(lambda w: "/readyz", get=everyone(503)),
+    "ops.metrics": Entry(lambda w: "/metrics", get=everyone(200)),
 })
 
 # -- 管理 (web/admin.py): administrators of the office only; the other office's user is no admin here.

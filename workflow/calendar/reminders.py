@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from workflow import clock
+from workflow import clock, metrics
 from workflow.calendar import deadlines
 from workflow.db import Database
 from workflow.engine import registry
@@ -117,4 +117,5 @@ def _record(db: Database, c: _Candidate, roles: holders.OfficeRoles) -> int:
                                subject=subject[:200], body=body, message=message, created_at=now,
                                email_to=roles.email_to(user_id), email_attempts=0))
         uow.commit()
+    metrics.REMINDERS.labels(kind=c.kind).inc()
     return 1

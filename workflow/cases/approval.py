@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, true
 from sqlalchemy.orm import Session
 
-from workflow import clock
+from workflow import clock, metrics
 from workflow.cases import writes
 from workflow.cases.writes import Result
 from workflow.db import Database
@@ -200,6 +200,7 @@ def _fire_once(
         writes.write(s, database, case, values, history)
         outbox_ids = _enqueue(s, case, defn, new_state, seq, now)
         uow.commit()
+        metrics.TRANSITIONS.labels(kind=case.kind, trigger=trigger).inc()
         return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
 
 

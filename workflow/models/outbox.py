@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.clock import now
@@ -14,7 +14,12 @@ from workflow.models.base import Base
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "dispatched_at", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "dispatched_at", "available_at"),
+        # The backlog /metrics reads and the sweep's candidates (migration 0019).
+        Index("ix_outbox_unprocessed", "topic", "created_at", postgresql_where=text("processed_at IS NULL"),
+              sqlite_where=text("processed_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))

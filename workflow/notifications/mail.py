@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from workflow import clock
+from workflow import clock, metrics
 from workflow.config import Settings
 from workflow.db import Database
 from workflow.models import Notification, User
@@ -152,12 +152,14 @@ def send_pending(db: Database, mailer: Mailer | None, *, links: Links | None = N
             mailer.send(row.email_to, subject, body)
         except Exception as exc:  # leave it for the next run; the claim is released
             log.warning("notification e-mail %s to %s failed: %s", nid, row.email_to, exc)
+            metrics.NOTIFICATION_EMAILS.labels(kind="single", outcome="failed").inc()
             _failed(db, [nid], exc, release=True)
             continue
         with db.unit_of_work() as uow:
             uow.session.execute(update(Notification).where(Notification.id == nid)
                                 .values(emailed_at=clock.now(), email_error=None))
             uow.commit()
+        metrics.NOTIFICATION_EMAILS.labels(kind="single", outcome="sent").inc()
         sent += 1
     return sent
 
@@ -223,6 +225,7 @@ def _digest(db: Database, mailer: Mailer, links: Links, user_id: int, today: dt.
         mailer.send(person.email, subject, body)
     except Exception as exc:  # give the day back: the next run tries again
         log.warning("digest e-mail to %s failed: %s", person.email, exc)
+        metrics.NOTIFICATION_EMAILS.labels(kind="digest", outcome="failed").inc()
         with db.unit_of_work() as uow:
             uow.session.execute(update(User).where(User.id == user_id, User.digest_sent_on == today)
                                 .values(digest_sent_on=person.digest_sent_on))
@@ -233,4 +236,5 @@ def _digest(db: Database, mailer: Mailer, links: Links, user_id: int, today: dt.
         uow.session.execute(update(Notification).where(Notification.id.in_(ids), Notification.emailed_at.is_(None))
                             .values(emailed_at=clock.now(), email_error=None, email_to=person.email))
         uow.commit()
+    metrics.NOTIFICATION_EMAILS.labels(kind="digest", outcome="sent").inc()
     return 1

@@ -5,7 +5,7 @@ Written by hand: plain ADD COLUMNs (batch mode on SQLite would rebuild offices a
 revision triggers of 0009).
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 00:21:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
