@@ -66,6 +66,7 @@ def test_twenty_people_for_a_minute_break_nothing(services: dict[str, str]) -> N
                      timeout=SECONDS + 150)
     # Exit 1 also when a page's p95 misses its goal: speed is reported, not asserted here.
     assert done.returncode in (0, 1), done.stderr[-3000:] + _log("worker.log") + _log("gunicorn.log")
+    (ARTIFACTS / "results.json").write_text(done.stdout)
     results: dict[str, dict[str, Any]] = {r["name"]: r for r in json.loads(done.stdout)}
     said = "\n".join(f"{r['name']}: {r['value']} {r['unit']} ({r['goal']}, {r['pass']})" for r in results.values())
     assert not [r for r in results.values() if r.get("not_run")], said
