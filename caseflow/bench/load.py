@@ -72,7 +72,7 @@ PAGE_P95_GOAL_MS = 1500.0  # 20 people on 2 cores shared by the server, worker, 
 class Seeded:
     office_id: int
     code: str
-    plan: dict[str, Any]  # what the locustfile reads: people by role, and the cases decided for the convener
+    plan: dict[str, Any]  # what the locustfile reads: logins by role, the cases decided and those approved
 
 
 def problem(db: Database, redis_url: str | None) -> str | None:
@@ -122,14 +122,15 @@ def seed(db: Database, *, drafts_each: int = 3, chief_each: int = 3, secretariat
     for suffix, (role, unit) in PEOPLE.items():
         for k in range(drafts_each if role == "staff" else 0):
             case(unit, [], f"{suffix} 的修正草案 {k + 1}", drafter=suffix)
-    for unit, _name in UNITS:
+    for unit, name in UNITS:
         for k in range(chief_each):
-            case(unit, [("submit", f"{unit}.staff")], f"待{unit}課長 {k}")
+            case(unit, [("submit", f"{unit}.staff")], f"{name}計畫修正 {k + 1}（待課長審核）")
     to_secretariat = [("submit", "civil.staff"), ("approve", "civil.chief")]
     for k in range(secretariat):
-        case("civil", to_secretariat, f"待秘書室 {k}")
+        case("civil", to_secretariat, f"民政課計畫修正 {k + 1}（待秘書室審核）")
     to_task_force = [*to_secretariat, ("approve", "secretariat")]
-    decided = [case("civil", to_task_force, f"待專案小組 {k}") for k in range(task_force_cases + approved)]
+    decided = [case("civil", to_task_force, f"民政課計畫修正 {k + 1}（待專案小組審議）")
+               for k in range(task_force_cases + approved)]
     with db.unit_of_work() as uow:
         meetings.hold(uow.session, office_id, None, held_on=today, place="第一會議室", passes=tuple(decided))
         uow.commit()
