@@ -61,6 +61,7 @@ def test_the_markdown_report_is_the_machine_a_row_per_measurement_and_what_was_m
 def test_numbers_read_as_a_person_writes_them() -> None:
     assert report.number(1234.6, "ms") == "1,235 ms"
     assert report.number(0.8123, "s") == "0.812 s"
+    assert report.number(2.999, "s") == "3.00 s"
     assert report.number(42.26, "ms") == "42.3 ms"
     assert report.number(0, "responses") == "0 responses"
     assert report.number(12, "stmts") == "12 stmts"

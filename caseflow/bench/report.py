@@ -11,16 +11,16 @@ UNITS = {"us": "µs", "bytes": "B"}
 
 
 def number(value: float, unit: str) -> str:
-    """1234.5 ms -> "1,235 ms"; 0.8123 s -> "0.812 s"; a count stays whole."""
+    """1234.6 ms -> "1,235 ms"; 42.26 ms -> "42.3 ms"; 2.999 s -> "3.00 s"; a count stays whole."""
     if value != value:  # NaN
         return "—"
     a = abs(value)
-    if a >= 100 or (a >= 1 and float(value).is_integer()):
+    if a >= 100 or float(value).is_integer():
         text = f"{value:,.0f}"
     elif a >= 10:
         text = f"{value:.1f}"
     else:
-        text = f"{value:.3g}"
+        text = f"{value:#.3g}"  # three significant digits, trailing zeros kept: 3.00 s
     return f"{text} {UNITS.get(unit, unit)}".strip()
 
 
