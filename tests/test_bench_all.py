@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from caseflow.bench import Result, machine, not_run, report, suite
+from caseflow.bench import Result, load, machine, not_run, report, suite
 from tests.servers import free_port
+from workflow.db import Database
 
 
 def _report() -> suite.Report:
@@ -79,6 +80,16 @@ def test_redis_and_libreoffice_missing_are_said_in_words() -> None:
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PATH": str(Path(sys.executable).parent)},
                           capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "needs LibreOffice: apt-get install libreoffice-writer-nogui python3-uno"
+
+
+def test_the_load_run_says_what_it_lacks(tmp_path: Path) -> None:
+    sqlite = Database(f"sqlite:///{tmp_path / 'load.db'}")
+    said = load.problem(sqlite, "redis://127.0.0.1:6379/0")
+    assert said is not None and said.startswith("needs PostgreSQL: set DATABASE_URL=postgresql://")
+    postgres = Database("postgresql://postgres@127.0.0.1:1/never")  # never connected: only its dialect is asked
+    assert load.problem(postgres, None) == machine.redis_problem(None)
+    sqlite.dispose()
+    postgres.dispose()
 
 
 def _bench_all(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

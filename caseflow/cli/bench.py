@@ -122,10 +122,14 @@ def bench_peer(app: App, as_json: bool, rounds: int) -> None:
 def bench_load(app: App, as_json: bool, seconds: int, folder: Path | None) -> None:
     """20 people of a fresh office for a day of at most --seconds: gunicorn, a Celery worker and locust
     on the configured PostgreSQL and Redis; no 5xx, chains verify, documents ready, p95 per page."""
+    import tempfile
+
     from caseflow.bench import load
 
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="caseflow-load-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    click.echo(f"logs and locust's CSV: {folder}", err=True)
     report(load.run(app.db, seconds=seconds, folder=folder), as_json)
 
 
