@@ -12,7 +12,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Result:
     """One line of a bench: ``value`` against ``floor``; ``ratio`` = value / floor; ``goal`` on ratio
-    (or on value when there is no floor)."""
+    (or on value when there is no floor). ``not_run`` says what was missing when the measurement
+    could not be made at all (Redis, LibreOffice, a bench extra): neither met nor missed."""
 
     name: str
     value: float
@@ -21,18 +22,32 @@ class Result:
     ratio: float | None
     goal: str
     passed: bool | None  # None: informational, no goal
+    not_run: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.not_run:
+            return "NOT RUN"
+        return "INFO" if self.passed is None else "PASS" if self.passed else "FAIL"
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": round(self.value, 3), "unit": self.unit,
-                "floor": None if self.floor is None else round(self.floor, 3),
-                "ratio": None if self.ratio is None else round(self.ratio, 3),
-                "goal": self.goal, "pass": self.passed}
+        out = {"name": self.name, "value": round(self.value, 3), "unit": self.unit,
+               "floor": None if self.floor is None else round(self.floor, 3),
+               "ratio": None if self.ratio is None else round(self.ratio, 3),
+               "goal": self.goal, "pass": self.passed}
+        return out | {"not_run": self.not_run} if self.not_run else out
 
     def line(self) -> str:
+        if self.not_run:
+            return f"NOT RUN  {self.name}: {self.not_run}"
         floor = "" if self.floor is None else f"  floor {self.floor:.3f} {self.unit}"
         ratio = "" if self.ratio is None else f"  ratio {self.ratio:.2f}"
-        verdict = "INFO" if self.passed is None else "PASS" if self.passed else "FAIL"
-        return f"{verdict}  {self.name:<44} {self.value:>10.3f} {self.unit}{floor}{ratio}  goal {self.goal}"
+        return f"{self.verdict}  {self.name:<44} {self.value:>10.3f} {self.unit}{floor}{ratio}  goal {self.goal}"
+
+
+def not_run(name: str, why: str) -> Result:
+    """A measurement that could not be made here, saying what it needs."""
+    return Result(name, 0.0, "", None, None, "", None, not_run=why)
 
 
 def ratio_result(name: str, value: float, floor: float, unit: str, max_ratio: float) -> Result:

@@ -22,7 +22,7 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 from sqlalchemy import select
 
-from caseflow.bench import Result, median, ratio_result
+from caseflow.bench import Result, machine, median, not_run, ratio_result
 from documents import context as contexts
 from documents import convert, render, service
 from workflow.cases import approval, drafts
@@ -97,8 +97,9 @@ def _pipeline(db: Database, office: _Office, n: int) -> list[Result]:
 
 
 def _conversion(n: int) -> list[Result]:
-    if not convert.WarmConverter.available():
-        return [Result("PDF/ODT conversion", 0, "ms", None, None, "LibreOffice with python3-uno", False)]
+    problem = machine.libreoffice_problem()
+    if problem:
+        return [not_run("PDF/ODT warm converter vs bare UNO call", problem)]
     data = (service.TEMPLATES / "training_results.docx").read_bytes()
     from documents.render import render_docx
 
@@ -125,7 +126,7 @@ def _conversion(n: int) -> list[Result]:
         t0 = time.perf_counter()
         convert.ColdConverter().convert(docx, "pdf")
         cold = (time.perf_counter() - t0) * 1000
-        out.append(Result("PDF cold soffice (for comparison)", cold, "ms", None, None, "informational", True))
+        out.append(Result("PDF cold soffice (for comparison)", cold, "ms", None, None, "informational", None))
     finally:
         warm.close()
     return out
@@ -150,9 +151,9 @@ def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
     ODT and PDF at the same time on the same machine (the deployment docker-compose.yml describes),
     so the .docx latency includes whatever those conversions take from the CPU."""
     settings = load_settings()
-    if not settings.redis_url:
-        return [Result("approve -> .docx ready with a Celery worker", 0, "ms", None, None,
-                       "needs REDIS_URL (skipped)", True)]
+    problem = machine.redis_problem(settings.redis_url)
+    if problem:
+        return [not_run("approve -> .docx ready with a Celery worker", problem)]
     from tasks.relay import publish
 
     env = {**os.environ, "CASEFLOW_INSTANCE": str(settings.instance_path)}
@@ -201,12 +202,12 @@ def _end_to_end(db: Database, office: _Office, n: int) -> list[Result]:
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
     out = [Result("approve -> .docx ready, p50 (1 worker; conversions on a 2nd)", statistics.median(latencies), "ms",
-                  None, None, "informational", True),
+                  None, None, "informational", None),
            Result("approve -> .docx ready, p95 (1 worker; conversions on a 2nd)", p95, "ms", None, None, "<= 1000",
                   p95 <= 1000)]
     if with_lo:
         out.append(Result(f"ODT+PDF of all {converted} documents done, after the last .docx", drained * 1000, "ms",
-                          None, None, "informational (the converter's backlog)", True))
+                          None, None, "informational (the converter's backlog)", None))
     return out
 
 

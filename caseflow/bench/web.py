@@ -170,7 +170,7 @@ def _latest_run(db: Database) -> str:
 
 
 def _targets(db: Database, code: str) -> dict[str, Any]:
-    """The busiest chief of the office, a case in review with its history, the office id."""
+    """The busiest chief; a case in review with its history, and its own unit's chief to read it."""
     with db.unit_of_work(write=False) as uow:
         s = uow.session
         office_id = s.scalar(select(Office.id).where(Office.code == code))
@@ -179,9 +179,11 @@ def _targets(db: Database, code: str) -> dict[str, Any]:
             .order_by(func.count().desc()).limit(1)).one()[0]
         chief = s.scalar(select(User.login).where(User.office_id == office_id, User.unit_id == unit_id,
                                                   User.login.like("%.chief")))
-        case_id = s.scalar(select(Case.id).where(Case.office_id == office_id, Case.state == "city_review")
-                           .order_by(Case.id).limit(1))
-    return {"office_id": office_id, "chief": chief, "secretariat": f"{code}.secretariat", "case_id": case_id}
+        case_id, case_chief = s.execute(select(Case.id, User.login).join(User, User.unit_id == Case.unit_id).where(
+            Case.office_id == office_id, Case.state == "city_review", User.login.like("%.chief"))
+            .order_by(Case.id).limit(1)).one()  # none: seed more cases
+    return {"office_id": office_id, "chief": chief, "secretariat": f"{code}.secretariat", "case_id": case_id,
+            "case_chief": case_chief}
 
 
 def _app(db: Database, *, keep_pages: bool = False) -> Any:
@@ -203,7 +205,7 @@ def _client(app: Any, login: str) -> Any:
 def _pages(db: Database, app: Any, code: str) -> dict[str, tuple[Any, str]]:
     t = _targets(db, code)
     chief, secretariat = _client(app, t["chief"]), _client(app, t["secretariat"])
-    return {"chief's queue": (chief, "/"), "case page": (chief, f"/cases/{t['case_id']}"),
+    return {"chief's queue": (chief, "/"), "case page": (_client(app, t["case_chief"]), f"/cases/{t['case_id']}"),
             "secretariat's queue": (secretariat, "/")}
 
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
 
-from caseflow.cli.base import App, dump, main, pass_app
+from caseflow.cli.base import App, dump, fail, main, pass_app
 
 
 @main.group()
@@ -110,3 +112,75 @@ def bench_search(app: App, as_json: bool, n_cases: int, n: int) -> None:
 
     results = bs.run(app.db, cases=n_cases, n=n)
     report(results, as_json)
+@bench.command("peer")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--rounds", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Rounds of 5 four-step approvals per engine.")
+@pass_app
+def bench_peer(app: App, as_json: bool, rounds: int) -> None:
+    """caseflow's four-step approval against SpiffWorkflow's (the bench extra), persisted steps per second."""
+    from caseflow.bench import peer
+
+    report(peer.run(app.db, rounds=rounds), as_json)
+
+
+@bench.command("load")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--seconds", default=60, show_default=True, type=click.IntRange(5, 600), help="Length of the day.")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the logs and locust's CSV go (default: a new temporary folder).")
+@pass_app
+def bench_load(app: App, as_json: bool, seconds: int, folder: Path | None) -> None:
+    """20 people of a fresh office for a day of at most --seconds: gunicorn, a Celery worker and locust
+    on the configured PostgreSQL and Redis; no 5xx, chains verify, documents ready, p95 per page."""
+    import tempfile
+
+    from caseflow.bench import load
+
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="caseflow-load-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    click.echo(f"logs and locust's CSV: {folder}", err=True)
+    report(load.run(app.db, seconds=seconds, folder=folder), as_json)
+
+
+@bench.command("all")
+@click.option("--json", "as_json", is_flag=True, help="The whole report as JSON on stdout.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as a Markdown table to this file.")
+@click.option("--full", is_flag=True, help="Each bench at the size it runs alone (100,000 cases, 60 s of load, ...).")
+@click.option("--cases", type=click.IntRange(1000, 1_000_000), help="Cases for the memory, board and web benches.")
+@click.option("--skip", default="", help="Comma-separated benches not to run (transitions, peer, documents, web, "
+                                          "calendar, registers, load).")
+@pass_app
+def bench_all(app: App, as_json: bool, report_path: Path | None, full: bool, cases: int | None, skip: str) -> None:
+    """Every bench in one run, on the configured database (a scratch one: the benches add offices and
+    100,000s of cases): metric, floor measured in the same run, ratio, goal, pass, and the machine.
+    Exit 1 when a goal is missed or a bench could not run."""
+    from caseflow.bench import report as markdown
+    from caseflow.bench import suite
+
+    sizes = suite.FULL if full else suite.Sizes()
+    if cases is not None:
+        sizes = replace(sizes, cases=cases)
+    names = {n for n, _lacks, _run in suite.plan(sizes)}
+    skipped = frozenset(s.strip() for s in skip.split(",") if s.strip())
+    if skipped - names:
+        fail(f"unknown bench {', '.join(sorted(skipped - names))}; choose from {', '.join(sorted(names))}")
+    command = "caseflow bench all" + (" --full" if full else "") + (f" --cases {cases}" if cases else "") + \
+        (f" --skip {skip}" if skipped else "")
+    result = suite.run(app.db, sizes, command, skip=skipped,
+                       echo=(lambda _line: None) if as_json else (lambda line: click.echo(line)))
+    if report_path is not None:
+        report_path.write_text(markdown.markdown(result))
+    if as_json:
+        dump(result.as_json())
+    else:
+        c = result.counts()
+        click.echo(f"== {c['met']} goals met, {c['missed']} missed, {c['not_run']} not run "
+                   f"({result.seconds / 60:.1f} min)")
+        click.echo(f"machine: {markdown.machine_line(result)}")
+        if report_path is not None:
+            click.echo(f"report: {report_path}")
+    if not result.ok:
+        sys.exit(1)
