@@ -22,6 +22,7 @@ from web import (
     auth,
     board,
     cases,
+    city,
     edit,
     i18n,
     mine,
@@ -155,6 +156,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (mine.bp, edit.bp, uploads.bp, notifications.bp):  # 我的案件, its form, attachments, inbox
         app.register_blueprint(bp)
     app.register_blueprint(search.bp)  # 搜尋
+    app.register_blueprint(city.bp)  # 推動組: what the districts filed, and how they compare
     app.register_blueprint(admin_bp)  # 管理
     app.register_blueprint(tokens.bp)  # API 權杖 (the user's own)
     init_api(app)  # /api/v1: the JSON API and its OpenAPI document

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, false
 
 from web.db import database, session
 from workflow import clock
@@ -32,6 +32,9 @@ class OfficeMember(Protocol):
     @property
     def unit_id(self) -> int | None: ...
 
+    @property
+    def office_kind(self) -> str: ...
+
 
 def reader(user: OfficeMember) -> reading.Reader:
     """The person as far as reading goes (their capacities are kept for the request)."""
@@ -44,18 +47,25 @@ def load_case_for(user: OfficeMember, case_id: int) -> Case:
     its unit or the reviewers on its path); otherwise abort with 404, as for a case that does not
     exist."""
     case = session().get(Case, case_id)
-    if case is None or case.office_id != user.office_id:
+    if case is None:
         abort(404)
     defn = registry.default().get(database(), case.kind, case.workflow_version, session())
-    if not reading.may_read(reader(user), case, defn):
+    if case.office_id != user.office_id:
+        # The city group's reviewers read every district's cases that reached the city.
+        if not (user.office_kind == "city" and reading.city_reads(reader(user)) and case.state in defn.city_states()):
+            abort(404)
+    elif not reading.may_read(reader(user), case, defn):
         abort(404)
     return case
 
 
 def readable_cases(user: OfficeMember) -> ColumnElement[bool]:
-    """The same rule as a condition on ``Case`` for lists and search (the office included)."""
-    return and_(Case.office_id == user.office_id,
-                reading.readable(reader(user), reading.every_version(database(), session())))
+    """The same rule as a condition on ``Case`` for lists and search (the office included; for the
+    city group, every district's cases that reached the city)."""
+    versions = reading.every_version(database(), session())
+    if user.office_kind == "city":
+        return reading.city_condition(versions) if reading.city_reads(reader(user)) else false()
+    return and_(Case.office_id == user.office_id, reading.readable(reader(user), versions))
 
 
 def holds_any(roles: Container[str]) -> bool:

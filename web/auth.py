@@ -69,6 +69,9 @@ class CurrentUser(UserMixin):
     # The office's revision (``OfficeRevision``), read before anything else the request reads:
     # what ``web.page_cache`` keys a rendered page by. None: not read (a login, an API token).
     revision: int | None = None
+    # "district" (a 區公所) or "city" (the city's 性別主流化推動組, whose reviewers read every district's
+    # filed cases: ``web.city``).
+    office_kind: str = "district"
 
     def get_id(self) -> str:
         # Alternative token (Flask-Login docs): id plus a digest of the password hash, so a
@@ -81,9 +84,9 @@ def _token(user_id: int, password_hash: str | None) -> str:
     return hmac.new(key, f"{user_id}:{password_hash or ''}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def _current_user(user: User, office_name: str) -> CurrentUser:
+def _current_user(user: User, office_name: str, office_kind: str) -> CurrentUser:
     return CurrentUser(user.id, user.login, user.display_name, user.office_id, office_name, user.unit_id,
-                       _token(user.id, user.password_hash))
+                       _token(user.id, user.password_hash), office_kind=office_kind)
 
 
 # Built once: every request of a logged-in user runs it. The nav's unread count comes along, and so
@@ -91,7 +94,7 @@ def _current_user(user: User, office_name: str) -> CurrentUser:
 # can then only be as new as or newer than it (``web.page_cache``).
 _LOAD_USER = (
     select(User.id, User.login, User.display_name, User.office_id, User.unit_id, User.password_hash, User.active,
-           Office.name.label("office_name"),
+           Office.name.label("office_name"), Office.kind.label("office_kind"),
            select(func.count()).select_from(Notification)
            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
            .correlate(User).scalar_subquery().label("unread"),
@@ -114,7 +117,8 @@ def load_user(user_id: str) -> CurrentUser | None:
     if row is None or not row.active:
         return None
     user = CurrentUser(row.id, row.login, row.display_name, row.office_id, row.office_name, row.unit_id,
-                       _token(row.id, row.password_hash), int(row.unread or 0), int(row.revision))
+                       _token(row.id, row.password_hash), int(row.unread or 0), int(row.revision),
+                       office_kind=row.office_kind)
     if not hmac.compare_digest(token, user.token):
         return None
     logs.bind(user_id=user.id)  # every log line of this request names who made it
@@ -128,14 +132,15 @@ def _dummy_hash() -> str:
 
 def authenticate(login: str, password: str) -> CurrentUser | None:
     row = db_session().execute(
-        select(User, Office.name).join(Office, Office.id == User.office_id).where(User.login == login.strip())
+        select(User, Office.name, Office.kind).join(Office, Office.id == User.office_id)
+        .where(User.login == login.strip())
     ).one_or_none()
     if row is None or not row[0].active or not row[0].password_hash:
         verify_password(_dummy_hash(), password)  # same cost as a real check: no account probing
         return None
     if not verify_password(row[0].password_hash, password):
         return None
-    return _current_user(row[0], row[1])
+    return _current_user(row[0], row[1], row[2])
 
 
 # -- rate limits on the login POST -------------------------------------------------------------

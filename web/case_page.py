@@ -125,7 +125,9 @@ class CasePage:
         return any(a.trigger == "submit" for a in self.actions)
 
 
-def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
+def build(db: Database, s: Session, user_id: int, case: Case, *, office_id: int | None = None) -> CasePage:
+    """The case page for ``user_id``, whose roles are those of ``office_id`` (their own office: the
+    case's, or the city group's for its reviewers)."""
     defn = registry.default().get(db, case.kind, case.workflow_version, s)
     unit = s.get(Unit, case.unit_id)
     submitter = s.get(User, case.submitted_by_id) if case.submitted_by_id else None
@@ -139,7 +141,8 @@ def build(db: Database, s: Session, user_id: int, case: Case) -> CasePage:
         submitted_by=submitter.display_name if submitter else None,
         fields=[_field(spec, (case.fields or {}).get(spec.name)) for spec in defn.fields],
         states=_states(defn, case.state),
-        actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn, problems)],
+        actions=[_action(t, defn, case.version) for t in available_transitions(s, user_id, case, defn, problems,
+                                                                            office_id=office_id)],
         history=_history(s, case, defn),
         attachments=_attachments(s, case.id),
         documents=groups(versions(s, case, defn)),
@@ -157,7 +160,8 @@ def publish_problems(s: Session, case: Case) -> list[Problem]:
 
 
 def available_transitions(s: Session, user_id: int, case: Case, defn: Definition,
-                          problems: list[Problem] | None = None) -> list[TransitionSpec]:
+                          problems: list[Problem] | None = None, *, office_id: int | None = None
+                          ) -> list[TransitionSpec]:
     """Transitions this user holds a role for now, in declaration order.
 
     Mirrors the checks of ``approval.fire`` that do not depend on the form: role (own or
@@ -165,7 +169,7 @@ def available_transitions(s: Session, user_id: int, case: Case, defn: Definition
     重新刊登 only when the posting passes its pre-publication checks (``problems``, run here if not
     given). The server still checks everything again when the form is posted.
     """
-    caps = permissions.capacities(s, user_id, case.office_id, clock.today())
+    caps = permissions.capacities(s, user_id, office_id or case.office_id, clock.today())
     out = []
     for t in defn.transitions_from(case.state):
         cap = permissions.match(caps, t.roles, case.unit_id)

@@ -46,7 +46,8 @@ def case_url(case_id: int) -> str:
 @login_required
 def show(case_id: int) -> str:
     case = load_case_for(current_user, case_id)
-    return render_template("case.html", page=case_page.build(database(), session(), current_user.id, case))
+    return render_template("case.html", page=case_page.build(database(), session(), current_user.id, case,
+                                                                 office_id=current_user.office_id))
 
 
 MEDIA_TYPES = {
@@ -133,7 +134,8 @@ def act(case_id: int, trigger: str) -> Response | tuple[str, int]:
         flash(error_message(exc), "error")
         session().rollback()  # read the case again, with the refusal now in its history
         return render_template("case.html", page=case_page.build(database(), session(), current_user.id,
-                                                                 load_case_for(current_user, case.id))), 422
+                                                                 load_case_for(current_user, case.id),
+                                                                 office_id=current_user.office_id)), 422
     except Conflict as exc:
         return render_error(409, conflict_message(exc), back=back, unsent=form.comment.data)
     except CaseflowError as exc:

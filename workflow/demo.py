@@ -21,7 +21,7 @@ from workflow.cases import approval, drafts
 from workflow.db import Database
 from workflow.engine import registry
 from workflow.models import Office, Unit, User
-from workflow.people import directory
+from workflow.people import directory, taoyuan
 from workflow.registers import budget, meetings, outreach, task_force, training_import
 
 DEMO_PASSWORD = "caseflow-demo"
@@ -52,7 +52,7 @@ PEOPLE: list[tuple[str, str, str, str, str, list[str]]] = [
     ("convener", "周文華", "M", "secretariat", "區長", ["convener"]),
     ("deputy.convener", "蔡佩珊", "F", "secretariat", "主任秘書", ["deputy_convener"]),
     ("member", "謝美華", "F", "secretariat", "外聘委員", ["member"]),
-    ("city", "趙怡萱", "F", "secretariat", "市府性別主流化推動組", ["city_reviewer"]),
+    ("city", "趙怡萱", "F", "city", "市府性別主流化推動組", ["city_reviewer"]),  # the city's organisation
     ("admin", "系統管理者", "X", "secretariat", "資訊管理", ["admin"]),
 ]
 
@@ -278,7 +278,8 @@ def _scripts() -> list[Script]:
         Script("outreach_report", "social", s, "Q2", MAIN_TO_FILED[:2]),
         Script("outreach_report", "social", s, "Q3", MAIN_TO_FILED[:1]),
         Script("outreach_report", "social", s, "Q4", []),
-        Script("annual_result", "personnel", p, "Y", MAIN_TO_FILED, year_offset=-1),
+        Script("annual_result", "personnel", p, "Y", [*MAIN_TO_FILED, ("city_acknowledge", "city", None)],
+               year_offset=-1),
         Script("annual_result", "personnel", p, "Y", MAIN_TO_FILED[:3]),
         Script("budget_review", "accounting", "accounting.staff", "Y", MAIN_TO_FILED[:1]),
         Script("outreach_event", "social", s, "Y", MAIN_TO_FILED[:2]),
@@ -337,18 +338,23 @@ def seed(db: Database, *, roc_year: int | None = None) -> Office:
         from workflow.people.passwords import hash_password
 
         pw = hash_password(DEMO_PASSWORD)  # one hash for all demo people: seeding stays fast
+        # The city's 性別主流化推動組 is an organisation of its own: its reviewer reads what the demo
+        # office files (and every other district's).
+        city, _created = taoyuan.seed_city(s)
+        city_unit = s.scalars(select(Unit).where(Unit.office_id == city.id)).first()
         for login, name, sex, unit, title, roles in PEOPLE:
-            u = directory.add_user(s, office, login, name, sex=sex, unit=units[unit], title=title,
+            home, where = (city, city_unit) if unit == "city" else (office, units[unit])
+            u = directory.add_user(s, home, login, name, sex=sex, unit=where, title=title,
                                    password_hash=pw, email=f"{login}@demo.caseflow.invalid")
             for role in roles:
-                directory.grant(s, u, role, unit=units[unit])
+                directory.grant(s, u, role, unit=where)
         users = {u.login: u for u in s.scalars(select(User).where(User.office_id == office.id))}
         today = clock.today()
         directory.delegate(s, users["personnel.chief"], users["civil.chief"], "chief", today - dt.timedelta(days=2),
                            today + dt.timedelta(days=12), "人事室主任公差，由民政課課長代理")
         uow.commit()
         office_id = office.id
-        ids = {u.login: u.id for u in s.scalars(select(User).where(User.office_id == office_id))}
+        ids = {u.login: u.id for u in s.scalars(select(User).where(User.office_id.in_((office_id, city.id))))}
         unit_ids = {u.code: u.id for u in s.scalars(select(Unit).where(Unit.office_id == office_id))}
     start = clock.now() - dt.timedelta(days=40)
     _seat_task_force(db, office_id, ids, (start - dt.timedelta(days=365)).astimezone(clock.TAIPEI).date())

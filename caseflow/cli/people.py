@@ -56,8 +56,8 @@ def offices_seed(app: App, taoyuan_13: bool) -> None:
         uow.commit()
     created = [x.code for x in seeded if x.created]
     units = sum(x.units_added for x in seeded)
-    click.echo(f"{len(seeded)} offices: {len(created)} created, {len(seeded) - len(created)} already there; "
-               f"{units} units added")
+    click.echo(f"{len(seeded) - 1} district offices and the city group: {len(created)} created, "
+               f"{len(seeded) - len(created)} already there; {units} units added")
 
 
 @offices.command("list")
@@ -70,6 +70,7 @@ def offices_list(app: App, as_json: bool) -> None:
         cases = dict(s.execute(select(Case.office_id, func.count()).group_by(Case.office_id)).all())
         out = [{"id": o.id, "code": o.code, "name": o.name, "name_en": o.name_en, "address": o.address,
                 "phone": o.phone, "doc_no_prefix": doc_no_prefix(o.name), "workflow_variant": o.workflow_variant,
+                "kind": o.kind,
                 "units": units.get(o.id, 0), "cases": cases.get(o.id, 0)}
                for o in s.scalars(select(Office).order_by(Office.id))]
     if as_json:
@@ -77,5 +78,6 @@ def offices_list(app: App, as_json: bool) -> None:
         return
     for o in out:
         variant = f"  variant {o['workflow_variant']}" if o["workflow_variant"] else ""
+        variant += "  (the city group)" if o["kind"] == "city" else ""
         click.echo(f"{o['id']:>4}  {o['code']:<10} {o['name']:<12} {o['doc_no_prefix']}  "
                    f"{o['units']} units, {o['cases']} cases{variant}")

@@ -228,6 +228,11 @@ TABLE: dict[str, Entry] = {
                                    post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
     "task_force.add_meeting": Entry(lambda w: "/task-force/meetings",
                                     post=page(TASK_FORCE_REGISTER, ok=422, other=403), changes_state=True),
+    # 推動組 (web/city.py): the city reviewers' list; the cross-district page is the city organisation's
+    # only (this office's reviewer is a district's: tests/web/test_city.py has the city's own).
+    "city.show": Entry(lambda w: "/city", get=page(frozenset({"city"}), other=403)),
+    "city.districts": Entry(lambda w: "/city/districts", get=page(frozenset(), other=403)),
+    "city.export_districts": Entry(lambda w: "/city/districts.csv", get=page(frozenset(), other=403)),
     "publishing.failed": Entry(lambda w: "/publishing/failed", get=page(FAILED_POSTINGS, other=403)),
     "cases.show": Entry(lambda w: f"/cases/{w.review}", get=case_route(200, REVIEW_READERS)),
     "cases.documents": Entry(lambda w: f"/cases/{w.review}/documents", get=case_route(200, REVIEW_READERS)),

@@ -29,6 +29,7 @@ class ApiUser:
     office_id: int
     token_id: int
     unit_id: int | None = None
+    office_kind: str = "district"
 
 
 def api_user() -> ApiUser:
@@ -56,7 +57,7 @@ def _authenticate() -> None:
     user = _token_user()
     if user is None:
         raise Unauthorized()
-    g.api_user = ApiUser(user.user_id, user.office_id, user.token_id, user.unit_id)
+    g.api_user = ApiUser(user.user_id, user.office_id, user.token_id, user.unit_id, user.office_kind)
 
 
 def _rate_key() -> str:

@@ -226,7 +226,7 @@ def _detail(case: Case) -> dict[str, Any]:
             "used_days": step.used_days, "stopped": step.stopped, "overdue": step.overdue(clock.today())},
         "actions": [{"trigger": t.trigger, "label": trigger_label(t.trigger), "to_state": t.dest,
                      "to_state_label": state_label(defn, t.dest), "needs_comment": "comment_given" in t.conditions}
-                    for t in case_page.available_transitions(s, user.id, case, defn)],
+                    for t in case_page.available_transitions(s, user.id, case, defn, office_id=user.office_id)],
         "history": _history(s, case),
         "documents": _documents(s, case, defn),
     })

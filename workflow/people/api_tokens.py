@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from workflow import clock
 from workflow.db import Database
 from workflow.errors import PermissionDenied, ValidationError
-from workflow.models import ApiToken, User
+from workflow.models import ApiToken, Office, User
 from workflow.people import admin_log
 
 PREFIX = "cf_"
@@ -49,6 +49,7 @@ class TokenUser:
     user_id: int
     office_id: int
     unit_id: int | None = None
+    office_kind: str = "district"
 
 
 def digest(token: str) -> str:
@@ -144,8 +145,9 @@ def authenticate(db: Database, token: str) -> TokenUser | None:
     with db.unit_of_work(write=False) as uow:
         row = uow.session.execute(
             select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.revoked_at,
-                   ApiToken.last_used_at, User.id.label("user_id"), User.office_id, User.unit_id, User.active)
-            .join(User, User.id == ApiToken.user_id)
+                   ApiToken.last_used_at, User.id.label("user_id"), User.office_id, User.unit_id, User.active,
+                   Office.kind.label("office_kind"))
+            .join(User, User.id == ApiToken.user_id).join(Office, Office.id == User.office_id)
             .where(ApiToken.prefix == prefix)
         ).one_or_none()
     if row is None or not hmac.compare_digest(row.token_hash, digest(token)):
@@ -156,4 +158,4 @@ def authenticate(db: Database, token: str) -> TokenUser | None:
         with db.unit_of_work() as uow:
             uow.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
             uow.commit()
-    return TokenUser(row.id, row.user_id, row.office_id, row.unit_id)
+    return TokenUser(row.id, row.user_id, row.office_id, row.unit_id, row.office_kind)

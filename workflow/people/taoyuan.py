@@ -1,4 +1,5 @@
-"""Taoyuan's 13 district offices (DOMAIN.md §2) as caseflow's tenants: each with its full name (which
+"""Taoyuan's 13 district offices (DOMAIN.md §2) as caseflow's tenants, and the city's 性別主流化推動組
+that reviews what they file: each with its full name (which
 gives its 發文字號 its 字, e.g. 中壢性字), the units the plan's cases belong to, and the postal code
 and district of its address.
 
@@ -68,6 +69,26 @@ UNITS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The city's own organisation: its 性別主流化推動組 reviews what the districts file (not a tenant with
+# cases; offices.kind "city"). DOMAIN.md §2: which body staffs it is not confirmed; the name is
+# configuration (管理 → 本所資料).
+CITY = ("city", "桃園市政府性別平等辦公室", "Office for Gender Equality, Taoyuan City Government")
+CITY_UNIT = ("mainstreaming", "性別主流化推動組", "Gender Mainstreaming Promotion Group")
+
+
+def seed_city(s: Session) -> tuple[Office, bool]:
+    """The city group's organisation with its one unit; (office, created)."""
+    code, name, name_en = CITY
+    office = s.scalar(select(Office).where(Office.code == code))
+    if office is not None:
+        return office, False
+    office = directory.add_office(s, code, name, name_en)
+    office.kind = "city"
+    directory.add_unit(s, office, *CITY_UNIT)
+    s.flush()
+    return office, True
+
+
 @dataclass(frozen=True)
 class Seeded:
     code: str
@@ -77,8 +98,10 @@ class Seeded:
 
 
 def seed(s: Session) -> list[Seeded]:
-    """Create the offices that are missing, and the units an office lacks; nothing twice."""
-    out = []
+    """Create the offices that are missing (the city group's organisation too), and the units an
+    office lacks; nothing twice."""
+    city, city_created = seed_city(s)
+    out = [Seeded(city.code, city.id, city_created, 1 if city_created else 0)]
     for d in DISTRICTS:
         office = s.scalar(select(Office).where(Office.code == d.code))
         created = office is None

@@ -94,7 +94,7 @@ def state_names() -> tuple[set[str], set[str]]:
     return every - closed, every
 
 
-def _never_delivered() -> set[str]:
+def never_delivered() -> set[str]:
     """Final states a case reaches without delivering anything (withdrawn): not due any more."""
     defs = registry.default().current_definitions()
     return {st.name for d in defs for st in d.states if st.final and not st.city and not st.delivers}
@@ -258,7 +258,7 @@ def _summarise(counts: Sequence[Any], unit_names: dict[int, str]
     return units, steps
 
 
-def _end_of_due_day(s: Session) -> Any:
+def end_of_due_day(s: Session) -> Any:
     """The end of ``due_date`` in Taipei (UTC+8, no daylight saving) as a UTC instant: due date + 16 h."""
     if s.get_bind().dialect.name == "sqlite":  # datetimes are stored as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
         return func.datetime(Case.due_date, "+16 hours")
@@ -274,9 +274,9 @@ def _on_time(s: Session, office_id: int, today: dt.date) -> list[QuarterRate]:
     delivered (filed/published) by the end of their due date, out of all due then (withdrawn aside)."""
     start = dt.date(today.year - 1, 1, 1)
     _open, every = state_names()
-    considered = sorted(every - _never_delivered())
+    considered = sorted(every - never_delivered())
     base = [Case.office_id == office_id, Case.state.in_(considered), Case.due_date >= start, Case.due_date <= today]
-    on_time = case((Case.delivered_at < _end_of_due_day(s), 1), else_=0)
+    on_time = case((Case.delivered_at < end_of_due_day(s), 1), else_=0)
     rows = s.execute(select(Case.due_date, func.sum(on_time), func.count()).with_hint(Case, _HINT, "sqlite")
                      .where(*base).group_by(Case.due_date))
     per: dict[tuple[int, int], list[int]] = {}
