@@ -22,7 +22,7 @@ from tests.publishing_helpers import FAST, to_publishing
 from workflow import clock
 from workflow.cases import approval, writes
 from workflow.db import Database
-from workflow.models import Notification, OutboxMessage, User
+from workflow.models import Notification, Office, OutboxMessage, User
 from workflow.notifications import handoffs, messages
 from workflow.people import directory
 
@@ -37,12 +37,19 @@ def notice_of(db: Database, result: writes.Result) -> int:
 
 
 def told_about(office: OfficeFixture, case_id: int, seq: int) -> dict[str, Notification]:
-    """Who was told of the event (by STAFFING key), and their notification."""
+    """Who of the office was told of the event (by STAFFING key), and their notification. Reviewers
+    of the city's own organisation (other tests make one) are told of filed cases too: left out here,
+    anyone else outside the office fails the test."""
     keys = {v: k for k, v in office.users.items()}
     with office.db.unit_of_work(write=False) as uow:
-        rows = uow.session.scalars(select(Notification).where(
+        s = uow.session
+        rows = s.scalars(select(Notification).where(
             Notification.case_id == case_id, Notification.event_seq == seq)).all()
-        return {keys[n.user_id]: n for n in rows}
+        city_people = set(s.scalars(select(User.id).join(Office, Office.id == User.office_id)
+                                    .where(Office.kind == "city")))
+        strangers = [n.user_id for n in rows if n.user_id not in keys and n.user_id not in city_people]
+        assert not strangers, f"told outside the office: {strangers}"
+        return {keys[n.user_id]: n for n in rows if n.user_id in keys}
 
 
 def act(office: OfficeFixture, case_id: int, trigger: str, who: str, comment: str | None = None,

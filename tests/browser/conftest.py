@@ -8,6 +8,7 @@ exactly what the README's first command starts. Screenshots of each main page ar
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,8 +40,14 @@ def _caseflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("browser-instance")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served demo's instance folder (its SQLite file: ``caseflow.db``), for tests that set up
+    a case of their own rather than take one another test needs."""
+    return tmp_path_factory.mktemp("browser-instance")
+
+
+@pytest.fixture(scope="session")
+def server(instance: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["CASEFLOW_INSTANCE"] = str(instance)
     _caseflow("init", "--demo", env=env)
@@ -98,7 +105,7 @@ def login(server: str, browser: Browser) -> Iterator[Callable[[str], Page]]:
         page.get_by_label("帳號").fill(name)
         page.get_by_label("密碼").fill(DEMO_PASSWORD)
         page.keyboard.press("Enter")
-        page.wait_for_url(f"{server}/")
+        page.wait_for_url(re.compile(rf"^{re.escape(server)}/(city)?$"))  # the city group's work is /city
         return page
 
     yield _login

@@ -79,7 +79,7 @@ def test_training_report_through_every_step(login: Callable[[str], Page], server
     shot(liaison, "06-queue-liaison")
     liaison.goto(f"/cases/{cid}")
     act(liaison, "函送推動組備查")
-    assert state_of(liaison) == "已函送推動組備查"
+    assert state_of(liaison) == "已函送推動組（待備查）"
     history = liaison.locator("table.history")
     for who in ("林雅婷", "吳美玲", "蔡宗翰", "周文華", "劉淑惠"):
         expect(history).to_contain_text(who)

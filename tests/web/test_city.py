@@ -78,7 +78,9 @@ def test_the_city_reviews_every_districts_filed_cases(browser: Callable[[], Brow
     with office.db.unit_of_work(write=False) as uow:
         told = uow.session.scalars(select(Notification).where(Notification.case_id == theirs)
                                    .order_by(Notification.id.desc()).limit(1)).one()
-    assert told.user_id == other.users["personnel_staff"] and "請補上各場次簽到表。" in told.body
+    assert told.user_id == other.users["personnel_staff"]
+    # who sent it back, not "the system"
+    assert "已由 市府審查員 退回修正，目前在「退回修正」。意見：請補上各場次簽到表。" in told.body
     assert f"/cases/{ours}" in city.get("/city?status=done").get_data(as_text=True)
     assert f"/cases/{ours}" not in city.get("/city").get_data(as_text=True)  # awaiting: no longer
     # Once sent back it is the office's again: the city finds nothing at its address.

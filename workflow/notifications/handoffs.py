@@ -31,7 +31,7 @@ from workflow.cases.approval import HANDOFF_TOPIC
 from workflow.db import Database
 from workflow.engine import registry
 from workflow.engine.definitions import Definition
-from workflow.models import Case, HistoryEvent, Notification, OutboxMessage
+from workflow.models import Case, HistoryEvent, Notification, OutboxMessage, User
 from workflow.notifications import messages
 from workflow.people import holders
 
@@ -112,13 +112,17 @@ def _tell(s: Session, db: Database, case_id: int, seq: int) -> Outcome:
     if not told:
         return Outcome("nobody")
     state = defn.state(event.to_state)
+    # Who acted need not be among the office's holders (the city group sending a case back).
+    acted = {i for i in (event.actor_id, event.on_behalf_of_id) if i is not None and i not in roles.names}
+    names = dict(roles.names) | dict(s.execute(select(User.id, User.display_name).where(User.id.in_(acted))).all()
+                                     if acted else [])
     rows = []
     for user_id, for_id in told:
         message = messages.handoff_message(
             case_id=case_id, title=case.title, trigger=event.trigger, state=state.name, state_label=state.label,
             state_label_en=state.label_en, final=final,
-            actor=roles.names.get(event.actor_id) if event.actor_id is not None else None,
-            actor_for=roles.names.get(event.on_behalf_of_id) if event.on_behalf_of_id is not None else None,
+            actor=names.get(event.actor_id) if event.actor_id is not None else None,
+            actor_for=names.get(event.on_behalf_of_id) if event.on_behalf_of_id is not None else None,
             comment=event.comment, comment_en=_str(event.data.get("reason_en")),
             for_id=for_id, for_name=roles.names.get(for_id) if for_id is not None else None)
         subject, body = messages.stored_text(message)
