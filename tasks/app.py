@@ -55,6 +55,9 @@ def make_celery() -> Celery:
         task_queues=tuple(Queue(q) for q in QUEUES),  # a worker without --queues serves both
         task_routes={"caseflow.convert_document": {"queue": CONVERSION_QUEUE}},
         beat_schedule=BEAT_SCHEDULE,
+        # Beat records a heartbeat on each tick (``caseflow health beat``): tick at least that often.
+        beat_scheduler="tasks.beat:HeartbeatScheduler",
+        beat_max_loop_interval=settings.heartbeat_seconds,
         timezone="Asia/Taipei",
         worker_hijack_root_logger=False,
     )

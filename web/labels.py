@@ -1,4 +1,4 @@
-"""Words for the codes the domain stores: triggers, periods, history events, kinds and states.
+"""Words for the codes the domain stores: triggers, periods, history events, kinds, states and roles.
 
 Kind, state and field labels are declared in both languages in ``workflow/kinds``; triggers are
 not (yet), so their words live here as translatable strings.
@@ -17,6 +17,8 @@ from web.i18n import localized
 from workflow.engine import registry
 from workflow.engine.definitions import Definition
 from workflow.errors import NotFound
+from workflow.roles import ROLE_LABELS
+from workflow.views.held_for import HeldFor
 
 TRIGGERS: dict[str, LazyString] = {
     "submit": _l("送出審核"),
@@ -137,3 +139,12 @@ def state_label(defn: Definition | None, state: str | None) -> str:
     except KeyError:
         return state
     return localized(st.label, st.label_en)
+
+
+def role_label(role: str) -> str:
+    return localized(*ROLE_LABELS.get(role, (role, role)))
+
+
+def held_for_label(held: HeldFor) -> str:
+    """The queue's mark on a case held only as a delegate: 「代理 張家豪（課長）」."""
+    return _("代理 %(name)s（%(role)s）", name=held.name, role=role_label(held.role))

@@ -4,7 +4,8 @@
 The queue can be narrowed and sorted (``web.listing``: kind, unit, step, due, year; waiting time,
 due date, title) with a GET form, kept in the URL and on the pager. For the secretariat and the
 liaisons the page opens with one line, the number of overdue cases, which unfolds (<details>, no
-script) into the late cases by unit, so the queue itself stays at the top of the page.
+script) into the late cases by unit, so the queue itself stays at the top of the page. A case the
+person holds only as a delegate (代理) says for whom (``workflow.views.held_for``): 「代理 張家豪（課長）」.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from web.board import can_see_board, state_word
 from web.db import database, session
 from web.i18n import gettext as _
 from web.i18n import localized
-from web.labels import kind_label, state_label
+from web.labels import held_for_label, kind_label, state_label
 from web.page_cache import kept_while_unchanged
 from workflow import clock
 from workflow.calendar import deadlines
@@ -30,6 +31,7 @@ from workflow.errors import NotFound
 from workflow.models import Unit
 from workflow.people import permissions
 from workflow.views import board
+from workflow.views.held_for import held_for
 from workflow.views.queues import QueueItem, queue_page, queue_states
 
 bp = Blueprint("queues", __name__)
@@ -45,10 +47,11 @@ class QueueRow(NamedTuple):  # a tuple: built for every row of a page, fast to m
     step: deadlines.StepDeadline | None = None  # the review step's own deadline (working days)
     step_overdue: bool = False
     approvable: bool = False  # gets a checkbox for 批次核准
+    held_for: str = ""  # 「代理 張家豪（課長）」 when held only as someone's delegate
 
 
 def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[str, str]],
-         step: deadlines.StepDeadline | None = None, approvable: bool = False) -> QueueRow:
+         step: deadlines.StepDeadline | None = None, approvable: bool = False, held: str = "") -> QueueRow:
     words = labels.get((item.kind, item.state))
     if words is None:
         try:
@@ -57,7 +60,8 @@ def _row(item: QueueItem, today: dt.date, labels: dict[tuple[str, str], tuple[st
             defn = None
         words = labels[(item.kind, item.state)] = (kind_label(item.kind), state_label(defn, item.state))
     overdue = item.due_date is not None and item.due_date < today
-    return QueueRow(item, words[0], words[1], overdue, step, step is not None and step.overdue(today), approvable)
+    return QueueRow(item, words[0], words[1], overdue, step, step is not None and step.overdue(today), approvable,
+                    held)
 
 
 def unit_choices(office_id: int) -> list[tuple[int, str]]:
@@ -95,7 +99,9 @@ def my_work() -> str:
     late = board.board(db, office_id, only="overdue", limit=10, charts=False, steps=False, session=s, today=today) \
         if can_see_board() else None
     labels: dict[tuple[str, str], tuple[str, str]] = {}
-    rows = [_row(i, today, labels, steps.get(i.case_id), bulk.can_approve(db, caps, user_id, i)) for i in items]
+    held = {cid: held_for_label(h) for cid, h in held_for(db, s, user_id, office_id, items, caps=caps).items()}
+    rows = [_row(i, today, labels, steps.get(i.case_id), bulk.can_approve(db, caps, user_id, i),
+                 held.get(i.case_id, "")) for i in items]
     first = (page_no - 1) * PAGE_SIZE
     show_filters = asked or queue.total > 0
     if show_filters and not units:

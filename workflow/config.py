@@ -60,8 +60,8 @@ class Settings:
     digest_hour: int = 8
     # Operations (README, Configuration): log lines as text or JSON; who may read /metrics beside
     # 127.0.0.1; how many reverse proxies stand in front of the web app (their X-Forwarded-For is
-    # believed); how often a Celery worker records its heartbeat for /readyz; where a Celery worker
-    # serves its own /metrics (no port: none).
+    # believed); how often a Celery worker (and beat) records its heartbeat for /readyz and
+    # ``caseflow health``; where a Celery worker serves its own /metrics (no port: none).
     log_format: str = "text"
     log_level: str = "INFO"
     metrics_token: str | None = field(default=None, repr=False)

@@ -4,13 +4,14 @@ Bad input (unknown case, user, trigger or kind; a field that fails validation) p
 line on stderr and exits 2, never a traceback.
 
 One module per command group (``processes``, ``people``, ``cases``, ``workflows``, ``bench``,
-``documents``, ``plan``, ``registers``); the group itself and what they share is ``base``.
+``documents``, ``plan``, ``registers``, ``health``); the group itself and what they share is ``base``.
 """
 
 from caseflow.cli import (  # noqa: F401  (registers the commands)
     bench,
     cases,
     documents,
+    health,
     people,
     plan,
     processes,

@@ -110,11 +110,22 @@ class CaseSummarySchema(Schema):
     url = fields.Str(required=True)
 
 
+class HeldForSchema(Schema):
+    user_id = fields.Int(required=True)
+    name = fields.Str(required=True)
+    role = fields.Str(required=True)
+    role_label = fields.Str(required=True)
+    label = fields.Str(required=True, metadata={"description": "The queue's mark, e.g. 代理 張家豪（課長）"})
+
+
 class QueueItemSchema(CaseSummarySchema):
     days_waiting = fields.Int(required=True)
     submitted_by = fields.Str(allow_none=True, required=True)
     revision_count = fields.Int(required=True)
     overdue = fields.Bool(required=True)
+    held_for = fields.Nested(HeldForSchema, allow_none=True, required=True, metadata={
+        "description": "Whom this user holds the case for, when only a delegation (代理) puts it in their queue; "
+                       "null when it is theirs in their own right"})
 
 
 class CaseListSchema(Schema):

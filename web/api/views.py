@@ -26,7 +26,7 @@ from web.api.blueprint import api_user, bp
 from web.cases import MEDIA_TYPES, ready_document
 from web.db import database, session
 from web.i18n import current_language, localized
-from web.labels import event_label, kind_label, period_label, state_label, trigger_label
+from web.labels import event_label, held_for_label, kind_label, period_label, role_label, state_label, trigger_label
 from web.mine import creatable
 from web.notifications import in_language
 from web.queues import PAGE_SIZE
@@ -41,6 +41,7 @@ from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
 from workflow.search import find, text
 from workflow.views import inbox
+from workflow.views.held_for import HeldFor, held_for
 from workflow.views.queues import QueueItem, queue_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -334,7 +335,14 @@ def document(case_id: int, document_id: int, fmt: str) -> Response:
 
 
 # -- queue ----------------------------------------------------------------------------------------
-def _queue_item(item: QueueItem) -> dict[str, Any]:
+def _held_for(held: HeldFor | None) -> dict[str, Any] | None:
+    if held is None:
+        return None
+    return {"user_id": held.user_id, "name": held.name, "role": held.role, "role_label": role_label(held.role),
+            "label": held_for_label(held)}
+
+
+def _queue_item(item: QueueItem, held: HeldFor | None = None) -> dict[str, Any]:
     defn = _definition(item.kind, item.workflow_version) if item.workflow_version else None
     return {"id": item.case_id, "kind": item.kind, "kind_label": kind_label(item.kind), "title": item.title,
             "state": item.state, "state_label": state_label(defn, item.state), "unit_id": item.unit_id,
@@ -342,7 +350,7 @@ def _queue_item(item: QueueItem) -> dict[str, Any]:
             "version": item.version, "due_date": item.due_date, "entered_state_at": item.entered_state_at,
             "url": _case_url(item.case_id), "days_waiting": item.days_waiting, "submitted_by": item.submitted_by,
             "revision_count": item.revision_count,
-            "overdue": item.due_date is not None and item.due_date < clock.today()}
+            "overdue": item.due_date is not None and item.due_date < clock.today(), "held_for": _held_for(held)}
 
 
 @bp.get("/queue")
@@ -351,9 +359,11 @@ def _queue_item(item: QueueItem) -> dict[str, Any]:
 @documented(422)
 def queue(page: int) -> dict[str, Any]:
     """What waits for this user, oldest first (the 我的工作 page's query), 50 a page."""
-    items = queue_for(database(), api_user().id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    user = api_user()
+    items = queue_for(database(), user.id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     more = len(items) > PAGE_SIZE
-    return {"items": [_queue_item(i) for i in items[:PAGE_SIZE]], "page": page,
+    held = held_for(database(), session(), user.id, user.office_id, items[:PAGE_SIZE])
+    return {"items": [_queue_item(i, held.get(i.case_id)) for i in items[:PAGE_SIZE]], "page": page,
             "next_page": page + 1 if more else None}
 
 
