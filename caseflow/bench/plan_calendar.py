@@ -23,6 +23,7 @@ from workflow import clock
 from workflow.calendar import plan
 from workflow.db import Database
 from workflow.engine import registry
+from workflow.engine.audit import GENESIS
 from workflow.migrate import upgrade
 from workflow.models import Case
 from workflow.people import directory
@@ -91,7 +92,7 @@ def _fill(db: Database, office_id: int, units: list[int], n: int, rng: random.Ra
                       "created_at": now, "updated_at": now,
                       "entered_state_at": dt.datetime.combine(due, dt.time(3), dt.UTC) - dt.timedelta(
                           days=rng.randint(-5, 20)),
-                      "history_seq": 0, "history_head": ""})
+                      "history_seq": 0, "history_head": GENESIS})  # no events: the empty chain
         if len(batch) == 5000:
             with db.unit_of_work() as uow:
                 uow.session.execute(insert(Case), batch)

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
-from caseflow.bench import Result, settle, time_each
+from caseflow.bench import Result, chains, settle, time_each
 from workflow import clock
 from workflow.db import Database
 from workflow.engine import registry
@@ -97,7 +97,9 @@ def seed(db: Database, cases: int, seed_value: int = 115) -> str:
                                 "at": row["created_at"], "actor_id": staff, "trigger": None, "from_state": None,
                                 "to_state": "draft", "data": {}, "prev_hash": "", "hash": "",
                                 "comment": rng.choice(COMMENTS) if rng.random() < 0.3 else None})
+            heads = chains.seal(history)
             uow.session.execute(insert(history_t), history)
+            chains.set_heads(uow.session, heads)
             uow.commit()
     settle(db, ("cases", "case_history", "case_search"))
     return code

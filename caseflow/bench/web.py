@@ -40,7 +40,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
-from caseflow.bench import Result, settle, time_each
+from caseflow.bench import Result, chains, settle, time_each
 from workflow import clock
 from workflow.db import Database
 from workflow.engine import registry
@@ -130,7 +130,9 @@ def _fill(db: Database, office_id: int, units: dict[str, int], users: dict[str, 
                                     "at": at, "actor_id": row["drafter_id"], "trigger": "approve" if k else "submit",
                                     "from_state": None, "to_state": row["state"], "comment": None, "data": {},
                                     "prev_hash": "", "hash": ""})
+            heads = chains.seal(history)
             uow.session.execute(insert(history_t), history)
+            chains.set_heads(uow.session, heads)
             uow.commit()
         done += size
 
