@@ -152,12 +152,18 @@ def write(
     except IntegrityError:
         ok = False
     if not ok:
-        s.rollback()
-        with database.unit_of_work(write=False) as uow:
-            current = uow.session.scalar(select(_cases.c.version).where(_cases.c.id == case.id))
-        if current == case.version:
-            raise HistoryMoved()
-        raise conflict(database, case.id, case.version)
+        lost(s, database, case)
+
+
+def lost(s: Session, database: Database, case: CaseLike) -> None:
+    """The compare-and-set matched no row: roll back, then raise HistoryMoved if only the history
+    moved (run again) or Conflict naming who changed the case."""
+    s.rollback()
+    with database.unit_of_work(write=False) as uow:
+        current = uow.session.scalar(select(_cases.c.version).where(_cases.c.id == case.id))
+    if current == case.version:
+        raise HistoryMoved()
+    raise conflict(database, case.id, case.version)
 
 
 def _cas_update(s: Session, case: CaseLike, values: dict[str, Any]) -> bool:
