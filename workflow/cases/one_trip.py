@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, insert, select, union_all, update
+from sqlalchemy import CTE, Insert, Table, bindparam, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,19 +87,32 @@ def _statement(value_keys: tuple[str, ...], n_outbox: int) -> Insert:
         select(*[bindparam(f"h_{k}", type_=_history.c[k].type) for k in HISTORY_KEYS]).select_from(upd),
         include_defaults=False,
     ).cte("hist")
-    rows = [select(*[bindparam(f"o{i}_{k}", type_=_outbox.c[k].type) for k in OUTBOX_KEYS]).select_from(upd)
-            for i in range(n_outbox)]
-    source = rows[0] if n_outbox == 1 else union_all(*rows)
-    return (insert(_outbox).from_select(OUTBOX_KEYS, source, include_defaults=False)
-            .returning(_outbox.c.id).add_cte(hist))
+    return _outbox_insert(n_outbox, upd).returning(_outbox.c.id).add_cte(hist)
+
+
+def _outbox_insert(n: int, after: CTE | None) -> Insert:
+    """INSERT of ``n`` outbox rows from SELECTs of bound values (FROM ``after``, when given)."""
+    rows = []
+    for i in range(n):
+        row = select(*[bindparam(f"o{i}_{k}", type_=_outbox.c[k].type) for k in OUTBOX_KEYS])
+        rows.append(row if after is None else row.select_from(after))
+    return insert(_outbox).from_select(OUTBOX_KEYS, rows[0] if n == 1 else union_all(*rows), include_defaults=False)
 
 
 def _insert_outbox(s: Session, rows: list[dict[str, Any]]) -> tuple[int, ...]:
-    """The outbox rows in one INSERT; every row's id comes back (the after-commit listeners get them)."""
+    """The outbox rows in one INSERT of as many VALUES; every row's id comes back (the after-commit
+    listeners get them)."""
     conn = s.connection()
     if not conn.dialect.insert_returning:
         keys = [conn.execute(_INSERT_OUTBOX, row).inserted_primary_key for row in rows]
         return tuple(int(k[0]) for k in keys if k is not None)
-    if len(rows) == 1:
-        return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
-    return tuple(conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id, sort_by_parameter_order=True), rows).scalars())
+    stmt = _outbox_inserts.get(len(rows))
+    if stmt is None:
+        stmt = _outbox_inserts[len(rows)] = _outbox_insert(len(rows), None).returning(_outbox.c.id)
+    params = {f"o{i}_{k}": row[k] for i, row in enumerate(rows) for k in OUTBOX_KEYS}
+    return tuple(sorted(conn.execute(stmt, params).scalars()))
+
+
+# INSERT ... SELECT ... UNION ALL SELECT ...: SQLAlchemy caches its compiled form, not that of a
+# multi-row VALUES (compiling one costs more than running it on SQLite).
+_outbox_inserts: dict[int, Insert] = {}
