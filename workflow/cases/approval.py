@@ -104,7 +104,8 @@ def _fire_once(
     data: Mapping[str, Any] | None,
     facts: Mapping[str, Any] | None = None,
 ) -> Result:
-    with database.unit_of_work() as uow:
+    # One statement writes (one_trip): on PostgreSQL it is its own transaction (see unit_of_work).
+    with database.unit_of_work(one_statement=True) as uow:
         s = uow.session
         rows = s.connection().execute(
             _LOAD_FOR_FIRE, {"case_id": case_id, "user_id": actor, "today": clock.today()}
