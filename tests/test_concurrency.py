@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import OfficeFixture, make_office
 from tests.helpers import case_state, run_together, sqlite_database, task_force_decides
-from workflow.cases import approval, writes
+from workflow.cases import approval, one_trip, writes
 from workflow.db import Database
 from workflow.errors import Conflict, TransitionNotAllowed
 
@@ -47,14 +47,15 @@ def both_loaded_first() -> Iterator[None]:
     compare-and-set: both racers have loaded the case before either writes, the window where a lost
     update would happen without the version check."""
     barrier = threading.Barrier(2, timeout=30)
-    real = writes.write  # the compare-and-set (and, on PostgreSQL, the history row with it)
+    # A transition's compare-and-set (on PostgreSQL one statement with its history and outbox rows).
+    real = one_trip.write_transition
 
-    def write_after_both_loaded(*args: Any, **kwargs: Any) -> None:
+    def write_after_both_loaded(*args: Any, **kwargs: Any) -> tuple[int, ...]:
         barrier.wait()
-        real(*args, **kwargs)
+        return real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(writes, "write", write_after_both_loaded)
+        mp.setattr(one_trip, "write_transition", write_after_both_loaded)
         yield
 
 

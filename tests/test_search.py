@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text as sql
 
-from tests.conftest import OfficeFixture
+from tests.conftest import OfficeFixture, make_office
 from workflow.cases import approval, drafts
 from workflow.db import Database
 from workflow.errors import ValidationError
@@ -161,3 +161,26 @@ def test_python_and_postgresql_cut_text_the_same_way(pg_db: Database) -> None:
         for word in ["培力", "意識培", "x", "１１３", "café", "a-b"]:
             w = text.parse(word).words[0]
             assert w.terms <= terms(fold(f"前{word}後")), word
+
+
+@pytest.mark.postgres
+def test_appended_comments_index_as_a_full_recomputation_would(pg_db: Database, _password_hash: str) -> None:
+    """Migration 0023: a comment appended to a case's index folds and cuts only the comment; what is
+    stored is exactly what folding and cutting everything again gives (comments with full-width
+    forms, combining marks, ligatures and symbols, appended by transitions and by plain SQL)."""
+    office = make_office(pg_db, _password_hash)
+    cid = amendment(office, "標題Ⅻ修正", reason="ｆｉｅｌｄｓ ①")
+    staff, chief = office.users["secretariat_staff"], office.users["secretariat_chief"]
+    full = ("SELECT row(norm, doc)::text = row(case_search_fold(title || ' ' || fields_text || ' ' || comments), "
+            "case_search_terms(case_search_fold(title || ' ' || fields_text || ' ' || comments)))::text "
+            "FROM case_search WHERE case_id = :id")
+    for comment in ["請補正", "請補正", "e\u0301 ﬁ 第二次"]:
+        approval.fire(cid, "submit", staff, db=pg_db)
+        approval.fire(cid, "return_for_revision", chief, comment=comment, db=pg_db)
+        assert _scalar(pg_db, full, id=cid) is True, comment
+    for sample in [*SAMPLES, "\u0301開頭是組合符號"]:
+        with pg_db.engine.begin() as conn:
+            conn.execute(sql("UPDATE case_search SET comments = comments || E'\\n' || :c WHERE case_id = :id"),
+                         {"c": sample, "id": cid})
+        assert _scalar(pg_db, full, id=cid) is True, sample
+    assert ids(office, "開頭是") == {cid} and ids(office, "第二次") == {cid}

@@ -74,17 +74,29 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self, *, write: bool = True, durable: bool = True) -> Iterator[UnitOfWork]:
+    def unit_of_work(
+        self, *, write: bool = True, durable: bool = True, one_statement: bool = False
+    ) -> Iterator[UnitOfWork]:
         """One transaction. ``durable=False`` is for a background worker's bookkeeping that is safe
         to lose and redo (an idempotent consumer whose outbox row stays unprocessed until its effect
         commits): on PostgreSQL the commit then does not wait for the WAL flush
         (``synchronous_commit=off`` for this transaction only; a crash can lose the last fraction of
         a second of such commits, never corrupt anything, and the outbox sweep redoes them). SQLite
-        already runs WAL with ``synchronous=NORMAL``."""
+        already runs WAL with ``synchronous=NORMAL``.
+
+        ``one_statement=True``: the unit reads, then writes everything in a single statement (a
+        transition: ``cases.one_trip``). On PostgreSQL that statement is then its own transaction,
+        committed durably when it completes (so no BEGIN and no COMMIT round trip), and each read
+        before it sees what was committed when it ran: what READ COMMITTED gives the statements of
+        one transaction anyway. ``commit()`` is still called; it sends nothing. Elsewhere (SQLite:
+        BEGIN IMMEDIATE, the write lock before any read) an ordinary transaction."""
         session = self.sessions()
         if write:
+            options: dict[str, Any] = {"caseflow_write": True}
+            if one_statement and self.dialect == "postgresql":
+                options["isolation_level"] = "AUTOCOMMIT"
             # Procure the connection now so SQLite's BEGIN IMMEDIATE is issued before any read.
-            conn = session.connection(execution_options={"caseflow_write": True})
+            conn = session.connection(execution_options=options)
             if not durable and conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         uow = UnitOfWork(session)

@@ -5,15 +5,20 @@
    transaction with ``UPDATE ... WHERE version = :v`` and one INSERT, on scratch tables of the same
    shape. Interleaved in rounds so both see the same machine load.
 2. The 1,000th transition on one case vs the 10th (the history must not make later steps slower).
-3. Memory the state machine adds per loaded case, over N cases, and what is left after release.
+3. Two processes firing on cases of their own vs one process: transitions per second (PostgreSQL).
+4. Memory the state machine adds per loaded case, over N cases, and what is left after release.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+import multiprocessing
+import time
 import tracemalloc
 import uuid
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
 
@@ -26,6 +31,10 @@ from workflow.migrate import upgrade
 from workflow.models import Case
 from workflow.people import directory
 from workflow.people.passwords import hash_password
+
+# Goals (issue 15): a transition within these multiples of the floor measured in the same run,
+# and two processes on different cases at least this many times one process's rate.
+LIMIT_PG, LIMIT_OTHER, SCALING = 1.5, 3.0, 1.6
 
 _scratch = MetaData()
 floor_cases = Table("bench_floor_cases", _scratch, Column("id", Integer, primary_key=True),
@@ -118,8 +127,52 @@ def _transition_cost(db: Database, office: _Office, ops: int) -> list[Result]:
         ours += time_each(c.step, 20)
         base += time_each(floor.step, 20)
     floor.drop()
-    limit = 2.0 if db.dialect == "postgresql" else 4.0
+    limit = LIMIT_PG if db.dialect == "postgresql" else LIMIT_OTHER
     return [ratio_result(f"transition p50 ({db.dialect})", median(ours), median(base), "us", limit)]
+
+
+def _fire_in_process(url: str, staff: int, chief: int, case_id: int, n: int, start: Any, out: Any) -> None:
+    """One process's share of the scaling measurement: ``n`` transitions on its own case, timed
+    from the moment every process is ready."""
+    db = Database(url, pool_size=1)
+    registry.default().sync(db)
+    office = SimpleNamespace(db=db, staff=staff, chief=chief)
+    cycler = _Cycler(office, case_id)  # type: ignore[arg-type]
+    for _ in range(20):  # warm: connection, compiled statements, the workflow definition
+        cycler.step()
+    start.wait()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        cycler.step()
+    out.put(time.perf_counter() - t0)
+    db.dispose()
+
+
+def _throughput(db: Database, office: _Office, processes: int, n: int) -> float:
+    """Transitions per second of ``processes`` processes, each firing ``n`` on a case of its own."""
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Barrier(processes), ctx.Queue()
+    workers = [ctx.Process(target=_fire_in_process,
+                           args=(db.url, office.staff, office.chief, office.new_case(), n, start, out))
+               for _ in range(processes)]
+    for w in workers:
+        w.start()
+    took = [out.get(timeout=600) for _ in workers]
+    for w in workers:
+        w.join()
+    return processes * n / max(took)
+
+
+def _scaling(db: Database, office: _Office, n: int) -> list[Result]:
+    """Two processes firing on different cases against one, on PostgreSQL (its row locks are per
+    case; SQLite has one writer at a time by design, so there is nothing to scale there)."""
+    if db.dialect != "postgresql":
+        return []
+    one = _throughput(db, office, 1, n)
+    two = _throughput(db, office, 2, n)
+    ratio = two / one if one else 0.0
+    return [Result(f"2 processes vs 1, transitions/s on different cases ({db.dialect})", two, "/s", one, ratio,
+                   f"ratio >= {SCALING}", ratio >= SCALING)]
 
 
 def _late_vs_early(office: _Office, n: int = 1000) -> Result:
@@ -192,5 +245,6 @@ def run(db: Database, *, n_cases: int = 100_000, ops: int = 400) -> list[Result]
     office = _Office(db)
     results = _transition_cost(db, office, ops)
     results.append(_late_vs_early(office))
+    results.extend(_scaling(db, office, ops))
     results.extend(_memory(db, office, n_cases))
     return results

@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, true
+from sqlalchemy import Table, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from workflow import clock, metrics
-from workflow.cases import writes
+from workflow.cases import one_trip, writes
 from workflow.cases.writes import Result
 from workflow.db import Database
 from workflow.engine import audit, machine, registry
@@ -25,7 +25,7 @@ from workflow.engine import fields as fieldmod
 from workflow.engine.conditions import CONDITIONS, CheckContext
 from workflow.engine.definitions import TASK_TOPICS, Definition
 from workflow.errors import ConditionFailed, NotFound, PermissionDenied, TransitionNotAllowed
-from workflow.models import Attachment, Case, Office, OutboxMessage, Unit, User
+from workflow.models import Attachment, Case, Office, Unit, User
 from workflow.people import permissions
 from workflow.registers import meetings, written
 from workflow.roles import SYSTEM
@@ -36,10 +36,9 @@ HANDOFF_TOPIC = "notify.handoff"
 _cases = cast(Table, Case.__table__)
 _users = cast(Table, User.__table__)
 _offices = cast(Table, Office.__table__)
-_outbox = cast(Table, OutboxMessage.__table__)
-_INSERT_OUTBOX = insert(_outbox)
-# One round trip: the case, the actor's office and whether the account is active, and one row per
-# capacity (role) the actor holds today in their office (NULL role when none).
+# One round trip: the case, the actor's office and whether the account is active, the case's
+# attachment count, and one row per capacity (role) the actor holds today in their office (NULL
+# role when none).
 _caps = permissions.capacities_in_own_office().subquery("caps")
 _LOAD_FOR_FIRE = (
     select(
@@ -48,12 +47,13 @@ _LOAD_FOR_FIRE = (
         select(_users.c.active).where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_active"),
         select(_offices.c.kind).join(_users, _users.c.office_id == _offices.c.id)
         .where(_users.c.id == bindparam("user_id")).scalar_subquery().label("actor_office_kind"),
+        # What the "attachments_present" condition counts, read here rather than in a round trip of its own.
+        select(func.count()).where(Attachment.case_id == _cases.c.id).scalar_subquery().label("attachment_count"),
         _caps.c.role.label("cap_role"), _caps.c.unit_id.label("cap_unit"), _caps.c.user_id.label("cap_principal"),
     )
     .select_from(_cases.outerjoin(_caps, true()))
     .where(_cases.c.id == bindparam("case_id"))
 )
-_COUNT_ATTACHMENTS = select(func.count()).where(Attachment.case_id == bindparam("case_id"))
 
 
 def allowed_triggers(defn: Definition, state: str) -> list[str]:
@@ -104,7 +104,8 @@ def _fire_once(
     data: Mapping[str, Any] | None,
     facts: Mapping[str, Any] | None = None,
 ) -> Result:
-    with database.unit_of_work() as uow:
+    # One statement writes (one_trip): on PostgreSQL it is its own transaction (see unit_of_work).
+    with database.unit_of_work(one_statement=True) as uow:
         s = uow.session
         rows = s.connection().execute(
             _LOAD_FOR_FIRE, {"case_id": case_id, "user_id": actor, "today": clock.today()}
@@ -156,7 +157,7 @@ def _fire_once(
         ctx = CheckContext(
             definition=defn,
             fields=case.fields or {},
-            attachment_count=_attachment_count(s, case.id) if "attachments_present" in spec.conditions else 0,
+            attachment_count=case.attachment_count,
             actor_id=who_id,
             principal_id=on_behalf or who_id,
             submitted_by_id=case.submitted_by_id,
@@ -197,8 +198,8 @@ def _fire_once(
             actor_id=who_id, on_behalf_of_id=on_behalf, trigger=trigger,
             from_state=case.state, to_state=new_state, comment=comment, data=event_data,
         )
-        writes.write(s, database, case, values, history)
-        outbox_ids = _enqueue(s, case, defn, new_state, seq, now)
+        outbox_ids = one_trip.write_transition(
+            s, database, case, values, history, _outbox_rows(case, defn, new_state, seq, now))
         uow.commit()
         metrics.TRANSITIONS.labels(kind=case.kind, trigger=trigger).inc()
         return Result(case_id, trigger, case.state, new_state, seen + 1, seq, outbox_ids)
@@ -212,57 +213,20 @@ def _task_force_decision(s: Session, case: Any) -> dict[str, Any] | None:
     return written.approving(s, case) if case.kind != meetings.MEETING_KIND else None
 
 
-def _attachment_count(s: Session, case_id: int) -> int:
-    return int(s.connection().execute(_COUNT_ATTACHMENTS, {"case_id": case_id}).scalar_one())
-
-
-def _enqueue(
-    s: Session, case: writes.CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
-) -> tuple[int, ...]:
-    """The transition's outbox rows, in one INSERT: its documents, its tasks, and its hand-off notice
-    (always: who is told, if anyone, is decided by its consumer, off the user's request)."""
+def _outbox_rows(
+    case: writes.CaseLike, defn: Definition, state: str, seq: int, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The transition's outbox rows: its documents, its tasks, and its hand-off notice (always: who
+    is told, if anyone, is decided by its consumer, off the user's request)."""
     spec = defn.state(state)
-    docs, tasks = spec.documents, spec.tasks
-    rows = [
-        {
-            "office_id": case.office_id,
-            "topic": DOCUMENT_TOPIC,
-            "payload": {"case_id": case.id, "document": doc, "event_seq": seq},
-            "created_at": now,
-            "available_at": now,
-            "attempts": 0,
-        }
-        for doc in docs
-    ] + [
+    payloads = (
+        [(DOCUMENT_TOPIC, {"case_id": case.id, "document": doc, "event_seq": seq}) for doc in spec.documents]
         # A declared background task (e.g. publish_posting), under its own topic (TASK_TOPICS).
-        {
-            "office_id": case.office_id,
-            "topic": TASK_TOPICS[task],
-            "payload": {"case_id": case.id, "task": task, "event_seq": seq},
-            "created_at": now,
-            "available_at": now,
-            "attempts": 0,
-        }
-        for task in tasks
-    ] + [
-        {
-            "office_id": case.office_id,
-            "topic": HANDOFF_TOPIC,
-            "payload": {"case_id": case.id, "event_seq": seq},
-            "created_at": now,
-            "available_at": now,
-            "attempts": 0,
-        }
-    ]
-    conn = s.connection()
-    # The ids go to the after-commit listeners (the relay publishes exactly these rows), so every
-    # row's id must come back, not only a single row's.
-    if not conn.dialect.insert_returning:
-        keys = [conn.execute(_INSERT_OUTBOX, row).inserted_primary_key for row in rows]
-        return tuple(int(k[0]) for k in keys if k is not None)
-    if len(rows) == 1:
-        return (conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id), rows[0]).scalar_one(),)
-    return tuple(conn.execute(_INSERT_OUTBOX.returning(_outbox.c.id, sort_by_parameter_order=True), rows).scalars())
+        + [(TASK_TOPICS[task], {"case_id": case.id, "task": task, "event_seq": seq}) for task in spec.tasks]
+        + [(HANDOFF_TOPIC, {"case_id": case.id, "event_seq": seq})]
+    )
+    return [{"office_id": case.office_id, "topic": topic, "payload": payload, "created_at": now,
+             "available_at": now, "attempts": 0} for topic, payload in payloads]
 
 
 # -- named wrappers ---------------------------------------------------------------------------

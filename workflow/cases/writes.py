@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from workflow import clock
 from workflow.db import Database
@@ -152,22 +153,43 @@ def write(
     except IntegrityError:
         ok = False
     if not ok:
-        s.rollback()
-        with database.unit_of_work(write=False) as uow:
-            current = uow.session.scalar(select(_cases.c.version).where(_cases.c.id == case.id))
-        if current == case.version:
-            raise HistoryMoved()
-        raise conflict(database, case.id, case.version)
+        lost(s, database, case)
+
+
+def lost(s: Session, database: Database, case: CaseLike) -> None:
+    """The compare-and-set matched no row: roll back, then raise HistoryMoved if only the history
+    moved (run again) or Conflict naming who changed the case."""
+    s.rollback()
+    with database.unit_of_work(write=False) as uow:
+        current = uow.session.scalar(select(_cases.c.version).where(_cases.c.id == case.id))
+    if current == case.version:
+        raise HistoryMoved()
+    raise conflict(database, case.id, case.version)
 
 
 def _cas_update(s: Session, case: CaseLike, values: dict[str, Any]) -> bool:
-    res = s.connection().execute(
-        update(_cases)
-        .where(_cases.c.id == case.id, _cases.c.version == case.version,
-               _cases.c.history_seq == case.history_seq)
-        .values(version=_cases.c.version + 1, **values)
-    )
+    params = {"c_id": case.id, "c_version": case.version, "c_seq": case.history_seq}
+    if any(isinstance(v, ClauseElement) for v in values.values()):  # an expression: its own statement
+        res = s.connection().execute(_cas_statement(()).values(**values), params)
+        return res.rowcount == 1
+    keys = tuple(sorted(values))
+    stmt = _cas_statements.get(keys)
+    if stmt is None:  # built once per set of changed columns (building one costs more than running it on SQLite)
+        stmt = _cas_statements[keys] = _cas_statement(keys)
+    res = s.connection().execute(stmt, params | {f"v_{k}": v for k, v in values.items()})
     return res.rowcount == 1
+
+
+_cas_statements: dict[tuple[str, ...], Update] = {}
+
+
+def _cas_statement(keys: tuple[str, ...]) -> Update:
+    return (
+        update(_cases)
+        .where(_cases.c.id == bindparam("c_id"), _cases.c.version == bindparam("c_version"),
+               _cases.c.history_seq == bindparam("c_seq"))
+        .values(version=_cases.c.version + 1, **{k: bindparam(f"v_{k}", type_=_cases.c[k].type) for k in keys})
+    )
 
 
 _T = TypeVar("_T")
