@@ -19,8 +19,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-import pytest
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
