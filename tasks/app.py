@@ -19,6 +19,7 @@ from workflow.config import load_settings
 TASK_TIME_LIMIT = int(os.environ.get("CASEFLOW_TASK_TIME_LIMIT", "300"))
 # Renders, publications and the sweep go to the default queue; LibreOffice conversions (about a
 # second each) to their own, so a worker that only serves the default queue keeps the .docx fast.
+BROKER_SOCKET_TIMEOUT = 2.0  # seconds (RELIABILITY.md §7 row 5)
 DEFAULT_QUEUE = "celery"
 CONVERSION_QUEUE = "conversions"
 QUEUES = (DEFAULT_QUEUE, CONVERSION_QUEUE)
@@ -30,7 +31,11 @@ def make_celery() -> Celery:
     visibility = int(os.environ.get("CASEFLOW_VISIBILITY_TIMEOUT", str(TASK_TIME_LIMIT * 4)))
     app = Celery("caseflow", broker=broker, include=["tasks.documents", "tasks.relay", "tasks.calendar",
                                                    "tasks.notifications"])
-    transport = {"visibility_timeout": visibility}
+    # socket_timeout: a Redis that answers slowly (or a half-open connection) fails a publish after
+    # that long instead of holding the web request for as long as Redis takes (kombu waits forever
+    # by default); the row stays for the sweep. A worker's BRPOP runs in its event loop, untouched.
+    transport = {"visibility_timeout": visibility, "socket_timeout": BROKER_SOCKET_TIMEOUT,
+                 "socket_connect_timeout": BROKER_SOCKET_TIMEOUT}
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -117,6 +117,7 @@ REFUSED = {
 }
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("statement", sorted(REFUSED))
 def test_history_cannot_be_changed(office: OfficeFixture, statement: str) -> None:
     db = office.db
@@ -132,6 +133,7 @@ def test_history_cannot_be_changed(office: OfficeFixture, statement: str) -> Non
     assert breaks(db, office.id) == {cid: None}
 
 
+@pytest.mark.fault
 def test_history_cannot_be_truncated_on_postgres(private_pg: Database, _password_hash: str) -> None:
     office = make_office(private_pg, _password_hash)
     cid = reviewed_case(office)
@@ -175,6 +177,7 @@ TAMPERING: dict[str, tuple[str, int, int | None, str]] = {
 }
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("how", sorted(TAMPERING))
 def test_verify_names_the_tampered_case_and_event(office: OfficeFixture, how: str) -> None:
     db = office.db
@@ -200,6 +203,7 @@ def test_verify_names_the_tampered_case_and_event(office: OfficeFixture, how: st
     assert f"case {cid} event #{seq}" in str(broken)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_audit_verify_command_exits_1_naming_the_break(backend: str, tmp_path: Path, _password_hash: str) -> None:
     """`caseflow audit verify` walks the whole database: 0 while intact, 1 naming the broken link after.

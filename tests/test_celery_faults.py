@@ -390,6 +390,7 @@ def test_approval_documents_are_rendered_once_by_the_worker(stack: Stack) -> Non
         assert all(m.processed_at is not None for m in conversions)
 
 
+@pytest.mark.fault
 def test_the_same_task_delivered_twice_makes_one_document(stack: Stack) -> None:
     """Each message sent twice, back to back, to a worker with two pool children: the duplicates run
     at the same time as the originals, and still one row, one claim, one event per document."""
@@ -408,6 +409,7 @@ def test_the_same_task_delivered_twice_makes_one_document(stack: Stack) -> None:
     assert results.count("ready") == 2 and len(results) >= 4, results
 
 
+@pytest.mark.fault
 def test_pool_child_killed_mid_render_is_redelivered_and_finished_once(stack: Stack) -> None:
     """kill -9 the pool child while it renders: the message comes back (reject_on_worker_lost), the
     dead child's lease runs out, and the document is finished once."""
@@ -430,6 +432,7 @@ def test_pool_child_killed_mid_render_is_redelivered_and_finished_once(stack: St
     assert w.proc.poll() is None  # the main process survived and replaced its child
 
 
+@pytest.mark.fault
 def test_a_delivery_finding_a_dead_workers_live_lease_comes_back_after_it(stack: Stack) -> None:
     """The redelivery of a killed child's message often lands while the dead child's lease is still
     live (reject_on_worker_lost requeues at once). It must not be dropped as "busy": the task comes
@@ -450,6 +453,7 @@ def test_a_delivery_finding_a_dead_workers_live_lease_comes_back_after_it(stack:
     assert w.results().count("ready") == 2
 
 
+@pytest.mark.fault
 def test_worker_main_process_killed_mid_render_another_worker_finishes_once(stack: Stack) -> None:
     """kill -9 the worker's main process mid-render (its pool child dies with it): the message waits
     in Redis's unacked set; a new worker restores it after the visibility timeout, and the expired
@@ -479,6 +483,7 @@ def test_worker_main_process_killed_mid_render_another_worker_finishes_once(stac
     assert next(d for d in docs if d.id == victim.id).attempts >= 2
 
 
+@pytest.mark.fault
 def test_redis_down_transitions_commit_and_the_sweep_delivers_later(stack: Stack) -> None:
     """Redis stopped while cases are approved: each transition commits and returns promptly, its
     outbox rows wait undispatched; Redis back, the sweep sends them and the documents appear once."""
@@ -511,6 +516,7 @@ def test_redis_down_transitions_commit_and_the_sweep_delivers_later(stack: Stack
     assert all(m.processed_at is not None for m in stack.outbox(topic=approval.HANDOFF_TOPIC))
 
 
+@pytest.mark.fault
 def test_redis_losing_its_data_is_recovered_by_the_sweep(stack: Stack) -> None:
     """Messages published, then Redis loses everything before any worker ran (FLUSHALL): the sweep
     re-sends the dispatched-but-unprocessed rows and the documents appear once."""

@@ -72,6 +72,7 @@ def _one_winner(results: list[Any], names: list[str]) -> tuple[int, Conflict]:
     return winners[0], conflict
 
 
+@pytest.mark.fault
 @pytest.mark.postgres
 @pytest.mark.parametrize("with_version", [False, True], ids=["no-expected-version", "expected-version"])
 @pytest.mark.parametrize("second", ["approve", "return_for_revision"])
@@ -95,6 +96,7 @@ def test_two_conveners_at_once_on_postgres(pg_office: OfficeFixture, with_versio
     assert case_state(db, cid) == (dest, version + 1, events + 1, outbox + minutes + NOTICE)
 
 
+@pytest.mark.fault
 @pytest.mark.postgres
 def test_double_click_on_postgres(pg_office: OfficeFixture) -> None:
     """The same chief approving twice at once (two tabs, a double click): one approval."""
@@ -111,6 +113,7 @@ def test_double_click_on_postgres(pg_office: OfficeFixture) -> None:
     assert case_state(db, cid) == ("secretariat_review", version + 1, events + 1, outbox + 2 + NOTICE)
 
 
+@pytest.mark.fault
 @pytest.mark.postgres
 def test_many_rounds_without_instrumentation_on_postgres(pg_office: OfficeFixture) -> None:
     """Plain threads released together, with the version each saw: never two winners."""
@@ -136,6 +139,7 @@ def sqlite_office(tmp_path: Path, _password_hash: str) -> Iterator[OfficeFixture
     db.dispose()
 
 
+@pytest.mark.fault
 def test_stale_expected_version_on_sqlite(sqlite_office: OfficeFixture) -> None:
     db = sqlite_office.db
     u = sqlite_office.users
@@ -150,6 +154,7 @@ def test_stale_expected_version_on_sqlite(sqlite_office: OfficeFixture) -> None:
     assert case_state(db, cid) == after  # nothing written by the stale attempt
 
 
+@pytest.mark.fault
 def test_racing_threads_on_sqlite(sqlite_office: OfficeFixture) -> None:
     """SQLite serialises the writers; with the version both saw, the later one gets Conflict."""
     db = sqlite_office.db
@@ -164,6 +169,7 @@ def test_racing_threads_on_sqlite(sqlite_office: OfficeFixture) -> None:
     assert case_state(db, cid) == ("approved", version + 1, events + 1, outbox + 1 + NOTICE)
 
 
+@pytest.mark.fault
 def test_racing_threads_without_versions_on_sqlite(sqlite_office: OfficeFixture) -> None:
     """Without a version, the later writer sees the new state: a clear refusal, still one approval."""
     db = sqlite_office.db

@@ -85,6 +85,7 @@ def test_every_document_renders_for_its_kinds(office):
     assert produced == set(contexts.BUILDERS)
 
 
+@pytest.mark.fault
 def test_hostile_text_and_a_200_row_table_round_trip(office):
     db = office.db
     cid = office.case("training_report", fields=hostile_training_fields())
@@ -227,6 +228,7 @@ def test_good_template_is_accepted():
     render.validate_template(BUILTIN, _sample("amendment_table"))
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("part,anchor", [
     ("word/document.xml", "{{ reason }}"),
     ("word/footer1.xml", "{{ footer_text }}"),
@@ -251,6 +253,7 @@ def test_ssti_payloads_are_refused_everywhere(part, anchor, payload):
 OUTREACH = (service.TEMPLATES / "outreach_results.docx").read_bytes()
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("payload", [
     # A photo's InlineImage carries the DocxTemplate (.tpl), whose methods read and write files.
     "{{ photos[0].image.tpl.replace_zipname('docProps/app.xml', '/etc/hostname') }}",
@@ -283,6 +286,7 @@ def test_template_problems_are_named():
     assert "salary_of_the_mayor" in err.value.message
 
 
+@pytest.mark.fault
 def test_zip_bomb_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -152,6 +152,7 @@ def test_a_real_worker_publishes_to_the_site_once(stack: Stack, site: FakeSite) 
     assert task_results(w) == ["published"]
 
 
+@pytest.mark.fault
 def test_pool_child_killed_while_the_site_holds_the_post_publishes_once(stack: Stack, site: FakeSite) -> None:
     """kill -9 the pool child while the site has stored the POST but not answered: the message comes
     back (reject_on_worker_lost), waits out the dead attempt's lease, looks the post up by its key
@@ -178,6 +179,7 @@ def test_pool_child_killed_while_the_site_holds_the_post_publishes_once(stack: S
     assert "published" in task_results(w)
 
 
+@pytest.mark.fault
 def test_worker_main_process_killed_mid_publish_a_new_worker_publishes_once(stack: Stack, site: FakeSite) -> None:
     """kill -9 the worker's main process while the site holds the POST (its pool child dies with it):
     the message waits in Redis's unacked set; a new worker restores it after the visibility
@@ -207,6 +209,7 @@ def test_worker_main_process_killed_mid_publish_a_new_worker_publishes_once(stac
     assert "published" in task_results(w2)
 
 
+@pytest.mark.fault
 def test_a_site_that_always_times_out_fails_after_max_attempts_without_looping(stack: Stack,
                                                                                 site: FakeSite) -> None:
     """Poison: every POST hangs past the worker's timeout. After MAX_ATTEMPTS attempts (backoff in

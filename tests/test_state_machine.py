@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -366,6 +367,7 @@ class CaseMachine(RuleBasedStateMachine):
         assert not broken, [str(b) for b in broken]
 
 
+@pytest.mark.fault
 def test_random_walks(db: Database, _password_hash: str) -> None:
     moves: list[str] = []  # the destination of every transition the walks made
 

@@ -31,7 +31,7 @@ from workflow.models import Document
 # The fault tests' fixtures: a Redis of this module's own, the Celery app pointed at it, the stack.
 redis_server, broker, stack = faults.redis_server, faults.broker, faults.stack
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.fault]
 CONVERT = "caseflow.convert_document"
 
 

@@ -71,6 +71,9 @@ def _defaults() -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": "translations",
         # Redis when configured (shared by every web process), else this process's memory.
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        # A Redis that answers slowly counts as down (the limiter then falls back to this process's
+        # memory, web/extensions.py) rather than holding every login for as long as Redis takes.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
         "RATELIMIT_KEY_PREFIX": "caseflow",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -6,10 +6,13 @@ no ids of other offices' objects.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -29,7 +32,11 @@ PAGES: dict[int, tuple[LazyString, LazyString]] = {
     413: (_l("資料太大"), _l("送出的資料超過上限。")),
     429: (_l("嘗試次數過多"), _l("短時間內嘗試太多次，請稍候幾分鐘後再試。")),
     500: (_l("系統發生錯誤"), _l("系統暫時無法完成這個動作，請稍後再試；若持續發生，請聯絡系統管理者。")),
+    503: (_l("系統暫時無法使用"), _l("資料庫暫時無法連線，這次的動作沒有儲存。請稍候一分鐘後再試一次。")),
 }
+# Seconds a client is asked to wait after the database was unreachable (Retry-After).
+RETRY_AFTER_DATABASE = 30
+log = logging.getLogger(__name__)
 
 
 def error_message(exc: CaseflowError) -> str:
@@ -90,8 +97,29 @@ def _unexpected(e: InternalServerError) -> tuple[str, int] | Response:
         return "500 系統發生錯誤 / Internal error", 500
 
 
+def _database_unavailable(e: OperationalError | InterfaceError) -> tuple[str, int, dict[str, str]] | Response:
+    """The database went away under the request (down, restarted, its connection killed): 503, not
+    a 500. Nothing was half-written: every write is one transaction, which the server rolled back
+    when the connection died, and the after-commit hooks run only after a commit. The pool drops
+    the dead connection (pool_pre_ping checks the others), so the retry the page asks for works
+    once the database answers again."""
+    log.warning("database unavailable: %s", type(e.orig).__name__ if e.orig is not None else type(e).__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_DATABASE)}
+    if api_errors.is_api():
+        resp = api_errors.response(503)
+        resp.headers.update(headers)
+        return resp
+    try:
+        body, code = render_error(503)
+    except Exception:  # the page itself needed the database
+        body, code = "503 系統暫時無法使用 / Service unavailable", 503
+    return body, code, headers
+
+
 def init_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(CaseflowError, _caseflow)
     app.register_error_handler(InternalServerError, _unexpected)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)

@@ -4,6 +4,11 @@ The request id comes from the client or proxy (``X-Request-ID``, if it looks lik
 made here, and goes back in the response's ``X-Request-ID``, so a person's report ("it failed at
 10:15, the page said ...") and a proxy's log meet the app's. The case id comes from the URL where
 a route has one; the user id is bound when the session's user is loaded (``web.auth``).
+
+A request that reached a view and was refused with 403 or 404 (a role or capacity missing, an id of
+another office's or an unreadable case: ids reveal nothing, so both mean "not yours") also leaves an
+``authz_denied`` record on the ``caseflow.security`` logger: who (user id, or none), method, path,
+endpoint and status. An unknown URL (no route matched) is not a denial and leaves none.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from workflow import logs
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # no spaces, quotes or control characters
 log = logging.getLogger("caseflow.request")
+security_log = logging.getLogger("caseflow.security")
+AUTHZ_DENIED = "authz_denied"
+DENIED_STATUSES = (403, 404)
 
 
 def request_id() -> str:
@@ -44,6 +52,13 @@ def _finish(response: Response) -> Response:
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"method": request.method, "path": request.path, "status": response.status_code,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    if response.status_code in DENIED_STATUSES and request.url_rule is not None:
+        user_id = logs.current().get("user_id")
+        security_log.warning("%s %s %s %s by user %s", AUTHZ_DENIED, request.method, request.path,
+                             response.status_code, user_id,
+                             extra={"event": AUTHZ_DENIED, "method": request.method, "path": request.path,
+                                    "endpoint": request.endpoint, "status": response.status_code,
+                                    "denied_user_id": user_id})
     return response
 
 

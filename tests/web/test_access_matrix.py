@@ -11,11 +11,16 @@ posting whose publication failed. Then:
   case): the status must be the table's;
 - the same routes with the id of *another office's* case answer 404 to everyone of this office;
 - every route that changes state refuses GET (405) and refuses a POST without a CSRF token (400);
-- the security headers are on every one of those responses.
+- the security headers are on every one of those responses;
+- every 403 and 404 a view answers leaves exactly one ``authz_denied`` record (``caseflow.security``)
+  naming the user, the path and the status, and no other answer leaves one.
+
+The matrix is the fault suite's access row (``pytest -m fault``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,10 +39,13 @@ from tests.conftest import STAFFING, OfficeFixture, make_office
 from tests.publishing_helpers import FAST, to_publishing
 from tests.web.conftest import Browser, csrf_token, submitted
 from web import create_app
+from web.request_log import AUTHZ_DENIED
 from web.security import HEADERS
 from workflow.cases import drafts
 from workflow.db import Database
 from workflow.models import Document, OutboxMessage
+
+pytestmark = [pytest.mark.fault]
 
 ANON, OTHER = "anonymous", "other_office"
 ROLES = [*STAFFING, ANON, OTHER]
@@ -443,6 +451,33 @@ def _check_headers(resp: TestResponse, what: str) -> list[str]:
     return [f"{what}: no {name}" for name, value in HEADERS.items() if resp.headers.get(name) != value]
 
 
+def _user_id(w: World, role: str) -> int | None:
+    return None if role == ANON else w.other.users["personnel_chief"] if role == OTHER else w.office.users[role]
+
+
+class Denials:
+    """The ``authz_denied`` records logged since the last ``check``, held against a response."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+        caplog.set_level(logging.INFO, logger="caseflow.security")
+        self.mark = len(caplog.records)
+
+    def check(self, resp: TestResponse, method: str, url: str, user_id: int | None) -> list[str]:
+        found = [r for r in self.caplog.records[self.mark:] if getattr(r, "event", None) == AUTHZ_DENIED]
+        self.mark = len(self.caplog.records)
+        path = url.split("?", 1)[0]
+        if resp.status_code in (403, 404):
+            got = [(getattr(r, "method", None), getattr(r, "path", None), getattr(r, "status", None),
+                    getattr(r, "denied_user_id", None)) for r in found]
+            if got != [(method, path, resp.status_code, user_id)]:
+                return [f"{method} {url} {resp.status_code}: authz_denied records {got}, "
+                        f"expected one for user {user_id}"]
+        elif found:
+            return [f"{method} {url} {resp.status_code}: an authz_denied record without a denial"]
+        return []
+
+
 def _post(client: FlaskClient, url: str, *, token: bool = True) -> TestResponse:
     data = {}
     if token:
@@ -463,8 +498,10 @@ def test_every_route_has_an_entry(matrix_app: Flask) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict[str, FlaskClient]) -> None:
+def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict[str, FlaskClient],
+                       caplog: pytest.LogCaptureFixture) -> None:
     wrong = []
+    denials = Denials(caplog)
     for rule in _rules(matrix_app):
         entry = TABLE[rule.endpoint]
         url = entry.url(world)
@@ -476,9 +513,11 @@ def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict
                     if resp.status_code != 405:
                         wrong.append(f"GET {url} ({rule.endpoint}): {resp.status_code}, expected 405")
                     wrong += _check_headers(resp, f"GET {url}")
+                    wrong += denials.check(resp, "GET", url, _user_id(world, role))
                 continue
             assert expect is not None
             resp = client.get(url) if method == "GET" else _post(client, url)
+            wrong += denials.check(resp, method, url, _user_id(world, role))
             want = expect(role)
             if resp.status_code != want:
                 wrong.append(f"{method} {url} ({rule.endpoint}): {resp.status_code}, expected {want}")
@@ -489,9 +528,10 @@ def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict
 
 
 def test_another_offices_case_is_not_found_on_every_case_route(
-    matrix_app: Flask, world: World, clients: dict[str, FlaskClient]
+    matrix_app: Flask, world: World, clients: dict[str, FlaskClient], caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = []
+    denials = Denials(caplog)
     ours = {world.review, world.draft, world.failed, world.posting}
 
     def swap(m: re.Match[str]) -> str:
@@ -507,6 +547,7 @@ def test_another_offices_case_is_not_found_on_every_case_route(
             client = clients[role]
             for method in _methods(rule) & {"GET", "POST"}:
                 resp = client.get(foreign) if method == "GET" else _post(client, foreign)
+                wrong += denials.check(resp, method, foreign, world.office.users[role])
                 # publishing.fix turns away non-viewers before loading anything (403 for any id).
                 gated = rule.endpoint == "publishing.fix" and role not in FAILED_POSTINGS
                 if resp.status_code != (403 if gated else 404):
@@ -658,8 +699,10 @@ def test_every_api_route_has_an_api_entry(matrix_app: Flask) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_api_route_by_role(role: str, matrix_app: Flask, world: World, api_tokens_by_role: dict[str, str]) -> None:
+def test_api_route_by_role(role: str, matrix_app: Flask, world: World, api_tokens_by_role: dict[str, str],
+                           caplog: pytest.LogCaptureFixture) -> None:
     client = matrix_app.test_client()
+    denials = Denials(caplog)
     headers = {} if role == ANON else {"Authorization": f"Bearer {api_tokens_by_role[role]}"}
     wrong = []
     for endpoint, entry in API_TABLE.items():
@@ -667,6 +710,7 @@ def test_api_route_by_role(role: str, matrix_app: Flask, world: World, api_token
         want = 401 if role == ANON else entry.other if role == OTHER else entry.expect(role)
         resp = client.open(url, method=entry.method, headers=headers,
                            json=entry.body(world) if entry.body else None)
+        wrong += denials.check(resp, entry.method, url, _user_id(world, role))
         if resp.status_code != want:
             wrong.append(f"{entry.method} {url} ({endpoint}): {resp.status_code}, expected {want}: "
                          f"{resp.get_data(as_text=True)[:200]}")

@@ -587,6 +587,7 @@ def upload(b: Browser, name: str, data: bytes) -> tuple[int, str]:
                 **{f"t_{name}-file": (io.BytesIO(data), "範本.docx")})
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize(("content", "message"), [
     (b"PK\x03\x04 not really a zip", "這不是 Word（.docx）檔案"),
     (docx_with("{{ office_name "), "範本語法錯誤"),

@@ -69,6 +69,7 @@ def from_address(app: Flask, address: str, **environ: str) -> Browser:
     return Browser(client)
 
 
+@pytest.mark.fault
 def test_wrong_passwords_from_one_address_are_refused_with_when_to_try_again(
     app: Flask, office: OfficeFixture
 ) -> None:
@@ -89,6 +90,7 @@ def test_wrong_passwords_from_one_address_are_refused_with_when_to_try_again(
     assert attacker.login(victim).status_code == 429  # even the right password waits here: no oracle
 
 
+@pytest.mark.fault
 def test_the_owner_gets_in_from_another_address_while_the_attacker_is_throttled(
     app: Flask, office: OfficeFixture
 ) -> None:
@@ -137,6 +139,7 @@ def test_the_wait_grows_as_failures_pile_up(app: Flask, office: OfficeFixture) -
         assert b.login(victim).status_code == 303
 
 
+@pytest.mark.fault
 def test_failures_from_one_address_get_429(db, tmp_path, monkeypatch, office: OfficeFixture) -> None:
     """Password spraying: many accounts from one address hit the per-address limit."""
     from web import create_app
@@ -181,6 +184,7 @@ def test_behind_a_trusted_proxy_the_client_address_is_counted(db, tmp_path, monk
     assert via_proxy(OWNER).login(office.logins["social_staff"]).status_code == 303
 
 
+@pytest.mark.fault
 def test_logout_is_a_post_and_ends_the_session(as_user: Callable[[str], Browser]) -> None:
     b = as_user("personnel_chief")
     page = b.get("/")
@@ -202,6 +206,7 @@ def test_a_password_change_ends_existing_sessions(as_user: Callable[[str], Brows
 
 
 # -- headers and cookies ----------------------------------------------------------------
+@pytest.mark.fault
 def test_security_headers_on_pages_and_errors(as_user: Callable[[str], Browser]) -> None:
     b = as_user("personnel_chief")
     for url, status in [("/", 200), ("/login", 303), ("/no/such/page", 404), ("/static/caseflow.css", 200)]:

@@ -100,6 +100,7 @@ def test_allowed_types_are_stored_and_downloaded_as_attachments(
     assert got.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.fault
 def test_wrong_magic_bytes_are_refused(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     cid = office.case("training_report")
     b = as_user("personnel_staff")
@@ -112,6 +113,7 @@ def test_wrong_magic_bytes_are_refused(office: OfficeFixture, as_user: Callable[
     assert attachments(office, cid) == []
 
 
+@pytest.mark.fault
 def test_an_image_that_does_not_open_is_refused(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     """JPEG's magic bytes in front of nothing an image viewer can open: refused, saying why."""
     cid = office.case("training_report")
@@ -122,6 +124,7 @@ def test_an_image_that_does_not_open_is_refused(office: OfficeFixture, as_user: 
     assert attachments(office, cid) == []
 
 
+@pytest.mark.fault
 def test_zip_bomb_docx_is_refused(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     cid = office.case("training_report")
     b = as_user("personnel_staff")
@@ -135,6 +138,7 @@ def test_zip_bomb_docx_is_refused(office: OfficeFixture, as_user: Callable[[str]
     assert attachments(office, cid) == []
 
 
+@pytest.mark.fault
 def test_path_in_the_file_name_is_neutralised(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     cid = office.case("training_report")
     b = as_user("personnel_staff")
@@ -156,6 +160,7 @@ def test_a_photo_needs_alt_text(office: OfficeFixture, as_user: Callable[[str], 
     assert attachments(office, cid) == []
 
 
+@pytest.mark.fault
 def test_oversized_upload_gets_a_413_page_in_zh_tw(db: object, office: OfficeFixture, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
@@ -184,6 +189,7 @@ def test_default_limit_allows_files_larger_than_other_forms(office: OfficeFixtur
     assert attachments(office, cid)[0].size > 3 * 1024 * 1024
 
 
+@pytest.mark.fault
 def test_another_offices_attachment_is_404(office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
                                            as_user: Callable[[str], Browser], browser: Callable[[], Browser]
                                            ) -> None:
@@ -204,6 +210,7 @@ def test_another_offices_attachment_is_404(office: OfficeFixture, office_factory
     assert resp.status_code == 404
 
 
+@pytest.mark.fault
 def test_upload_needs_csrf_and_a_current_version(office: OfficeFixture, as_user: Callable[[str], Browser]) -> None:
     cid = office.case("training_report")
     b = as_user("personnel_staff")

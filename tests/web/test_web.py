@@ -97,6 +97,7 @@ def test_withdrawing_asks_for_a_ticked_box_first(as_user: Callable[[str], Browse
     assert resp.status_code == 303 and case_row(office.db, cid).state == "withdrawn"
 
 
+@pytest.mark.fault
 def test_a_post_without_csrf_token_is_refused(as_user: Callable[[str], Browser], office: OfficeFixture) -> None:
     cid = submitted(office)
     b = as_user("personnel_chief")
@@ -106,6 +107,7 @@ def test_a_post_without_csrf_token_is_refused(as_user: Callable[[str], Browser],
     assert case_row(office.db, cid).state == "section_review"
 
 
+@pytest.mark.fault
 def test_a_stale_page_gets_409_naming_who_acted_first(
     as_user: Callable[[str], Browser], office: OfficeFixture
 ) -> None:
@@ -121,6 +123,7 @@ def test_a_stale_page_gets_409_naming_who_acted_first(
     assert case_row(office.db, cid).version == 2  # one submission, not two
 
 
+@pytest.mark.fault
 def test_a_stale_return_keeps_the_comment_and_knows_it_was_you_in_another_tab(
     as_user: Callable[[str], Browser], office: OfficeFixture
 ) -> None:
@@ -140,6 +143,7 @@ def test_a_stale_return_keeps_the_comment_and_knows_it_was_you_in_another_tab(
 
 
 # -- who may see and do what --------------------------------------------------------------------
+@pytest.mark.fault
 def test_a_case_of_another_office_is_not_found(
     as_user: Callable[[str], Browser], office: OfficeFixture, office_factory: Callable[[], OfficeFixture],
     browser: Callable[[], Browser],
@@ -167,6 +171,7 @@ def test_a_submitted_case_is_read_by_its_unit_and_the_reviewers_on_its_path(
     assert as_user(key).get(f"/cases/{submitted(office)}").status_code == status
 
 
+@pytest.mark.fault
 def test_without_the_role_there_is_no_button_and_a_forced_post_is_refused(
     as_user: Callable[[str], Browser], office: OfficeFixture
 ) -> None:

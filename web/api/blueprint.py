@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from web.api import errors as api_errors
 from web.db import database
 from web.extensions import csrf, limiter
+from workflow import logs
 from workflow.people import api_tokens
 
 URL_PREFIX = "/api/v1"
@@ -58,6 +59,7 @@ def _authenticate() -> None:
     if user is None:
         raise Unauthorized()
     g.api_user = ApiUser(user.user_id, user.office_id, user.token_id, user.unit_id, user.office_kind)
+    logs.bind(user_id=user.user_id)  # every log line of this request (a denial too) names who made it
 
 
 def _rate_key() -> str:

@@ -45,6 +45,8 @@ HTTP: dict[int, tuple[str, str, str]] = {
     429: ("rate_limited", "短時間內請求太多次，請稍候再試。", "Too many requests; wait a little and retry."),
     500: ("server_error", "系統暫時無法完成這個動作，請稍後再試。",
           "The server could not do this now; try again later."),
+    503: ("unavailable", "資料庫暫時無法連線，這次的動作沒有儲存，請稍後再試。",
+          "The database is unreachable; nothing was saved. Try again later."),
 }
 
 # marshmallow's and webargs' messages, in Traditional Chinese (English is the original).

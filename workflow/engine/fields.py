@@ -14,7 +14,7 @@ from workflow.engine.definitions import Definition, FieldSpec
 from workflow.errors import ValidationError
 
 # XML 1.0 forbids these; they would break generated documents later, so they never get in.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lone surrogates too (JSON escapes)
 
 Errors = dict[str, tuple[str, str]]
 

@@ -1,0 +1,65 @@
+"""Fixtures of the fault suite: a private Redis (its own redis-server process on a free port, never
+the machine's 6379), this process's Celery app pointed at a given broker URL, and the stack of
+tests/test_celery_faults.py (PostgreSQL, a test office, Celery worker subprocesses) around them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from documents import service as document_service
+from tasks import embedded
+from tasks.app import celery_app
+from tests.conftest import make_office
+from tests.test_celery_faults import RedisServer, Stack
+from workflow import storage
+from workflow.cases import writes
+from workflow.db import Database
+
+
+def point_celery_at(url: str | None) -> None:
+    """Make this process's Celery app (what ``tasks.relay.publish`` sends with) use ``url``."""
+    celery_app.pool.force_close_all()
+    celery_app.conf.update(broker_url=url)
+    celery_app._pool = None  # the connection and producer pools are keyed on the old URL
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_at() -> Iterator[Callable[[str], None]]:
+    """``broker_at(url)``: this process publishes to ``url`` until the test ends."""
+    old = celery_app.conf.broker_url
+    yield point_celery_at
+    point_celery_at(old)
+
+
+@pytest.fixture
+def fault_stack(db: Database, pg_db: Database, _password_hash: str, private_redis: RedisServer,
+                tmp_path: Path) -> Iterator[Stack]:
+    """A test office on PostgreSQL, the private Redis, and room for worker subprocesses that share
+    this process's document and file folders. No after-commit hook and no in-process worker are
+    left from earlier tests: the test installs what it needs."""
+    del db  # with DATABASE_URL on PostgreSQL, the session fixture creates and migrates it
+    writes.clear_listeners()
+    if embedded._worker is not None:
+        embedded._worker.stop()
+        embedded._worker = None
+    saved_store, saved_files = document_service._store, storage._default
+    document_service.configure_store(tmp_path / "documents")
+    storage.configure(tmp_path / "instance" / "files")
+    stack = Stack(pg_db, private_redis, tmp_path, make_office(pg_db, _password_hash))
+    yield stack
+    writes.clear_listeners()
+    for w in stack.workers:
+        w.kill_group()
+    document_service._store, storage._default = saved_store, saved_files
