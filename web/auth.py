@@ -40,6 +40,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from sqlalchemy import bindparam, func, select
 from werkzeug.wrappers import Response
 
+from web.db import database
 from web.db import session as db_session
 from web.extensions import limiter, login_manager
 from web.filters import roc_datetime
@@ -48,6 +49,7 @@ from web.i18n import gettext as _
 from web.security import safe_next
 from workflow import logs
 from workflow.models import Notification, Office, OfficeRevision, User
+from workflow.people import directory
 from workflow.people.passwords import hash_password, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -74,26 +76,28 @@ class CurrentUser(UserMixin):
     office_kind: str = "district"
 
     def get_id(self) -> str:
-        # Alternative token (Flask-Login docs): id plus a digest of the password hash, so a
-        # password change ends every session and remember-me cookie of this user.
+        # Alternative token (Flask-Login docs): id plus a digest of the password hash and the
+        # session epoch, so a password change or a logout ends every session and remember-me
+        # cookie of this user, copies of the cookie included.
         return f"{self.id}:{self.token}"
 
 
-def _token(user_id: int, password_hash: str | None) -> str:
+def _token(user_id: int, password_hash: str | None, epoch: int) -> str:
     key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"{user_id}:{password_hash or ''}".encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, f"{user_id}:{password_hash or ''}:{epoch}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def _current_user(user: User, office_name: str, office_kind: str) -> CurrentUser:
     return CurrentUser(user.id, user.login, user.display_name, user.office_id, office_name, user.unit_id,
-                       _token(user.id, user.password_hash), office_kind=office_kind)
+                       _token(user.id, user.password_hash, user.session_epoch or 0), office_kind=office_kind)
 
 
 # Built once: every request of a logged-in user runs it. The nav's unread count comes along, and so
 # does the office's revision, in the request's first statement: a page kept under that revision
 # can then only be as new as or newer than it (``web.page_cache``).
 _LOAD_USER = (
-    select(User.id, User.login, User.display_name, User.office_id, User.unit_id, User.password_hash, User.active,
+    select(User.id, User.login, User.display_name, User.office_id, User.unit_id, User.password_hash, User.session_epoch,
+           User.active,
            Office.name.label("office_name"), Office.kind.label("office_kind"),
            select(func.count()).select_from(Notification)
            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
@@ -117,7 +121,7 @@ def load_user(user_id: str) -> CurrentUser | None:
     if row is None or not row.active:
         return None
     user = CurrentUser(row.id, row.login, row.display_name, row.office_id, row.office_name, row.unit_id,
-                       _token(row.id, row.password_hash), int(row.unread or 0), int(row.revision),
+                       _token(row.id, row.password_hash, row.session_epoch), int(row.unread or 0), int(row.revision),
                        office_kind=row.office_kind)
     if not hmac.compare_digest(token, user.token):
         return None
@@ -235,6 +239,9 @@ def login() -> Response | str:
 @login_required
 def logout() -> Response:
     lang = session.get("lang")
+    with database().unit_of_work() as uow:  # the cookie, and any copy of it, is refused from now on
+        directory.end_sessions(uow.session, current_user.id)
+        uow.commit()
     logout_user()
     session.clear()
     if lang:

@@ -103,6 +103,8 @@ class User(Base):
     # sends it and however often the daily task runs.
     digest_sent_on: Mapped[dt.date | None] = mapped_column(Date)
     password_hash: Mapped[str | None] = mapped_column(String(300))
+    # Bumped by logging out: ends every session and remember-me cookie handed out before (web.auth).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
 
     office: Mapped[Office] = relationship()

@@ -1,10 +1,11 @@
-"""Creating offices, units, users and role assignments (used by the demo, the CLI and tests)."""
+"""Creating offices, units, users and role assignments (used by the demo, the CLI and tests), and
+ending a user's sessions."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflow.models import Delegation, Office, RoleAssignment, Unit, User
@@ -77,3 +78,9 @@ def delegate(
 
 def user_by_login(s: Session, login: str) -> User | None:
     return s.scalar(select(User).where(User.login == login))
+
+
+def end_sessions(s: Session, user_id: int) -> None:
+    """Every session and remember-me cookie handed out to the user stops loading them (web.auth):
+    what logging out does, so a copy of the cookie taken before is refused too."""
+    s.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
