@@ -21,17 +21,21 @@ from web import create_app
 from workflow.cases import writes
 from workflow.db import Database
 from workflow.engine import audit
+from workflow.models import Case
 from workflow.people import api_tokens
 
 pytestmark = [pytest.mark.fault, pytest.mark.postgres]
 
-# Where the approval's one transaction is cut: its first write (the compare-and-set of the case
-# row), the history event after it, and the outbox rows after both.
+# Where an approval is cut. On PostgreSQL a transition reads the case with the actor's roles, then
+# writes the compare-and-set of the case row, its history event and its outbox rows in one statement
+# (workflow.cases.one_trip): the connection dies at the read, or as the write is sent.
 KILL_POINTS = {
-    "case-update": r"UPDATE cases\b",
-    "history-insert": r"INSERT INTO case_history\b",
-    "outbox-insert": r"INSERT INTO outbox\b",
+    "case-load": r"SELECT\b.*\bactor_office\b",
+    "transition-write": r"WITH upd AS\b",
 }
+# Where a saved draft's transaction is cut after its first write: the case row is updated, the
+# history event (writes.write, several statements in one transaction) is not yet written.
+EDIT_HISTORY_INSERT = r"INSERT INTO case_history\b"
 
 
 @dataclass
@@ -45,7 +49,7 @@ class Killer:
     killed: list[int] = field(default_factory=list)
 
     def arm(self, pattern: str) -> None:
-        self.pattern = re.compile(r"^\s*" + pattern, re.IGNORECASE)
+        self.pattern = re.compile(r"^\s*" + pattern, re.IGNORECASE | re.DOTALL)
 
     def __call__(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
         if self.pattern is None or not self.pattern.match(statement):
@@ -143,7 +147,7 @@ def test_api_transition_whose_connection_dies_is_a_json_503_and_writes_nothing(s
     s.told.clear()
     body = {"trigger": "approve", "version": before[1]}
 
-    s.killer.arm(KILL_POINTS["history-insert"])
+    s.killer.arm(KILL_POINTS["transition-write"])
     resp = client.post(f"/api/v1/cases/{cid}/transitions", json=body, headers=headers)
     assert len(s.killer.killed) == 1
     assert resp.status_code == 503 and resp.is_json and resp.get_json()["code"] == "unavailable"
@@ -154,6 +158,35 @@ def test_api_transition_whose_connection_dies_is_a_json_503_and_writes_nothing(s
     assert resp.get_json()["version"] == before[1] + 1
     assert case_state(s.office.db, cid)[:3] == ("secretariat_review", before[1] + 1, before[2] + 1)
     assert len(s.told) == 1
+    _no_breaks(s)
+
+
+def test_a_draft_save_whose_connection_dies_after_its_first_write_is_a_503_and_rolled_back(setup: Setup) -> None:
+    s = setup
+    cid = s.office.case("training_report")
+    b = Browser(s.app.test_client())
+    assert b.login(s.office.logins["personnel_staff"]).status_code == 303
+    action = f"/cases/{cid}/edit"
+    data = forms(b.get(action).get_data(as_text=True))[action]
+    data["title"] = "115年第1季性別意識培力成果（改）"
+    before = case_state(s.office.db, cid)
+    with s.office.db.unit_of_work(write=False) as uow:
+        title_before = uow.session.get_one(Case, cid).title
+    seen: list[str] = []
+    event.listen(s.app.extensions["caseflow_db"].engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: seen.append(statement.lstrip()[:20]))
+    s.killer.arm(EDIT_HISTORY_INSERT)
+    resp = b.client.post(action, data=data)
+    assert len(s.killer.killed) == 1, "the kill point was never reached"
+    assert any(st.upper().startswith("UPDATE CASES") for st in seen)  # cut after the case row's write
+    assert resp.status_code == 503 and "沒有儲存" in text(resp)
+    # Oracle: the UPDATE that ran before the kill was rolled back with its connection.
+    assert case_state(s.office.db, cid) == before
+    with s.office.db.unit_of_work(write=False) as uow:
+        assert uow.session.get_one(Case, cid).title == title_before
+    assert b.client.post(action, data=data).status_code == 303  # sent again: saved once
+    state, version, events, _outbox = case_state(s.office.db, cid)
+    assert (state, version, events) == ("draft", before[1] + 1, before[2] + 1)
     _no_breaks(s)
 
 

@@ -524,6 +524,10 @@ def test_route_by_role(role: str, matrix_app: Flask, world: World, clients: dict
             elif want == 302 and role == ANON and "/login" not in resp.headers.get("Location", ""):
                 wrong.append(f"{method} {url}: redirected to {resp.headers.get('Location')}, not the login")
             wrong += _check_headers(resp, f"{method} {url}")
+        if entry.fresh and role != ANON:
+            # Logging out ends every session of the account (web.auth), the shared client's too.
+            assert clients[role].get("/").status_code == 302, f"{role}: a session outlived its logout"
+            clients[role] = _client(matrix_app, world, role)
     assert wrong == [], f"{role}:\n" + "\n".join(wrong)
 
 
