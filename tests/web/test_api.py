@@ -458,7 +458,7 @@ def test_the_api_is_csrf_exempt_but_the_pages_are_not(app: Flask, office: Office
 def test_an_unexpected_failure_is_a_json_500_without_details(db: Database, office: OfficeFixture, tmp_path: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from web import create_app
-    from web.api import views
+    from web.api import work
 
     monkeypatch.setenv("CASEFLOW_INSTANCE", str(tmp_path))
     app = create_app({"TESTING": False, "DATABASE_URL": db.url, "RATELIMIT_STORAGE_URI": "memory://",
@@ -467,7 +467,7 @@ def test_an_unexpected_failure_is_a_json_500_without_details(db: Database, offic
     def broken(*_a: Any, **_kw: Any) -> None:
         raise RuntimeError("secret detail: table cases is on fire")
 
-    monkeypatch.setattr(views, "queue_for", broken)
+    monkeypatch.setattr(work, "queue_for", broken)
     resp = api_client(app, token_for(office, "personnel_chief"))("GET", "/api/v1/queue")
     assert resp.status_code == 500
     assert resp.get_json() == {"code": "server_error", "message": "系統暫時無法完成這個動作，請稍後再試。"}

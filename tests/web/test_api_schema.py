@@ -56,7 +56,7 @@ def test_api_conforms_to_its_openapi_document(mode: GenerationMode, api_schema: 
     # The Python API rather than ``schemathesis.pytest.from_fixture``, whose test wrapper reads a
     # private attribute that pytest 9 no longer has (Function._nodeid).
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 12  # every route of web/api/views.py
+    assert len(operations) == 12  # every route of web/api/views.py and web/api/work.py
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))

@@ -54,9 +54,9 @@ def config() -> dict[str, Any]:
 def init_api(app: Flask) -> Api:
     for key, value in config().items():
         app.config.setdefault(key, value)
-    from web.api import reference, views  # importing views registers the routes on ``bp``
+    from web.api import reference, views, work  # importing them registers the routes on ``bp``
 
-    assert views.bp is bp
+    assert views.bp is bp and work.bp is bp
     api = Api(app)
     api.register_blueprint(bp)
     app.register_blueprint(reference.bp)  # /api-docs: the same document as a page (no CDN, no script)

@@ -1,4 +1,4 @@
-"""The API's routes: load (``web.access``) → act (one ``workflow.cases`` call) → JSON.
+"""The API's routes for cases: load (``web.access``) → act (one ``workflow.cases`` call) → JSON.
 
 Typed errors of the operations become JSON errors (``web.api.errors.from_domain``): NotFound 404,
 PermissionDenied 403, Conflict 409 (naming who acted first), TransitionNotAllowed 409,
@@ -8,8 +8,7 @@ ConditionFailed and ValidationError 422 (per-field messages).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import abort, send_file, url_for
 from sqlalchemy import select
@@ -23,60 +22,21 @@ from web.access import load_case_for, readable_cases
 from web.api import errors as api_errors
 from web.api import schemas as sch
 from web.api.blueprint import api_user, bp
+from web.api.common import ID, case_url, definition, documented, domain
 from web.cases import MEDIA_TYPES, ready_document
 from web.db import database, session
-from web.i18n import current_language, localized
-from web.labels import event_label, held_for_label, kind_label, period_label, role_label, state_label, trigger_label
+from web.i18n import localized
+from web.labels import event_label, kind_label, period_label, state_label, trigger_label
 from web.mine import creatable
-from web.notifications import in_language
-from web.queues import PAGE_SIZE
 from workflow import clock
 from workflow.calendar import deadlines
 from workflow.cases import drafts
 from workflow.engine import registry
 from workflow.engine.definitions import Definition, FieldSpec
-from workflow.errors import CaseflowError, NotFound, PermissionDenied, ValidationError
+from workflow.errors import PermissionDenied, ValidationError
 from workflow.models import Case, HistoryEvent, Office, Unit, User
 from workflow.people import permissions
 from workflow.roles import ROLE_LABELS
-from workflow.search import find, text
-from workflow.views import inbox
-from workflow.views.held_for import HeldFor, held_for
-from workflow.views.queues import QueueItem, queue_for
-
-F = TypeVar("F", bound=Callable[..., Any])
-# Ids in URLs: positive 32-bit integers (the columns' range). Anything else is no route (404),
-# never a database error: SQLite refuses integers over 64 bits, PostgreSQL over the column's type.
-ID = "int(min=1, max=2147483647)"
-
-
-def documented(*statuses: int) -> Callable[[F], F]:
-    """Document the error statuses a route answers (401 and 429 on every route)."""
-    def wrap(fn: F) -> F:
-        for status in sorted({401, 429, *statuses}):
-            fn = bp.alt_response(status, schema=sch.ErrorSchema,
-                                 description=api_errors.HTTP[status][2])(fn)
-        return fn
-    return wrap
-
-
-def _definition(kind: str, version: int) -> Definition | None:
-    try:
-        return registry.default().get(database(), kind, version, session())
-    except NotFound:
-        return None
-
-
-def _domain(fn: Callable[[], Any]) -> Any:
-    """Run an operation; its typed errors become the API's JSON errors."""
-    try:
-        return fn()
-    except CaseflowError as exc:
-        abort(api_errors.from_domain(exc))
-
-
-def _case_url(case_id: int) -> str:
-    return url_for("api.case", case_id=case_id)
 
 
 # -- me -------------------------------------------------------------------------------------------
@@ -138,11 +98,11 @@ def kinds() -> dict[str, Any]:
 
 # -- cases ----------------------------------------------------------------------------------------
 def _summary(case: Case, unit_name: str) -> dict[str, Any]:
-    defn = _definition(case.kind, case.workflow_version)
+    defn = definition(case.kind, case.workflow_version)
     return {"id": case.id, "kind": case.kind, "kind_label": kind_label(case.kind), "title": case.title,
             "state": case.state, "state_label": state_label(defn, case.state), "unit_id": case.unit_id,
             "unit_name": unit_name, "roc_year": case.roc_year, "period": case.period, "version": case.version,
-            "due_date": case.due_date, "entered_state_at": case.entered_state_at, "url": _case_url(case.id)}
+            "due_date": case.due_date, "entered_state_at": case.entered_state_at, "url": case_url(case.id)}
 
 
 def _known_filters(state: str | None, kind: str | None) -> None:
@@ -286,8 +246,8 @@ def create(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
                                   title=data["title"], actor=user.id, period=data["period"] or None,
                                   fields=data["fields_"], db=database())
 
-    case_id = _domain(run)
-    return _detail(_reload(case_id)), 201, {"Location": _case_url(case_id)}
+    case_id = domain(run)
+    return _detail(_reload(case_id)), 201, {"Location": case_url(case_id)}
 
 
 @bp.patch(f"/cases/<{ID}:case_id>/fields")
@@ -300,7 +260,7 @@ def edit_fields(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     case = load_case_for(user, case_id)
     merged = {k: v for k, v in {**(case.fields or {}), **data["fields_"]}.items() if v is not None}
     session().rollback()
-    _domain(lambda: drafts.save_fields(case_id, user.id, merged, data["version"], title=data.get("title"),
+    domain(lambda: drafts.save_fields(case_id, user.id, merged, data["version"], title=data.get("title"),
                                        db=database()))
     return _detail(_reload(case_id))
 
@@ -316,10 +276,10 @@ def transition(data: dict[str, Any], case_id: int) -> dict[str, Any]:
     kind, version = case.kind, case.workflow_version
     session().rollback()
     # retry_publish runs the pre-publication checks first (refused, and counted, when they fail).
-    result = _domain(lambda: retry.fire_checked(case_id, data["trigger"], user.id, data["comment"], data["version"],
+    result = domain(lambda: retry.fire_checked(case_id, data["trigger"], user.id, data["comment"], data["version"],
                                                 db=database()))
     return {"id": case_id, "trigger": result.trigger, "from_state": result.from_state, "state": result.to_state,
-            "state_label": state_label(_definition(kind, version), result.to_state), "version": result.version}
+            "state_label": state_label(definition(kind, version), result.to_state), "version": result.version}
 
 
 @bp.get(f"/cases/<{ID}:case_id>/documents/<{ID}:document_id>/<any(docx, odt, pdf):fmt>")
@@ -332,110 +292,3 @@ def document(case_id: int, document_id: int, fmt: str) -> Response:
     doc, key = ready_document(case, document_id, fmt)
     return send_file(io.BytesIO(document_store().get(key)), mimetype=MEDIA_TYPES[fmt], as_attachment=True,
                      download_name=f"case-{case.id}-{doc.name}-{doc.id}.{fmt}", max_age=0)
-
-
-# -- queue ----------------------------------------------------------------------------------------
-def _held_for(held: HeldFor | None) -> dict[str, Any] | None:
-    if held is None:
-        return None
-    return {"user_id": held.user_id, "name": held.name, "role": held.role, "role_label": role_label(held.role),
-            "label": held_for_label(held)}
-
-
-def _queue_item(item: QueueItem, held: HeldFor | None = None) -> dict[str, Any]:
-    defn = _definition(item.kind, item.workflow_version) if item.workflow_version else None
-    return {"id": item.case_id, "kind": item.kind, "kind_label": kind_label(item.kind), "title": item.title,
-            "state": item.state, "state_label": state_label(defn, item.state), "unit_id": item.unit_id,
-            "unit_name": item.unit_name, "roc_year": item.roc_year, "period": item.period,
-            "version": item.version, "due_date": item.due_date, "entered_state_at": item.entered_state_at,
-            "url": _case_url(item.case_id), "days_waiting": item.days_waiting, "submitted_by": item.submitted_by,
-            "revision_count": item.revision_count,
-            "overdue": item.due_date is not None and item.due_date < clock.today(), "held_for": _held_for(held)}
-
-
-@bp.get("/queue")
-@bp.arguments(sch.QueueQuerySchema, location="query", as_kwargs=True)
-@bp.response(200, sch.QueueSchema)
-@documented(422)
-def queue(page: int) -> dict[str, Any]:
-    """What waits for this user, oldest first (the 我的工作 page's query), 50 a page."""
-    user = api_user()
-    items = queue_for(database(), user.id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    more = len(items) > PAGE_SIZE
-    held = held_for(database(), session(), user.id, user.office_id, items[:PAGE_SIZE])
-    return {"items": [_queue_item(i, held.get(i.case_id)) for i in items[:PAGE_SIZE]], "page": page,
-            "next_page": page + 1 if more else None}
-
-
-
-# -- notifications --------------------------------------------------------------------------------
-def _notification(item: inbox.Item, lang: str) -> dict[str, Any]:
-    shown = in_language(item, lang)
-    message = item.message or {}
-    return {"id": item.id, "kind": message.get("kind"), "subject": shown.subject, "body": shown.body,
-            "case_id": item.case_id, "case_url": _case_url(item.case_id) if item.case_id else None,
-            "trigger": message.get("trigger"), "on_behalf_of_id": message.get("for_id"),
-            "on_behalf_of": message.get("for_name"), "created_at": item.created_at, "read_at": item.read_at}
-
-
-@bp.get("/notifications")
-@bp.arguments(sch.NotificationQuerySchema, location="query", as_kwargs=True)
-@bp.response(200, sch.NotificationListSchema)
-@documented(422)
-def notifications(limit: int, unread: bool = False, cursor: int | None = None) -> dict[str, Any]:
-    """Your notifications, newest first: cases that reached you (submitted to you, returned to you,
-    approved on to you, filed, a failed publication; as a delegate, for whom) and deadline
-    reminders, in the request's language; limit at a time, next_cursor for more."""
-    user = api_user()
-    items, more = inbox.page(session(), user.id, unread_only=unread, before_id=cursor or None, limit=limit)
-    lang = current_language()
-    return {"items": [_notification(i, lang) for i in items],
-            "unread_count": inbox.unread_count(session(), user.id),
-            "next_cursor": items[-1].id if more and items else None}
-
-
-@bp.post(f"/notifications/<{ID}:notification_id>/read")
-@bp.response(200, sch.NotificationReadSchema)
-@documented(404)
-def read_notification(notification_id: int) -> dict[str, Any]:
-    """Mark one of your notifications read (again: no change); another person's is not found."""
-    user = api_user()
-    mine, _read = inbox.read_at(session(), user.id, notification_id)
-    if not mine:
-        raise NotFound(f"找不到通知 {notification_id}", f"no notification {notification_id}")
-    session().rollback()
-    inbox.mark_read(database(), user.id, notification_id)
-    _mine, read = inbox.read_at(session(), user.id, notification_id)
-    assert read is not None
-    return {"id": notification_id, "read_at": read}
-# -- search ---------------------------------------------------------------------------------------
-SEARCH_PAGE = 20
-
-
-def _search_hit(hit: find.Hit) -> dict[str, Any]:
-    highlights, at = [], 0
-    for piece, matched in hit.snippet:
-        if matched:
-            highlights.append([at, at + len(piece)])
-        at += len(piece)
-    return {"id": hit.case_id, "kind": hit.kind, "kind_label": kind_label(hit.kind), "title": hit.title,
-            "state": hit.state, "state_label": state_label(_definition(hit.kind, hit.workflow_version), hit.state),
-            "unit_id": hit.unit_id, "unit_name": localized(hit.unit_name, hit.unit_name_en),
-            "roc_year": hit.roc_year, "period": hit.period, "url": _case_url(hit.case_id),
-            "matched_in": hit.matched_in, "snippet": hit.snippet_text, "highlights": highlights}
-
-
-@bp.get("/search")
-@bp.arguments(sch.SearchQuerySchema, location="query", as_kwargs=True)
-@bp.response(200, sch.SearchResultSchema)
-@documented(422)
-def search(q: str, page: int) -> dict[str, Any]:
-    """The cases you may read that contain every word of q (title, fields, comments), 20 a page:
-    those whose title has them first, then the most recently changed."""
-    user = api_user()
-    query = _domain(lambda: text.parse(q))
-    found = find.find(session(), user.office_id, readable_cases(user), query, limit=SEARCH_PAGE,
-                      offset=(page - 1) * SEARCH_PAGE)
-    more = (page - 1) * SEARCH_PAGE + len(found.hits) < found.total
-    return {"items": [_search_hit(h) for h in found.hits], "total": found.total, "page": page,
-            "next_page": page + 1 if more else None}
