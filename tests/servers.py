@@ -12,10 +12,12 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
 STARTUP = 60.0  # seconds; a hang, not a slow machine, should reach it
 
@@ -121,32 +123,49 @@ class PostgresServer:
 
 
 class RedisServer:
-    """``redis-server`` without persistence on a free port."""
+    """``redis-server`` without persistence on a port of its own (CASEFLOW_TEST_REDIS_PORT, else a
+    free one); stop and start it again at will, on the same port."""
 
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
+    def __init__(self, workdir: Path) -> None:
+        self.port = int(os.environ.get("CASEFLOW_TEST_REDIS_PORT") or free_port())
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.folder = folder
+        self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             pytest.fail("redis-server is not installed (run-tests installs it)")
-        log = self.folder / "redis.log"
+        log = self.workdir / "redis.log"
         self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.folder), "--logfile", str(log)],
+                                      "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(log)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         _wait(f"redis-server on port {self.port}", self._pong, self.proc, log)
 
     def _pong(self) -> bool:
-        import redis
-
         try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1).ping())
+            return bool(self.client().ping())
         except redis.exceptions.ConnectionError:
             return False
 
     def stop(self) -> None:
         _stop(self.proc, signal.SIGTERM)
         self.proc = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+
+    def log(self) -> str:
+        path = self.workdir / "redis.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+@contextmanager
+def running_redis(folder: Path) -> Iterator[RedisServer]:
+    """A private ``redis-server`` for the length of the block (a test's own: flush or stop it at will)."""
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

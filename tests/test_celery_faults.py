@@ -20,9 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from documents import convert
@@ -39,6 +36,7 @@ from documents import service as document_service
 from tasks import embedded, relay
 from tasks.app import celery_app
 from tests.conftest import OfficeFixture, make_office
+from tests.servers import RedisServer, running_redis
 from workflow import storage
 from workflow.cases import approval, writes
 from workflow.db import Database
@@ -72,12 +70,6 @@ def wait_for(what: str, check: Callable[[], Any], *, timeout: float = WAIT, inte
         time.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -98,52 +90,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-class RedisServer:
-    """``redis-server`` without persistence on a port of its own; stop and start it at will."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = int(os.environ.get("CASEFLOW_TEST_REDIS_PORT") or free_port())
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            pytest.fail("redis-server is not installed (run-tests installs it)")
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for(f"redis-server on port {self.port}", self._pong, timeout=20, log=self.log)
-
-    def _pong(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"redis-server exited with {self.proc.returncode}\n{self.log()}")
-        try:
-            return bool(self.client().ping())
-        except redis.exceptions.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
-
-    def log(self) -> str:
-        path = self.workdir / "redis.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
 class Worker:
@@ -303,10 +249,8 @@ class Stack:
 # -- fixtures -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

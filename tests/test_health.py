@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from caseflow.cli import main
 from tasks import heartbeat
-from tests.servers import RedisServer, _stop
+from tests.servers import RedisServer, _stop, running_redis
 
 CASEFLOW = str(Path(sys.executable).with_name("caseflow"))
 HOST = socket.gethostname()
@@ -28,10 +28,8 @@ HOST = socket.gethostname()
 
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("health-redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("health-redis")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ import requests
 from sqlalchemy import select
 
 from tests.conftest import TEST_PASSWORD, OfficeFixture, make_office
+from tests.servers import RedisServer, free_port
 from tests.test_audit import own_pg_database
-from tests.test_celery_faults import RedisServer, free_port, wait_for
+from tests.test_celery_faults import wait_for
 from tests.web.conftest import forms
 from workflow import clock, rocdate
 from workflow.db import Database

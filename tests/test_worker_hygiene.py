@@ -25,7 +25,8 @@ from documents import convert
 from documents import service as document_service
 from tasks import embedded, relay
 from tests import test_celery_faults as faults
-from tests.test_celery_faults import VISIBILITY_TIMEOUT, Stack, alive, free_port, wait_for
+from tests.servers import free_port
+from tests.test_celery_faults import VISIBILITY_TIMEOUT, Stack, alive, wait_for
 from workflow.models import Document
 
 # The fault tests' fixtures: a Redis of this module's own, the Celery app pointed at it, the stack.

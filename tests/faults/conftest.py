@@ -13,7 +13,8 @@ from documents import service as document_service
 from tasks import embedded
 from tasks.app import celery_app
 from tests.conftest import make_office
-from tests.test_celery_faults import RedisServer, Stack
+from tests.servers import RedisServer, running_redis
+from tests.test_celery_faults import Stack
 from workflow import storage
 from workflow.cases import writes
 from workflow.db import Database
@@ -29,10 +30,8 @@ def point_celery_at(url: str | None) -> None:
 
 @pytest.fixture
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture

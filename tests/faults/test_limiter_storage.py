@@ -9,7 +9,7 @@ import redis
 from flask import Flask
 
 from tests.conftest import OfficeFixture
-from tests.test_celery_faults import RedisServer
+from tests.servers import RedisServer
 from tests.web.conftest import Browser
 from web import create_app
 from workflow.db import Database

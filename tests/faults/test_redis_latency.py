@@ -11,7 +11,8 @@ from flask import Flask
 
 from tests.faults.latency_proxy import LatencyProxy
 from tests.helpers import case_state
-from tests.test_celery_faults import RedisServer, Stack
+from tests.servers import RedisServer
+from tests.test_celery_faults import Stack
 from tests.web.conftest import Browser, forms, submitted, text
 from web import create_app
 from workflow.cases import writes

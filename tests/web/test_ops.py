@@ -24,7 +24,7 @@ from documents import service as documents
 from tasks import embedded, heartbeat
 from tests.conftest import OfficeFixture
 from tests.helpers import sqlite_database
-from tests.test_celery_faults import RedisServer
+from tests.servers import RedisServer, running_redis
 from tests.web.conftest import Browser
 from web import create_app
 from workflow import clock, logs
@@ -106,10 +106,8 @@ def test_readyz_in_the_embedded_default_counts_the_in_process_worker(
 
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("ops-redis"))
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path_factory.mktemp("ops-redis")) as server:
+        yield server
 
 
 def test_readyz_with_redis_needs_a_recent_heartbeat_for_every_queue(
