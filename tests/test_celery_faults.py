@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +281,15 @@ def stack(db: Database, pg_db: Database, _password_hash: str, broker: RedisServe
     if not broker.proc or broker.proc.poll() is not None:
         broker.start()  # a previous test stopped it and failed before starting it again
     broker.client().flushall()
-    # This process renders nothing: no after-commit listener from elsewhere, no in-process worker
-    # thread sweeping the same database (a web test may have started one).
+    with stack_of(pg_db, broker, tmp_path, make_office(pg_db, _password_hash)) as s:
+        yield s
+
+
+@contextmanager
+def stack_of(pg_db: Database, broker: RedisServer, tmp_path: Path, office: OfficeFixture) -> Iterator[Stack]:
+    """A Stack whose workers share this process's document and file folders. This process renders
+    nothing: no after-commit listener from elsewhere, no in-process worker thread sweeping the same
+    database (a web test may have started one); the test installs what it needs."""
     writes.clear_listeners()
     if embedded._worker is not None:
         embedded._worker.stop()
@@ -289,12 +297,14 @@ def stack(db: Database, pg_db: Database, _password_hash: str, broker: RedisServe
     saved_store, saved_files = document_service._store, storage._default
     document_service.configure_store(tmp_path / "documents")  # the same directories as the workers
     storage.configure(tmp_path / "instance" / "files")
-    s = Stack(pg_db, broker, tmp_path, make_office(pg_db, _password_hash))
-    yield s
-    writes.clear_listeners()
-    for w in s.workers:
-        w.kill_group()
-    document_service._store, storage._default = saved_store, saved_files
+    s = Stack(pg_db, broker, tmp_path, office)
+    try:
+        yield s
+    finally:
+        writes.clear_listeners()
+        for w in s.workers:
+            w.kill_group()
+        document_service._store, storage._default = saved_store, saved_files
 
 
 # -- the tests ----------------------------------------------------------------------------------

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from documents import service as document_service
-from tasks import embedded
 from tasks.app import celery_app
 from tests.conftest import make_office
 from tests.servers import RedisServer, running_redis
-from tests.test_celery_faults import Stack
-from workflow import storage
-from workflow.cases import writes
+from tests.test_celery_faults import Stack, stack_of
 from workflow.db import Database
 
 
@@ -46,19 +42,7 @@ def broker_at() -> Iterator[Callable[[str], None]]:
 def fault_stack(db: Database, pg_db: Database, _password_hash: str, private_redis: RedisServer,
                 tmp_path: Path) -> Iterator[Stack]:
     """A test office on PostgreSQL, the private Redis, and room for worker subprocesses that share
-    this process's document and file folders. No after-commit hook and no in-process worker are
-    left from earlier tests: the test installs what it needs."""
+    this process's document and file folders (``stack_of``)."""
     del db  # with DATABASE_URL on PostgreSQL, the session fixture creates and migrates it
-    writes.clear_listeners()
-    if embedded._worker is not None:
-        embedded._worker.stop()
-        embedded._worker = None
-    saved_store, saved_files = document_service._store, storage._default
-    document_service.configure_store(tmp_path / "documents")
-    storage.configure(tmp_path / "instance" / "files")
-    stack = Stack(pg_db, private_redis, tmp_path, make_office(pg_db, _password_hash))
-    yield stack
-    writes.clear_listeners()
-    for w in stack.workers:
-        w.kill_group()
-    document_service._store, storage._default = saved_store, saved_files
+    with stack_of(pg_db, private_redis, tmp_path, make_office(pg_db, _password_hash)) as stack:
+        yield stack
