@@ -8,14 +8,18 @@ same version and then fail late with "database is locked".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -102,6 +106,8 @@ class Database:
         uow = UnitOfWork(session)
         try:
             yield uow
+            if not write:
+                _end_read(session)
         finally:
             # close() ends the transaction (rolling it back) and detaches objects without expiring
             # them, so rows read in a read-only unit stay usable after the block; an uncommitted
@@ -127,6 +133,20 @@ class Database:
             yield n
         finally:
             event.remove(self.engine, "before_cursor_execute", count)
+
+
+def _end_read(session: Session) -> None:
+    """End a read-only unit that ran to its end with COMMIT rather than ROLLBACK: the same for a
+    transaction that wrote nothing, but psycopg forgets every statement it prepared on the
+    connection when it sees a ROLLBACK, so each web request (whose read session ends here) would
+    have PostgreSQL plan its statements anew. A session holding changes, or a failed commit, is
+    left to close(), which rolls back."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        session.commit()
+    except SQLAlchemyError:  # e.g. the connection died: close() cleans up, the caller's work is done
+        log.warning("a read-only transaction could not be committed; rolled back", exc_info=True)
 
 
 class UnitOfWork:
