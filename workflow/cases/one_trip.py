@@ -40,6 +40,9 @@ HISTORY_KEYS = ("office_id", "case_id", "seq", "event", "at", "actor_id", "on_be
                 "from_state", "to_state", "comment", "data", "prev_hash", "hash")
 OUTBOX_KEYS = ("office_id", "topic", "payload", "created_at", "available_at", "attempts")
 _statements: dict[tuple[tuple[str, ...], int], Insert] = {}
+# INSERT ... SELECT ... UNION ALL SELECT ...: SQLAlchemy caches its compiled form, not that of a
+# multi-row VALUES (compiling one costs more than running it on SQLite).
+_outbox_inserts: dict[int, Insert] = {}
 
 
 def write_transition(
@@ -112,7 +115,3 @@ def _insert_outbox(s: Session, rows: list[dict[str, Any]]) -> tuple[int, ...]:
     params = {f"o{i}_{k}": row[k] for i, row in enumerate(rows) for k in OUTBOX_KEYS}
     return tuple(sorted(conn.execute(stmt, params).scalars()))
 
-
-# INSERT ... SELECT ... UNION ALL SELECT ...: SQLAlchemy caches its compiled form, not that of a
-# multi-row VALUES (compiling one costs more than running it on SQLite).
-_outbox_inserts: dict[int, Insert] = {}
